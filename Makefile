@@ -1,0 +1,166 @@
+# glorotd - build, run and test.
+#
+#   make            build everything into build/
+#   make run        install missing packages, build, start glorotd on 127.0.0.1:8080
+#   make check      install missing packages, build, run every test
+#   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make install PREFIX=/usr/local   client library, header, pkg-config file, binaries
+#   make lint       clang-format in check mode
+
+VERSION := 0.1.0
+PREFIX  ?= /usr/local
+SAN     ?=
+CC      ?= cc
+
+ifeq ($(SAN),asan)
+B       ?= build-asan
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT      = -O1
+else
+B       ?= build
+SANFLAGS =
+OPT      = -O2
+endif
+
+# -ffp-contract=off: tensor bits must not depend on a*b+c being fused.
+CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+           -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
+           $(OPT) -g -fPIC -ffp-contract=off -fno-fast-math -fvisibility=hidden \
+           -DGLOROT_VERSION='"$(VERSION)"' -Iproto -Iclient/include $(SANFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
+
+PROTO_LIBS  := -lsodium -lm
+SERVER_LIBS := -lmicrohttpd -ljansson -lsodium -lpthread -lm
+CLIENT_LIBS := -lcurl -ljansson -lsodium -lm
+TEST_LIBS   := -lcriterion
+
+# ---- sources ---------------------------------------------------------------
+PROTO_SRC  := $(wildcard proto/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+CLIENT_SRC := $(wildcard client/lib/*.c)
+CLI_SRC    := $(wildcard client/cli/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+E2E_SRC    := $(wildcard tests/e2e/test_*.c)
+SUPPORT_SRC:= $(wildcard tests/support/*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+PROTO_LIB  := $(B)/libgproto.a
+CLIENT_A   := $(B)/libglorot-client.a
+CLIENT_SO  := $(B)/libglorot-client.so
+GLOROTD    := $(B)/glorotd
+GLOROT     := $(B)/glorot
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+E2E_BINS   := $(patsubst tests/e2e/%.c,$(B)/tests/e2e_%,$(E2E_SRC))
+
+BINS := $(PROTO_LIB)
+ifneq ($(SERVER_SRC),)
+BINS += $(GLOROTD)
+endif
+ifneq ($(CLIENT_SRC),)
+BINS += $(CLIENT_A) $(CLIENT_SO) $(B)/glorot-client.pc
+endif
+ifneq ($(CLI_SRC),)
+BINS += $(GLOROT)
+endif
+
+.PHONY: all run check test test-unit test-e2e asan deps deps-run deps-check install lint clean
+all: $(BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(PROTO_LIB): $(call obj,$(PROTO_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(GLOROTD): $(call obj,$(SERVER_SRC)) $(PROTO_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS)
+
+# The client library carries the proto objects inside it (hidden symbols).
+$(CLIENT_A): $(call obj,$(CLIENT_SRC)) $(call obj,$(PROTO_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLIENT_SO): $(call obj,$(CLIENT_SRC)) $(call obj,$(PROTO_SRC))
+	$(CC) -shared -Wl,-soname,libglorot-client.so.0 $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+$(B)/glorot-client.pc: client/glorot-client.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(GLOROT): $(call obj,$(CLI_SRC)) $(CLIENT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(PROTO_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PROTO_LIBS)
+
+$(B)/tests/e2e_%: $(B)/tests/e2e/%.o $(call obj,$(SUPPORT_SRC)) $(CLIENT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(CLIENT_LIBS)
+
+# ---- packages ------------------------------------------------------------
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RUN_PKGS   := gcc make libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev \
+              libcurl4-openssl-dev
+CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy openssl
+
+define install_missing
+	@missing=$$(for p in $(1); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps-run:
+	$(call install_missing,$(RUN_PKGS))
+deps-check:
+	$(call install_missing,$(CHECK_PKGS))
+deps: deps-check
+
+# ---- the two set-up commands -------------------------------------------------
+run: deps-run
+	$(MAKE) all
+	exec $(GLOROTD) --listen 127.0.0.1:8080
+
+check: deps-check
+	$(MAKE) test
+
+asan:
+	$(MAKE) check SAN=asan
+
+# ---- tests ---------------------------------------------------------------
+TEST_ENV := GLOROTD_BIN=$(abspath $(GLOROTD)) GLOROT_BIN=$(abspath $(GLOROT)) \
+            GLOROT_TESTS=$(abspath tests) GLOROT_PYTHON=/usr/bin/python3 \
+            ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+
+test: test-unit test-e2e
+
+test-unit: $(BINS) $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
+
+test-e2e: $(BINS) $(E2E_BINS)
+	@set -e; for t in $(E2E_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
+
+# ---- install -----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/glorot $(DESTDIR)$(PREFIX)/bin
+	install -m 644 client/include/glorot/client.h $(DESTDIR)$(PREFIX)/include/glorot/
+	install -m 644 $(CLIENT_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/libglorot-client.so.0
+	ln -sf libglorot-client.so.0 $(DESTDIR)$(PREFIX)/lib/libglorot-client.so
+	install -m 644 $(B)/glorot-client.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(GLOROTD) $(GLOROT) $(DESTDIR)$(PREFIX)/bin/
+
+lint:
+	clang-format --dry-run --Werror $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) \
+	  proto/*.h $(wildcard server/*.h client/lib/*.h client/cli/*.h) client/include/glorot/client.h
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

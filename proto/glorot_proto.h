@@ -1,0 +1,215 @@
+/*
+ * glorot_proto.h - the generation contract shared by glorotd and libglorot.
+ *
+ * A request (shape, gain, dtype, seed, algorithm, fan, name, format) maps to
+ * exact tensor bytes. Nothing here does I/O; every function is reentrant and
+ * touches no global state except libsodium (see gp_init).
+ *
+ * Flow:
+ *   gp_request r; gp_request_init(&r);
+ *   gp_request_set(&r, "shape", 5, "256,512", 7, &err);   ...one per key...
+ *   gp_request_finish(&r, &limits, &err);                  cross-field checks
+ *   gp_body b; gp_body_init(&b, &r, &err);                 one encoder per format
+ *   while ((n = gp_body_read(&b, off, buf, sizeof buf)) > 0) off += n;
+ *
+ * Prefix: gp_ (public), gpi_ (private to proto/).
+ */
+#ifndef GLOROT_PROTO_H
+#define GLOROT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GP_MAX_RANK 8
+#define GP_MAX_NAME 256          /* bytes of UTF-8 */
+#define GP_MAX_CALL 1000000      /* mlx-seeded: largest `call` (O(call) work) */
+#define GP_DEFAULT_NAME "weight"
+
+/* Frozen algorithm versions: a change of bytes is a new algorithm name. */
+#define GP_CHACHA20_VERSION 1
+#define GP_MLX_VERSION 1
+
+/* Initialise libsodium once per process (thread-safe, idempotent).
+ * Returns 0 on success, -1 if libsodium cannot be initialised. */
+int gp_init(void);
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum {
+    GP_OK = 0,
+    GP_EPARAM,      /* malformed, unknown, repeated or out-of-range parameter (HTTP 400) */
+    GP_EUNSUPPORTED,/* well-formed but impossible, e.g. float64 with mlx (HTTP 422) */
+    GP_ELIMIT,      /* exceeds a configured cap, e.g. max elements (HTTP 413) */
+    GP_ENOMEM,      /* allocation failed (HTTP 500) */
+    GP_EINTERNAL    /* a bug: an invariant did not hold (HTTP 500) */
+} gp_code;
+
+typedef struct {
+    gp_code code;
+    char param[32];     /* the offending parameter, "" when none applies */
+    char message[256];  /* one sentence saying what is wrong and what is allowed */
+} gp_error;
+
+/* Human-readable text for a code. Never NULL. */
+const char *gp_strerror(gp_code code);
+/* Stable machine-readable name for the JSON error body ("invalid_parameter",
+ * "unsupported", "too_large", "out_of_memory", "internal"). Never NULL. */
+const char *gp_code_name(gp_code code);
+
+/* Record an error: the first error wins (a non-GP_OK err->code is kept).
+ * err may be NULL. Returns code, so callers can `return gp_fail(...)`. */
+gp_code gp_fail(gp_error *err, gp_code code, const char *param,
+                const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* ---- enumerations -------------------------------------------------------- */
+
+typedef enum { GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16, GP_FLOAT64 } gp_dtype;
+typedef enum { GP_ALG_CHACHA20, GP_ALG_MLX, GP_ALG_MLX_SEEDED } gp_algorithm;
+typedef enum { GP_FAN_MLX, GP_FAN_TORCH, GP_FAN_KERAS } gp_fan;
+typedef enum { GP_FORMAT_RAW, GP_FORMAT_NPY, GP_FORMAT_SAFETENSORS, GP_FORMAT_JSON } gp_format;
+
+/* Canonical lowercase names as they appear on the wire ("float32",
+ * "chacha20", "mlx-seeded", "torch", "safetensors"). Never NULL. */
+const char *gp_dtype_name(gp_dtype d);
+const char *gp_algorithm_name(gp_algorithm a);
+const char *gp_fan_name(gp_fan f);
+const char *gp_format_name(gp_format f);
+size_t gp_dtype_size(gp_dtype d);   /* 4, 2, 2, 8 */
+
+/* ---- request ------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t max_elements;      /* 0 = no cap */
+    uint64_t max_bytes;         /* cap on the tensor's data bytes, 0 = no cap */
+} gp_limits;
+
+/* Plain data; read any field, write only through the functions below. */
+typedef struct {
+    /* As asked (gp_request_set). Unset fields hold their defaults. */
+    size_t rank;                 /* 0 until shape is given */
+    uint64_t shape[GP_MAX_RANK];
+    double gain;                 /* default 1 */
+    char gain_spec[48];          /* canonical text of gain: "1", "relu", "leaky_relu:0.2" */
+    gp_dtype dtype;              /* default float32 */
+    uint64_t seed;
+    int seed_set;                /* 0: the caller must draw one (gp_request_set_seed) */
+    gp_algorithm algorithm;      /* default chacha20 */
+    uint64_t call;               /* mlx-seeded only, >= 1; default 1 */
+    gp_fan fan;                  /* default mlx */
+    uint64_t fan_in_override;    /* 0 = computed from shape */
+    uint64_t fan_out_override;
+    char name[GP_MAX_NAME + 1];  /* NUL-terminated; default "weight" */
+    size_t name_len;
+    gp_format format;            /* default raw */
+    int format_set;              /* 1 when `format` was given explicitly */
+    unsigned set_mask;           /* private: which keys were given (repeat detection) */
+
+    /* Resolved by gp_request_finish. */
+    uint64_t numel;
+    uint64_t nbytes;             /* numel * gp_dtype_size(dtype) */
+    uint64_t fan_in;
+    uint64_t fan_out;
+    double limit;                /* gain * sqrt(6 / (fan_in + fan_out)), in double */
+    int finished;
+} gp_request;
+
+/* Fill r with defaults. */
+void gp_request_init(gp_request *r);
+
+/* Set one parameter from its text form. key and value need not be
+ * NUL-terminated; embedded NULs are errors. Keys: shape ("256,512"), gain
+ * (number or nonlinearity name), dtype, seed (decimal u64), algorithm, call,
+ * fan, fan_in, fan_out, name, format. Unknown keys and keys given twice are
+ * GP_EPARAM naming the key. */
+gp_code gp_request_set(gp_request *r, const char *key, size_t key_len,
+                       const char *value, size_t value_len, gp_error *err);
+
+/* Set the seed directly (e.g. one drawn by the server). */
+void gp_request_set_seed(gp_request *r, uint64_t seed);
+
+/* Cross-field validation and resolution (numel, nbytes, fans, limit).
+ * Requires shape; checks caps from lim (NULL = no caps), overflow of every
+ * product, float64 with mlx/mlx-seeded (GP_EUNSUPPORTED), `call` only with
+ * mlx-seeded, and numel < 2^32 for the mlx generators. */
+gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err);
+
+/* Fans for a shape under a convention; GP_EPARAM on overflow or rank < 2. */
+gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan,
+                uint64_t *fan_in, uint64_t *fan_out, gp_error *err);
+
+/* limit = gain * sqrt(6 / (fan_in + fan_out)) in IEEE double. */
+double gp_limit(double gain, uint64_t fan_in, uint64_t fan_out);
+
+/* ---- generators ------------------------------------------------------- */
+
+/* Plain data so it can live on the stack or inside a connection; private fields. */
+typedef struct {
+    gp_algorithm algorithm;
+    gp_dtype dtype;
+    uint64_t numel;
+    uint32_t mlx_key[2];          /* threefry key */
+    unsigned char chacha_key[32]; /* BLAKE2b-256 tensor key */
+    double limit;
+    float limit_f32;
+    float lo_f32, range_f32;      /* mlx bounds, already rounded to dtype */
+    float upper_f32;              /* mlx clamp below 1 for the dtype */
+} gp_gen;
+
+/* Prepare a generator for a finished request. */
+gp_code gp_gen_init(gp_gen *g, const gp_request *r, gp_error *err);
+
+/* Write elements [first, first + count) as little-endian dtype values to out
+ * (count * gp_dtype_size bytes). first + count must be <= numel (checked:
+ * aborts on misuse). Element i depends only on (request, i). */
+void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out);
+
+/* ---- bodies: one encoder per format ------------------------------------ */
+
+#define GP_SIZE_UNKNOWN UINT64_MAX
+#define GP_HEADER_MAX 4096
+
+typedef struct {
+    gp_gen gen;
+    gp_request req;
+    gp_format format;
+    uint64_t size;                       /* total bytes, or GP_SIZE_UNKNOWN (json) */
+    uint64_t data_offset;                /* where tensor bytes begin */
+    unsigned char header[GP_HEADER_MAX]; /* format prefix (npy / safetensors) */
+    size_t header_len;
+    /* json: sequential state */
+    uint64_t json_next;                  /* next element to print */
+    uint64_t json_produced;              /* bytes handed out so far */
+    unsigned char pending[GP_HEADER_MAX];
+    size_t pending_len, pending_pos;
+    int json_done;
+} gp_body;
+
+/* Build the encoder for r->format. r must be finished. */
+gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err);
+
+/* Total size in bytes, GP_SIZE_UNKNOWN for streamed-text formats. */
+uint64_t gp_body_size(const gp_body *b);
+
+/* Copy up to len bytes of the body starting at byte offset into buf; returns
+ * the count written, 0 at the end. Binary formats allow any offset (random
+ * access, for ranges and resumption); json must be read sequentially from 0
+ * (offset == bytes already returned). */
+size_t gp_body_read(gp_body *b, uint64_t offset, void *buf, size_t len);
+
+/* MIME type and file extension for a format ("application/octet-stream", ".bin"). */
+const char *gp_format_content_type(gp_format f);
+const char *gp_format_extension(gp_format f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GLOROT_PROTO_H */
