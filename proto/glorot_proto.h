@@ -204,6 +204,14 @@ uint64_t gp_body_size(const gp_body *b);
  * (offset == bytes already returned). */
 size_t gp_body_read(gp_body *b, uint64_t offset, void *buf, size_t len);
 
+/* Choose a format from an HTTP Accept header value: application/octet-stream,
+ * application/x-npy, application/vnd.safetensors (or application/octet-stream;
+ * format=safetensors), application/json, with q-values and wildcards.
+ * NULL or empty accept = raw. GP_EPARAM (param "Accept") when nothing offered
+ * is acceptable: the server answers 406. An explicit `format` parameter wins
+ * over Accept and is not checked here. */
+gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err);
+
 /* MIME type and file extension for a format ("application/octet-stream", ".bin"). */
 const char *gp_format_content_type(gp_format f);
 const char *gp_format_extension(gp_format f);
