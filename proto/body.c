@@ -1,0 +1,109 @@
+/*
+ * body.c - a response body as a random-access byte sequence: an optional
+ * format header followed by the tensor's little-endian values.
+ *
+ * Binary formats (raw, npy, safetensors) are header ++ data, so any byte
+ * range can be produced directly: that is what streaming, byte ranges and
+ * resumed downloads are built on. Partial elements at either end of a range
+ * are generated into a small scratch value and copied.
+ */
+#include "glorot_proto.h"
+#include "body_internal.h"
+
+#include <string.h>
+
+gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err)
+{
+    if (!r->finished)
+        return gp_fail(err, GP_EINTERNAL, "", "request used before gp_request_finish");
+    memset(b, 0, sizeof *b);
+    b->req = *r;
+    b->format = r->format;
+    gp_code rc = gp_gen_init(&b->gen, r, err);
+    if (rc != GP_OK)
+        return rc;
+    switch (b->format) {
+    case GP_FORMAT_RAW:
+        rc = GP_OK;
+        break;
+    case GP_FORMAT_NPY:
+        rc = gpi_npy_header(b, err);
+        break;
+    case GP_FORMAT_SAFETENSORS:
+        rc = gpi_safetensors_header(b, err);
+        break;
+    case GP_FORMAT_JSON:
+        rc = gpi_json_init(b, err);
+        break;
+    }
+    if (rc != GP_OK)
+        return rc;
+    if (b->format == GP_FORMAT_JSON) {
+        b->size = GP_SIZE_UNKNOWN;
+        return GP_OK;
+    }
+    b->data_offset = b->header_len;
+    b->size = b->data_offset + r->nbytes;
+    return GP_OK;
+}
+
+uint64_t gp_body_size(const gp_body *b)
+{
+    return b->size;
+}
+
+/* Copy bytes [from, from + len) of element `index` (0 <= from < es). */
+static size_t copy_partial(const gp_body *b, uint64_t index, size_t from, size_t len,
+                           unsigned char *out)
+{
+    unsigned char one[8];
+    size_t es = gp_dtype_size(b->gen.dtype);
+    gp_gen_fill(&b->gen, index, 1, one);
+    if (len > es - from)
+        len = es - from;
+    memcpy(out, one + from, len);
+    return len;
+}
+
+/* Tensor bytes [pos, pos + len) relative to the start of the data. */
+static void read_data(const gp_body *b, uint64_t pos, unsigned char *out, size_t len)
+{
+    size_t es = gp_dtype_size(b->gen.dtype);
+    uint64_t index = pos / es;
+    size_t skew = (size_t)(pos % es);
+    if (skew != 0) {
+        size_t n = copy_partial(b, index, skew, len, out);
+        out += n;
+        len -= n;
+        index++;
+    }
+    size_t whole = len / es;
+    if (whole > 0)
+        gp_gen_fill(&b->gen, index, whole, out);
+    out += whole * es;
+    len -= whole * es;
+    if (len > 0)
+        copy_partial(b, index + whole, 0, len, out);
+}
+
+size_t gp_body_read(gp_body *b, uint64_t offset, void *buf, size_t len)
+{
+    if (b->format == GP_FORMAT_JSON)
+        return gpi_json_read(b, offset, buf, len);
+    if (offset >= b->size)
+        return 0;
+    if (len > b->size - offset)
+        len = (size_t)(b->size - offset);
+    unsigned char *out = buf;
+    size_t done = 0;
+    if (offset < b->data_offset) {
+        size_t n = (size_t)(b->data_offset - offset);
+        if (n > len)
+            n = len;
+        memcpy(out, b->header + offset, n);
+        done = n;
+    }
+    if (done < len)
+        read_data(b, offset + done - b->data_offset, out + done, len - done);
+    return len;
+}

@@ -1,0 +1,18 @@
+/*
+ * body_internal.h - the per-format encoders behind gp_body (private to proto/).
+ *
+ * A binary format fills b->header / b->header_len; body.c serves
+ * header ++ data with random access. JSON is a sequential text stream.
+ */
+#ifndef GLOROT_BODY_INTERNAL_H
+#define GLOROT_BODY_INTERNAL_H
+
+#include "glorot_proto.h"
+
+gp_code gpi_npy_header(gp_body *b, gp_error *err);
+gp_code gpi_safetensors_header(gp_body *b, gp_error *err);
+
+gp_code gpi_json_init(gp_body *b, gp_error *err);
+size_t gpi_json_read(gp_body *b, uint64_t offset, void *buf, size_t len);
+
+#endif
