@@ -38,3 +38,11 @@ gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err)
     *out = GP_FORMAT_RAW;
     return GP_OK;
 }
+
+size_t gp_filename(const gp_request *r, char *out, size_t size)
+{
+    (void)r;
+    if (size > 0)
+        out[0] = '\0';
+    return 0;
+}

@@ -216,6 +216,12 @@ gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err);
 const char *gp_format_content_type(gp_format f);
 const char *gp_format_extension(gp_format f);
 
+/* Suggested download file name for a finished request, built from shape,
+ * dtype and seed with the format's extension: "glorot_256x512_float32_seed42.npy".
+ * Plain ASCII, safe in a quoted Content-Disposition. Writes at most size bytes
+ * (NUL-terminated, truncated if needed); returns the full length. */
+size_t gp_filename(const gp_request *r, char *out, size_t size);
+
 #ifdef __cplusplus
 }
 #endif
