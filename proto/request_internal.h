@@ -1,0 +1,42 @@
+/*
+ * request_internal.h - helpers shared by proto/request.c, proto/gain.c and
+ * proto/fan.c. Private to proto/ (prefix gpi_); not part of the contract.
+ */
+#ifndef GLOROT_REQUEST_INTERNAL_H
+#define GLOROT_REQUEST_INTERNAL_H
+
+#include "glorot_proto.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* *out = a * b. Returns 0, or -1 (leaving *out untouched) if the product
+ * does not fit in uint64_t. */
+int gpi_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
+
+/* *out = a + b. Returns 0, or -1 (leaving *out untouched) on overflow. */
+int gpi_add_u64(uint64_t a, uint64_t b, uint64_t *out);
+
+/* Untrusted bytes made safe for an error message: printable ASCII other than
+ * '"' and '\' is kept, every other byte becomes \xNN; at most max characters,
+ * then "..." if input remains. out (cap bytes) is always NUL-terminated. */
+#define GPI_QUOTE_MAX 40
+void gpi_quote_into(char *out, size_t cap, size_t max, const char *s, size_t n);
+
+typedef struct {
+    char text[GPI_QUOTE_MAX + 8];
+} gpi_quoted;
+
+/* gpi_quote_into with max GPI_QUOTE_MAX, returned by value for use inside a
+ * gp_fail argument list. */
+gpi_quoted gpi_quote(const char *s, size_t n);
+
+/* Parse a `gain` value (not NUL-terminated, no NUL inside): a decimal number
+ * >= 0 or a calculate_gain nonlinearity name. On success writes the gain and
+ * its canonical text (NUL-terminated, cap >= 48) and returns GP_OK; on error
+ * returns GP_EPARAM (GP_ENOMEM if no C locale) with param "gain", and the
+ * outputs hold nothing meaningful. */
+gp_code gpi_parse_gain(const char *v, size_t n, double *gain, char *spec, size_t cap,
+                       gp_error *err);
+
+#endif /* GLOROT_REQUEST_INTERNAL_H */
