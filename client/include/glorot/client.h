@@ -1,0 +1,276 @@
+/*
+ * glorot/client.h - libglorot-client: fetch deterministic Glorot-uniform
+ * weight tensors from a glorotd server, or generate the same bytes locally.
+ *
+ *   glorot_error err = {0};
+ *   glorot_client *c = glorot_client_new("http://127.0.0.1:8080", NULL, &err);
+ *   glorot_request req;
+ *   glorot_request_init(&req);
+ *   req.rank = 2; req.shape[0] = 256; req.shape[1] = 512;
+ *   req.seed = 42; req.seed_set = 1;
+ *   float w[256 * 512];
+ *   if (glorot_fetch(c, &req, w, sizeof w, NULL, &err) != GLOROT_OK)
+ *       fprintf(stderr, "%s\n", err.message);
+ *   glorot_client_free(c);
+ *
+ * Every request is validated locally (by the same code the server runs)
+ * before anything is sent, so a malformed request never reaches the network
+ * and a caller always knows the exact byte count in advance.
+ *
+ * Threads: a glorot_client may be used by one thread at a time; distinct
+ * clients may be used from distinct threads concurrently. Functions that take
+ * no client are reentrant. The library's only global state is libcurl's and
+ * libsodium's one-time initialisation, done thread-safely on first use.
+ *
+ * Errors: functions return a glorot_code and, when given a glorot_error,
+ * explain the first failure in it (a non-GLOROT_OK err->code is kept). Pass
+ * err zero-initialised; err may be NULL.
+ *
+ * Prefix: glorot_ (public). All exported symbols carry it.
+ */
+#ifndef GLOROT_CLIENT_H
+#define GLOROT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define GLOROT_API __attribute__((visibility("default")))
+#else
+#define GLOROT_API
+#endif
+
+#define GLOROT_CLIENT_VERSION "0.1.0"
+#define GLOROT_MAX_RANK 8
+/* glorot_size() for formats whose length is only known once produced (json). */
+#define GLOROT_SIZE_UNKNOWN UINT64_MAX
+/* glorot_options.retries: never retry. */
+#define GLOROT_RETRIES_NONE (-1)
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum glorot_code {
+    GLOROT_OK = 0,
+    GLOROT_E_INVALID,  /* bad request fields or options, found locally before any transfer */
+    GLOROT_E_BUFFER,   /* the caller's buffer is too small for the answer */
+    GLOROT_E_CONNECT,  /* cannot reach the server (refused, unresolvable, reset before an answer) */
+    GLOROT_E_TIMEOUT,  /* the configured time ran out */
+    GLOROT_E_HTTP,     /* the server answered with an error status (see http_status) */
+    GLOROT_E_PROTOCOL, /* malformed, inconsistent or short answer (e.g. connection broke mid-body) */
+    GLOROT_E_VERIFY,   /* received bytes differ from local generation */
+    GLOROT_E_NOMEM,    /* allocation failed */
+    GLOROT_E_ABORTED,  /* the caller's chunk callback asked to stop */
+    GLOROT_E_TLS,      /* TLS handshake or certificate verification failed */
+    GLOROT_E_INTERNAL  /* a bug in the library or in libcurl's use */
+} glorot_code;
+
+typedef struct glorot_error {
+    glorot_code code;
+    int http_status;         /* the server's status for GLOROT_E_HTTP (else 0 or the last status) */
+    char message[256];       /* one sentence; the server's message when it sent one */
+    char param[32];          /* the offending parameter, "" when none applies */
+    char server_code[32];    /* the server's machine-readable code ("invalid_parameter"), or "" */
+} glorot_error;
+
+/* glorot_strerror - generic text for a code.
+ * Parameters: code, any value (unknown values get "unknown error").
+ * Returns: a static NUL-terminated string, never NULL; do not free.
+ * Thread safety: reentrant. */
+GLOROT_API const char *glorot_strerror(glorot_code code);
+
+/* glorot_version - the library's version, GLOROT_CLIENT_VERSION of the build.
+ * Returns: a static string, never NULL. Thread safety: reentrant. */
+GLOROT_API const char *glorot_version(void);
+
+/* ---- client ------------------------------------------------------------ */
+
+typedef enum glorot_verify {
+    GLOROT_VERIFY_NONE = 0, /* trust the server */
+    GLOROT_VERIFY_SAMPLE,   /* compare ~4096 elements spread over the tensor, the first,
+                               the last and every header byte (json: everything) */
+    GLOROT_VERIFY_FULL      /* regenerate everything locally and compare */
+} glorot_verify;
+
+/* All fields zero = defaults. Strings are copied by glorot_client_new. */
+typedef struct glorot_options {
+    long connect_timeout_ms; /* per connection attempt; 0 = 10000 */
+    long timeout_ms;         /* whole call including retries and back-off; 0 = no limit */
+    long idle_timeout_ms;    /* abort an attempt that receives nothing for this long
+                                (rounded up to whole seconds); 0 = 30000 */
+    int retries;             /* extra attempts after a retryable failure; 0 = 3,
+                                GLOROT_RETRIES_NONE = none */
+    long retry_base_ms;      /* first back-off delay, doubled per retry; 0 = 250 */
+    long retry_max_ms;       /* cap on one delay, also on Retry-After; 0 = 8000 */
+    const char *bearer_token;/* sent as "Authorization: Bearer ..."; NULL = none */
+    const char *ca_file;     /* PEM bundle for https; NULL = system default */
+    const char *user_agent;  /* NULL = "libglorot-client/VERSION" */
+    glorot_verify verify;    /* check received bytes against local generation */
+} glorot_options;
+
+/* Opaque handle: holds the options and a reusable connection. */
+typedef struct glorot_client glorot_client;
+
+/* glorot_client_new - create a client for one server.
+ * Parameters: base_url "http://host:port" or "https://host/prefix" (a
+ *   trailing '/' is ignored; no query or fragment); opts NULL for defaults;
+ *   err may be NULL.
+ * Returns: a new client, or NULL with err set: GLOROT_E_INVALID (bad URL, a
+ *   token or user agent holding control characters, negative timeouts),
+ *   GLOROT_E_NOMEM, GLOROT_E_INTERNAL (libcurl or libsodium failed to start).
+ * Ownership: the caller frees the client with glorot_client_free. base_url
+ *   and every string in opts are copied; the token copy is wiped on free.
+ * Thread safety: may be called from any thread. */
+GLOROT_API glorot_client *glorot_client_new(const char *base_url, const glorot_options *opts,
+                                            glorot_error *err);
+
+/* glorot_client_free - close connections and free the client. NULL does nothing.
+ * Thread safety: not while another thread uses the same client. */
+GLOROT_API void glorot_client_free(glorot_client *client);
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* The parameters of GET /v1/glorot_uniform. Text fields use the names of the
+ * HTTP protocol (docs/PROTOCOL.md) and are NULL for the server's default;
+ * they are not copied, so they must stay valid while the request is in use. */
+typedef struct glorot_request {
+    size_t rank;                       /* 2..GLOROT_MAX_RANK dimensions (required) */
+    uint64_t shape[GLOROT_MAX_RANK];
+    const char *gain;                  /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
+    const char *dtype;                 /* float32 | float16 | bfloat16 | float64; NULL = float32 */
+    const char *algorithm;             /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
+    const char *fan;                   /* mlx | torch | keras; NULL = mlx */
+    uint64_t fan_in;                   /* 0 = computed from shape and fan */
+    uint64_t fan_out;                  /* 0 = computed from shape and fan */
+    uint64_t seed;                     /* used when seed_set is nonzero */
+    int seed_set;                      /* 0: the server draws a seed (see glorot_meta.seed) */
+    uint64_t call;                     /* mlx-seeded only, >= 1; 0 = default (1) */
+    const char *name;                  /* tensor name for npy/safetensors; NULL = "weight" */
+    const char *format;                /* raw | npy | safetensors | json; NULL = raw */
+    uint64_t reserved[8];              /* for slices and shards; must stay zero */
+} glorot_request;
+
+/* glorot_request_init - fill req with defaults (everything unset, rank 0).
+ * Thread safety: reentrant. */
+GLOROT_API void glorot_request_init(glorot_request *req);
+
+/* glorot_request_set - set one field from its text form, as the CLI does.
+ * Parameters: key is a protocol name (shape, gain, dtype, seed, algorithm,
+ *   call, fan, fan_in, fan_out, name, format); value its text ("256,512").
+ * Returns: GLOROT_OK, or GLOROT_E_INVALID naming the key (unknown key, or a
+ *   value the server would reject on its own, e.g. "float8" or "12x").
+ * Ownership: numbers are parsed into req; for text keys req keeps the value
+ *   pointer itself (not a copy), which must outlive req's use.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_request_set(glorot_request *req, const char *key,
+                                          const char *value, glorot_error *err);
+
+/* glorot_size - the exact byte count of the answer to req, computed locally.
+ * Parameters: req; size receives the count, or GLOROT_SIZE_UNKNOWN for json.
+ * Returns: GLOROT_OK, GLOROT_E_INVALID (the server would refuse req),
+ *   GLOROT_E_NOMEM. Without a seed a format header that names the seed is
+ *   sized for seed 0; glorot_fetch checks the server's exact size anyway.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_size(const glorot_request *req, uint64_t *size,
+                                   glorot_error *err);
+
+/* What the bytes are: from the server's Glorot-* headers, checked against
+ * the request (or, for glorot_generate, from the request). */
+typedef struct glorot_meta {
+    uint64_t seed;                     /* the seed used (drawn by the server if unset) */
+    char algorithm[16];                /* "chacha20" */
+    char dtype[16];                    /* "float32" */
+    char format[16];                   /* "raw" */
+    size_t rank;
+    uint64_t shape[GLOROT_MAX_RANK];
+    uint64_t fan_in;
+    uint64_t fan_out;
+    double limit;                      /* values lie in [-limit, limit] */
+    char gain[48];                     /* canonical gain text: "1", "relu" */
+    uint64_t call;                     /* mlx-seeded: the call number; else 0 */
+    uint64_t numel;                    /* elements */
+    uint64_t size;                     /* body bytes delivered (format header included) */
+} glorot_meta;
+
+/* ---- fetching ---------------------------------------------------------- */
+
+/* glorot_chunk_fn - receives the body in order: offset is the byte position
+ * of data within the body; consecutive calls are contiguous. data is valid
+ * only during the call. Return 0 to continue, nonzero to stop the transfer
+ * (glorot_fetch_stream then returns GLOROT_E_ABORTED). */
+typedef int (*glorot_chunk_fn)(void *user, uint64_t offset, const void *data, size_t len);
+
+/* glorot_fetch - download the tensor for req into buf.
+ * Parameters: client; req (validated locally first); buf of buf_size bytes;
+ *   meta (may be NULL) receives what was fetched; err may be NULL.
+ * Returns: GLOROT_OK when buf holds exactly meta->size bytes, all of them.
+ *   GLOROT_E_INVALID (checked locally, nothing sent); GLOROT_E_BUFFER when
+ *   buf_size is smaller than the answer: refused before any transfer from the
+ *   local size, or on the server's Content-Length; GLOROT_E_CONNECT,
+ *   GLOROT_E_TIMEOUT, GLOROT_E_HTTP (err->http_status, message and param from
+ *   the server), GLOROT_E_PROTOCOL, GLOROT_E_VERIFY, GLOROT_E_TLS,
+ *   GLOROT_E_NOMEM. Never writes past buf_size; after an error buf's
+ *   content is unspecified (json answers are sized only as they arrive).
+ * Retries: connection failures, timeouts, 503 (honouring Retry-After) and
+ *   transfers broken mid-body are retried with exponential back-off up to
+ *   opts.retries times within opts.timeout_ms; a resumed transfer continues
+ *   from the byte reached, with the seed of the first answer, so the result is
+ *   identical to an unbroken one. Other error statuses are never retried.
+ * Thread safety: one thread at a time per client. */
+GLOROT_API glorot_code glorot_fetch(glorot_client *client, const glorot_request *req,
+                                    void *buf, size_t buf_size, glorot_meta *meta,
+                                    glorot_error *err);
+
+/* glorot_fetch_stream - download the tensor for req, handing the body to fn
+ * chunk by chunk, in order, each byte exactly once (also across retries).
+ * With verification, a chunk is checked before fn sees it.
+ * Parameters: as glorot_fetch; fn and user receive the chunks.
+ * Returns: as glorot_fetch (without GLOROT_E_BUFFER), plus GLOROT_E_ABORTED
+ *   when fn returned nonzero. On error fn may have seen a prefix of the body.
+ * Thread safety: one thread at a time per client; fn runs on the caller's thread. */
+GLOROT_API glorot_code glorot_fetch_stream(glorot_client *client, const glorot_request *req,
+                                           glorot_chunk_fn fn, void *user, glorot_meta *meta,
+                                           glorot_error *err);
+
+/* glorot_generate - produce the same bytes locally, without a server.
+ * Parameters: req with seed_set (GLOROT_E_INVALID otherwise); buf, buf_size,
+ *   meta (may be NULL), err as for glorot_fetch.
+ * Returns: GLOROT_OK, GLOROT_E_INVALID, GLOROT_E_BUFFER (checked before
+ *   writing, except for json which is checked as it is produced), GLOROT_E_NOMEM.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_generate(const glorot_request *req, void *buf, size_t buf_size,
+                                       glorot_meta *meta, glorot_error *err);
+
+/* glorot_generate_stream - glorot_generate handing chunks to fn instead.
+ * Returns: as glorot_generate (without GLOROT_E_BUFFER), plus GLOROT_E_ABORTED.
+ * Thread safety: reentrant; fn runs on the caller's thread. */
+GLOROT_API glorot_code glorot_generate_stream(const glorot_request *req, glorot_chunk_fn fn,
+                                              void *user, glorot_meta *meta, glorot_error *err);
+
+/* ---- service ----------------------------------------------------------- */
+
+/* glorot_health - GET /healthz once (no retries), with the client's timeouts.
+ * Returns: GLOROT_OK on 200; GLOROT_E_HTTP, GLOROT_E_CONNECT,
+ *   GLOROT_E_TIMEOUT, GLOROT_E_TLS, GLOROT_E_NOMEM otherwise.
+ * Thread safety: one thread at a time per client. */
+GLOROT_API glorot_code glorot_health(glorot_client *client, glorot_error *err);
+
+/* glorot_info - GET /v1/info (retried like a fetch).
+ * Parameters: json receives the server's JSON object as NUL-terminated text.
+ * Returns: GLOROT_OK; GLOROT_E_PROTOCOL if the answer is not a JSON object
+ *   or exceeds 1 MiB; otherwise as glorot_health.
+ * Ownership: *json is the caller's, freed with glorot_free; NULL on error.
+ * Thread safety: one thread at a time per client. */
+GLOROT_API glorot_code glorot_info(glorot_client *client, char **json, glorot_error *err);
+
+/* glorot_free - free memory the library returned (glorot_info). NULL does nothing. */
+GLOROT_API void glorot_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GLOROT_CLIENT_H */

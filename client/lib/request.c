@@ -1,0 +1,254 @@
+/*
+ * request.c - a glorot_request is validated by the proto library, exactly as
+ * the server will validate it, before anything is sent.
+ */
+#include "client_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void glorot_request_init(glorot_request *req)
+{
+    memset(req, 0, sizeof *req);
+}
+
+enum field_kind { F_SHAPE, F_SEED, F_CALL, F_FAN_IN, F_FAN_OUT, F_TEXT };
+
+typedef struct {
+    char key[12];
+    enum field_kind kind;
+    size_t text_offset; /* F_TEXT: where the pointer lives in glorot_request */
+} field;
+
+static const field fields[] = {
+    {"shape", F_SHAPE, 0},
+    {"seed", F_SEED, 0},
+    {"call", F_CALL, 0},
+    {"fan_in", F_FAN_IN, 0},
+    {"fan_out", F_FAN_OUT, 0},
+    {"gain", F_TEXT, offsetof(glorot_request, gain)},
+    {"dtype", F_TEXT, offsetof(glorot_request, dtype)},
+    {"algorithm", F_TEXT, offsetof(glorot_request, algorithm)},
+    {"fan", F_TEXT, offsetof(glorot_request, fan)},
+    {"name", F_TEXT, offsetof(glorot_request, name)},
+    {"format", F_TEXT, offsetof(glorot_request, format)},
+};
+
+static const field *find_field(const char *key)
+{
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(fields[i].key, key) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+static glorot_code gp_set(gp_request *r, const char *key, const char *value, glorot_error *err)
+{
+    gp_error gerr = {0};
+    if (gp_request_set(r, key, strlen(key), value, strlen(value), &gerr) != GP_OK)
+        return glorotp_from_gp(err, &gerr);
+    return GLOROT_OK;
+}
+
+static void u64_text(uint64_t v, char out[24])
+{
+    snprintf(out, 24, "%llu", (unsigned long long)v);
+}
+
+glorot_code glorot_request_set(glorot_request *req, const char *key, const char *value,
+                               glorot_error *err)
+{
+    const field *f = find_field(key);
+    if (f == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, key, "unknown parameter '%s'", key);
+    gp_request scratch;
+    gp_request_init(&scratch);
+    glorot_code rc = gp_set(&scratch, key, value, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    switch (f->kind) {
+    case F_SHAPE:
+        req->rank = scratch.rank;
+        memcpy(req->shape, scratch.shape, sizeof req->shape);
+        break;
+    case F_SEED:
+        req->seed = scratch.seed;
+        req->seed_set = 1;
+        break;
+    case F_CALL:
+        req->call = scratch.call;
+        break;
+    case F_FAN_IN:
+        req->fan_in = scratch.fan_in_override;
+        break;
+    case F_FAN_OUT:
+        req->fan_out = scratch.fan_out_override;
+        break;
+    case F_TEXT:
+        memcpy((char *)req + f->text_offset, &value, sizeof value);
+        break;
+    }
+    return GLOROT_OK;
+}
+
+static glorot_code check_outline(const glorot_request *req, glorot_error *err)
+{
+    for (size_t i = 0; i < sizeof req->reserved / sizeof req->reserved[0]; i++)
+        if (req->reserved[i] != 0)
+            return glorotp_fail(err, GLOROT_E_INVALID, "",
+                                "reserved request fields must be zero (slices and shards are "
+                                "not supported by this version)");
+    if (req->rank == 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "shape", "shape is required");
+    if (req->rank > GLOROT_MAX_RANK)
+        return glorotp_fail(err, GLOROT_E_INVALID, "shape",
+                            "shape has %zu dimensions; at most %d are allowed", req->rank,
+                            GLOROT_MAX_RANK);
+    return GLOROT_OK;
+}
+
+static glorot_code set_numbers(const glorot_request *req, gp_request *r, glorot_error *err)
+{
+    const struct {
+        char key[8];
+        uint64_t value;
+        int given;
+    } nums[] = {
+        {"seed", req->seed, req->seed_set != 0},
+        {"call", req->call, req->call != 0},
+        {"fan_in", req->fan_in, req->fan_in != 0},
+        {"fan_out", req->fan_out, req->fan_out != 0},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        char text[24];
+        if (!nums[i].given)
+            continue;
+        u64_text(nums[i].value, text);
+        glorot_code rc = gp_set(r, nums[i].key, text, err);
+        if (rc != GLOROT_OK)
+            return rc;
+    }
+    return GLOROT_OK;
+}
+
+static glorot_code set_texts(const glorot_request *req, gp_request *r, glorot_error *err)
+{
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *value;
+        if (fields[i].kind != F_TEXT)
+            continue;
+        memcpy(&value, (const char *)req + fields[i].text_offset, sizeof value);
+        if (value == NULL)
+            continue;
+        glorot_code rc = gp_set(r, fields[i].key, value, err);
+        if (rc != GLOROT_OK)
+            return rc;
+    }
+    return GLOROT_OK;
+}
+
+glorot_code glorotp_resolve(const glorot_request *req, gp_request *r, glorot_error *err)
+{
+    glorot_code rc = check_outline(req, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    gp_request_init(r);
+    char shape[GLOROT_MAX_RANK * 21 + 1];
+    glorotp_format_shape(req->shape, req->rank, shape, sizeof shape);
+    rc = gp_set(r, "shape", shape, err);
+    if (rc == GLOROT_OK)
+        rc = set_texts(req, r, err);
+    if (rc == GLOROT_OK)
+        rc = set_numbers(req, r, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    gp_error gerr = {0};
+    if (gp_request_finish(r, NULL, &gerr) != GP_OK)
+        return glorotp_from_gp(err, &gerr);
+    return GLOROT_OK;
+}
+
+glorot_code glorotp_body_size(const gp_request *r, uint64_t *size, glorot_error *err)
+{
+    gp_request sized = *r;
+    if (!sized.seed_set)
+        gp_request_set_seed(&sized, 0);
+    gp_body body;
+    gp_error gerr = {0};
+    if (gp_body_init(&body, &sized, &gerr) != GP_OK)
+        return glorotp_from_gp(err, &gerr);
+    *size = gp_body_size(&body);
+    return GLOROT_OK;
+}
+
+glorot_code glorot_size(const glorot_request *req, uint64_t *size, glorot_error *err)
+{
+    gp_request r;
+    glorot_code rc = glorotp_resolve(req, &r, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    rc = glorotp_body_size(&r, size, err);
+    if (rc == GLOROT_OK && *size == GP_SIZE_UNKNOWN)
+        *size = GLOROT_SIZE_UNKNOWN;
+    return rc;
+}
+
+static int add_pair(glorotp_str *q, const char *key, const char *value, int escape)
+{
+    if (q->len > 0 && glorotp_str_adds(q, "&") != 0)
+        return -1;
+    if (glorotp_str_adds(q, key) != 0 || glorotp_str_adds(q, "=") != 0)
+        return -1;
+    return escape ? glorotp_str_add_escaped(q, value, strlen(value)) : glorotp_str_adds(q, value);
+}
+
+static int add_number(glorotp_str *q, const char *key, uint64_t value)
+{
+    char text[24];
+    u64_text(value, text);
+    return add_pair(q, key, text, 0);
+}
+
+int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_str *q)
+{
+    char shape[GLOROT_MAX_RANK * 21 + 1];
+    glorotp_format_shape(r->shape, r->rank, shape, sizeof shape);
+    int bad = add_pair(q, "shape", shape, 0);
+    bad |= add_pair(q, "dtype", gp_dtype_name(r->dtype), 0);
+    bad |= add_pair(q, "algorithm", gp_algorithm_name(r->algorithm), 0);
+    bad |= add_pair(q, "fan", gp_fan_name(r->fan), 0);
+    bad |= add_pair(q, "format", gp_format_name(r->format), 0);
+    if (req->gain != NULL)
+        bad |= add_pair(q, "gain", req->gain, 1);
+    if (req->name != NULL)
+        bad |= add_pair(q, "name", req->name, 1);
+    if (r->seed_set)
+        bad |= add_number(q, "seed", r->seed);
+    if (req->call != 0)
+        bad |= add_number(q, "call", req->call);
+    if (req->fan_in != 0)
+        bad |= add_number(q, "fan_in", req->fan_in);
+    if (req->fan_out != 0)
+        bad |= add_number(q, "fan_out", req->fan_out);
+    return bad != 0 ? -1 : 0;
+}
+
+void glorotp_meta_fill(const gp_request *r, uint64_t size, glorot_meta *meta)
+{
+    if (meta == NULL)
+        return;
+    memset(meta, 0, sizeof *meta);
+    meta->seed = r->seed;
+    snprintf(meta->algorithm, sizeof meta->algorithm, "%s", gp_algorithm_name(r->algorithm));
+    snprintf(meta->dtype, sizeof meta->dtype, "%s", gp_dtype_name(r->dtype));
+    snprintf(meta->format, sizeof meta->format, "%s", gp_format_name(r->format));
+    snprintf(meta->gain, sizeof meta->gain, "%s", r->gain_spec);
+    meta->rank = r->rank;
+    memcpy(meta->shape, r->shape, sizeof meta->shape);
+    meta->fan_in = r->fan_in;
+    meta->fan_out = r->fan_out;
+    meta->limit = r->limit;
+    meta->call = r->algorithm == GP_ALG_MLX_SEEDED ? r->call : 0;
+    meta->numel = r->numel;
+    meta->size = size;
+}

@@ -1,0 +1,435 @@
+/*
+ * transfer.c - one logical download made of one or more HTTP attempts.
+ *
+ * Each attempt is a fresh GET. Bytes are handed to the sink exactly once, in
+ * order: `delivered` counts what the sink has taken across attempts, `pos`
+ * is the body offset of the next byte of the current answer. An attempt after
+ * a broken one starts at body offset attempt_start() and silently skips what
+ * was already delivered: the body is a pure function of the request and seed,
+ * so the skipped bytes equal the delivered ones. Once the server supports
+ * byte ranges, attempt_start() returns `delivered`, the attempt sends
+ * "Range: bytes=N-" and accepts 206: the skipping then does nothing.
+ *
+ * The first 200 answer fixes the seed (drawn by the server when the caller
+ * gave none); later attempts ask for it explicitly, so they produce the same
+ * bytes, and their Glorot-* headers are checked against the same request.
+ */
+#include "client_internal.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ERROR_BODY_MAX 65536
+#define CURL_BUFFER 131072
+
+typedef struct {
+    glorot_client *c;
+    glorotp_job *job;
+    /* across attempts */
+    uint64_t delivered;
+    uint64_t expected;             /* exact body size, GP_SIZE_UNKNOWN until known */
+    int accepted;                  /* tensor jobs: a 200 answer fixed the seed */
+    glorotp_verifier *verifier;    /* NULL without verification */
+    /* the current attempt */
+    glorotp_headers h;
+    int streaming;                 /* this answer's body goes to the sink */
+    uint64_t pos;
+    glorotp_str errbody;
+    glorot_error stop;             /* why a callback stopped libcurl */
+} xfer;
+
+static uint64_t attempt_start(const xfer *x)
+{
+    (void)x; /* with Range support: return x->delivered; */
+    return 0;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+long glorotp_backoff_ms(const glorotp_settings *s, unsigned attempt, double jitter)
+{
+    long delay = s->retry_base_ms;
+    for (unsigned i = 0; i < attempt && delay < s->retry_max_ms; i++)
+        delay = delay > s->retry_max_ms / 2 ? s->retry_max_ms : delay * 2;
+    if (delay > s->retry_max_ms)
+        delay = s->retry_max_ms;
+    if (jitter < 0)
+        jitter = 0;
+    if (jitter > 1)
+        jitter = 1;
+    return delay / 2 + (long)((double)(delay - delay / 2) * jitter);
+}
+
+/* ---- accepting an answer ------------------------------------------------------- */
+
+/* The first 200 answer to a tensor request: fix the seed, the size, the verifier. */
+static glorot_code accept_tensor(xfer *x, uint64_t seed)
+{
+    gp_request *r = &x->job->resolved;
+    if (!r->seed_set)
+        gp_request_set_seed(r, seed);
+    glorot_code rc = glorotp_body_size(r, &x->expected, &x->stop);
+    if (rc != GLOROT_OK || x->c->s.verify == GLOROT_VERIFY_NONE)
+        return rc;
+    x->verifier = malloc(sizeof *x->verifier);
+    if (x->verifier == NULL)
+        return glorotp_fail(&x->stop, GLOROT_E_NOMEM, "", "out of memory for verification");
+    return glorotp_verify_init(x->verifier, x->c->s.verify, r, &x->stop);
+}
+
+static glorot_code check_size(xfer *x)
+{
+    uint64_t announced = 0;
+    int cl = glorotp_content_length(&x->h, &announced);
+    uint64_t capacity = x->job->capacity;
+    if (cl < 0)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "", "malformed Content-Length '%s'",
+                            x->h.value[GLOROTP_H_CONTENT_LENGTH]);
+    if (cl > 0 && x->job->req == NULL)
+        x->expected = announced;
+    if (cl > 0 && announced > capacity)
+        return glorotp_fail(&x->stop, GLOROT_E_BUFFER, "",
+                            "the server announced %llu bytes; the buffer holds %llu",
+                            (unsigned long long)announced, (unsigned long long)capacity);
+    if (cl > 0 && announced != x->expected)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the server announced %llu bytes; the request means %llu",
+                            (unsigned long long)announced, (unsigned long long)x->expected);
+    if (x->expected != GP_SIZE_UNKNOWN && x->expected > capacity)
+        return glorotp_fail(&x->stop, GLOROT_E_BUFFER, "",
+                            "the answer is %llu bytes; the buffer holds %llu",
+                            (unsigned long long)x->expected, (unsigned long long)capacity);
+    return GLOROT_OK;
+}
+
+/* Called once the final header block of an attempt is complete. */
+static glorot_code start_answer(xfer *x)
+{
+    x->pos = attempt_start(x);
+    x->streaming = 0;
+    if (x->h.status != 200)
+        return GLOROT_OK;
+    if (x->job->req != NULL) {
+        uint64_t seed;
+        glorot_code rc = glorotp_check_answer(&x->h, &x->job->resolved, &seed, &x->stop);
+        if (rc == GLOROT_OK && !x->accepted) {
+            rc = accept_tensor(x, seed);
+            x->accepted = rc == GLOROT_OK;
+        }
+        if (rc != GLOROT_OK)
+            return rc;
+    }
+    glorot_code rc = check_size(x);
+    x->streaming = rc == GLOROT_OK;
+    return rc;
+}
+
+/* ---- libcurl callbacks ------------------------------------------------------------ */
+
+static size_t on_header(char *line, size_t size, size_t count, void *user)
+{
+    xfer *x = user;
+    size_t len = size * count;
+    if (glorotp_header_line(&x->h, line, len) == 1 && x->h.status >= 200 &&
+        start_answer(x) != GLOROT_OK)
+        return 0;
+    return len;
+}
+
+/* Hand body bytes to the sink, skipping what an earlier attempt delivered. */
+static glorot_code take(xfer *x, const unsigned char *data, size_t len)
+{
+    uint64_t start = x->pos;
+    if (len > UINT64_MAX - start)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "", "the answer is too long");
+    x->pos = start + len;
+    if (x->pos <= x->delivered)
+        return GLOROT_OK;
+    size_t skip = start < x->delivered ? (size_t)(x->delivered - start) : 0;
+    uint64_t offset = start + skip;
+    data += skip;
+    len -= skip;
+    if (x->expected != GP_SIZE_UNKNOWN && len > x->expected - offset)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the server sent more than the %llu bytes it announced",
+                            (unsigned long long)x->expected);
+    if (len > x->job->capacity - offset)
+        return glorotp_fail(&x->stop, GLOROT_E_BUFFER, "",
+                            "the answer is longer than the buffer's %llu bytes",
+                            (unsigned long long)x->job->capacity);
+    if (x->verifier != NULL) {
+        glorot_code rc = glorotp_verify_chunk(x->verifier, offset, data, len, &x->stop);
+        if (rc != GLOROT_OK)
+            return rc;
+    }
+    if (x->job->sink(x->job->sink_user, offset, data, len) != 0)
+        return glorotp_fail(&x->stop, GLOROT_E_ABORTED, "",
+                            "the chunk callback stopped the transfer at byte %llu",
+                            (unsigned long long)offset);
+    x->delivered += len;
+    return GLOROT_OK;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *user)
+{
+    xfer *x = user;
+    size_t len = size * count;
+    if (!x->streaming) {
+        if (x->errbody.len < ERROR_BODY_MAX)
+            (void)glorotp_str_add(&x->errbody, data, len);
+        return len;
+    }
+    return take(x, (const unsigned char *)data, len) == GLOROT_OK ? len : 0;
+}
+
+/* ---- one attempt ------------------------------------------------------------------- */
+
+static int build_url(const xfer *x, glorotp_str *url)
+{
+    if (glorotp_str_adds(url, x->c->base_url) != 0 || glorotp_str_adds(url, x->job->path) != 0)
+        return -1;
+    if (x->job->req == NULL)
+        return 0;
+    glorotp_str query;
+    glorotp_str_init(&query, 0);
+    int rc = glorotp_build_query(x->job->req, &x->job->resolved, &query);
+    if (rc == 0)
+        rc = glorotp_str_adds(url, "?") | glorotp_str_add(url, query.data, query.len);
+    glorotp_str_free(&query);
+    return rc;
+}
+
+static CURLcode setup_curl(xfer *x, const char *url, long remaining_ms)
+{
+    CURL *h = x->c->curl;
+    const glorotp_settings *s = &x->c->s;
+    long idle_s = (s->idle_timeout_ms + 999) / 1000;
+    long connect_ms = s->connect_timeout_ms;
+    if (remaining_ms > 0 && connect_ms > remaining_ms)
+        connect_ms = remaining_ms;
+    curl_easy_reset(h);
+    x->c->errbuf[0] = '\0';
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
+    rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->c->errbuf);
+    rc |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    rc |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    rc |= curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    rc |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    rc |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, remaining_ms > 0 ? remaining_ms : 0L);
+    rc |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    rc |= curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, idle_s);
+    rc |= curl_easy_setopt(h, CURLOPT_USERAGENT, x->c->user_agent);
+    rc |= curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)CURL_BUFFER);
+    rc |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    rc |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    rc |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    if (x->c->headers != NULL)
+        rc |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->c->headers);
+    if (x->c->ca_file != NULL)
+        rc |= curl_easy_setopt(h, CURLOPT_CAINFO, x->c->ca_file);
+    return rc;
+}
+
+static const char *curl_reason(const xfer *x, CURLcode cc)
+{
+    return x->c->errbuf[0] != '\0' ? x->c->errbuf : curl_easy_strerror(cc);
+}
+
+/* Map a libcurl failure; *retry says whether another attempt may help. */
+static glorot_code classify(const xfer *x, CURLcode cc, int *retry, glorot_error *err)
+{
+    const char *why = curl_reason(x, cc);
+    *retry = 0;
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        *retry = 1;
+        return glorotp_fail(err, GLOROT_E_CONNECT, "", "cannot connect to %s: %s",
+                            x->c->base_url, why);
+    case CURLE_OPERATION_TIMEDOUT:
+        *retry = 1;
+        return glorotp_fail(err, GLOROT_E_TIMEOUT, "", "%s", why);
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+        *retry = 1;
+        if (x->h.done && x->h.status >= 200)
+            return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
+                                "the connection broke after %llu body bytes: %s",
+                                (unsigned long long)x->pos, why);
+        return glorotp_fail(err, GLOROT_E_CONNECT, "", "the connection closed before an answer: %s",
+                            why);
+    case CURLE_OUT_OF_MEMORY:
+        return glorotp_fail(err, GLOROT_E_NOMEM, "", "libcurl: %s", why);
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return glorotp_fail(err, GLOROT_E_INVALID, "url", "%s", why);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+        return glorotp_fail(err, GLOROT_E_TLS, "", "%s", why);
+    default:
+        return glorotp_fail(err, GLOROT_E_PROTOCOL, "", "libcurl: %s", why);
+    }
+}
+
+static void reset_attempt(xfer *x)
+{
+    glorotp_headers_reset(&x->h);
+    x->streaming = 0;
+    x->pos = 0;
+    x->errbody.len = 0;
+    memset(&x->stop, 0, sizeof x->stop);
+    if (!x->accepted)
+        x->expected = GP_SIZE_UNKNOWN;
+}
+
+static glorot_code finish_attempt(xfer *x, CURLcode cc, int *retry, long *retry_after,
+                                  glorot_error *err)
+{
+    *retry = 0;
+    if (x->stop.code != GLOROT_OK) {
+        glorotp_error_set(err, &x->stop);
+        return x->stop.code;
+    }
+    if (cc != CURLE_OK)
+        return classify(x, cc, retry, err);
+    if (x->h.status != 200) {
+        *retry = x->h.status == 503;
+        *retry_after = glorotp_retry_after_ms(&x->h, x->c->s.retry_max_ms);
+        return glorotp_http_error(x->h.status, x->errbody.data, x->errbody.len, err);
+    }
+    if (x->expected != GP_SIZE_UNKNOWN && x->delivered != x->expected) {
+        *retry = 1;
+        return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
+                            "the answer ended after %llu of %llu bytes",
+                            (unsigned long long)x->delivered, (unsigned long long)x->expected);
+    }
+    return GLOROT_OK;
+}
+
+static glorot_code attempt(xfer *x, long remaining_ms, int *retry, long *retry_after,
+                           glorot_error *err)
+{
+    glorotp_str url;
+    glorotp_str_init(&url, 0);
+    reset_attempt(x);
+    *retry = 0;
+    *retry_after = -1;
+    if (build_url(x, &url) != 0) {
+        glorotp_str_free(&url);
+        return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory building the URL");
+    }
+    CURLcode cc = setup_curl(x, url.data, remaining_ms);
+    if (cc != CURLE_OK) {
+        glorotp_str_free(&url);
+        return glorotp_fail(err, GLOROT_E_INTERNAL, "",
+                            "libcurl refused an option (is it older than 7.85?)");
+    }
+    cc = curl_easy_perform(x->c->curl);
+    glorotp_str_free(&url);
+    glorot_code rc = finish_attempt(x, cc, retry, retry_after, err);
+    if (err != NULL && rc != GLOROT_OK && err->http_status == 0)
+        err->http_status = (int)x->h.status;
+    return rc;
+}
+
+/* ---- the retry loop -------------------------------------------------------------- */
+
+static long delay_before(const xfer *x, unsigned retry_number, long retry_after)
+{
+    if (retry_after >= 0)
+        return retry_after;
+    double jitter = (double)randombytes_uniform(1001) / 1000.0;
+    return glorotp_backoff_ms(&x->c->s, retry_number, jitter);
+}
+
+static void note_attempts(glorot_error *err, unsigned attempts)
+{
+    if (attempts < 2)
+        return;
+    size_t len = strlen(err->message);
+    snprintf(err->message + len, sizeof err->message - len, " (after %u attempts)", attempts);
+}
+
+static glorot_code run(xfer *x, glorot_error *last)
+{
+    const glorotp_settings *s = &x->c->s;
+    long deadline = s->timeout_ms > 0 ? now_ms() + s->timeout_ms : 0;
+    unsigned max_attempts = x->job->single_attempt ? 1u : (unsigned)s->retries + 1u;
+    for (unsigned n = 1;; n++) {
+        long remaining = deadline ? deadline - now_ms() : 0;
+        if (deadline && remaining <= 0) {
+            if (last->code == GLOROT_OK)
+                glorotp_fail(last, GLOROT_E_TIMEOUT, "", "timed out after %ld ms", s->timeout_ms);
+            return last->code;
+        }
+        memset(last, 0, sizeof *last);
+        int retry;
+        long retry_after;
+        glorot_code rc = attempt(x, remaining, &retry, &retry_after, last);
+        if (rc == GLOROT_OK || !retry || n >= max_attempts) {
+            note_attempts(last, n);
+            return rc;
+        }
+        long delay = delay_before(x, n - 1, retry_after);
+        if (deadline && now_ms() + delay >= deadline) {
+            note_attempts(last, n);
+            return rc;
+        }
+        sleep_ms(delay);
+    }
+}
+
+glorot_code glorotp_transfer(glorot_client *c, glorotp_job *job, glorot_meta *meta,
+                             uint64_t *delivered, glorot_error *err)
+{
+    xfer x;
+    memset(&x, 0, sizeof x);
+    x.c = c;
+    x.job = job;
+    x.expected = GP_SIZE_UNKNOWN;
+    glorotp_str_init(&x.errbody, ERROR_BODY_MAX + CURL_BUFFER);
+    glorot_error last;
+    memset(&last, 0, sizeof last);
+    glorot_code rc = run(&x, &last);
+    glorotp_str_free(&x.errbody);
+    free(x.verifier);
+    if (rc != GLOROT_OK) {
+        if (err != NULL && err->code == GLOROT_OK)
+            *err = last;
+        return rc;
+    }
+    if (job->req != NULL)
+        glorotp_meta_fill(&job->resolved, x.delivered, meta);
+    if (delivered != NULL)
+        *delivered = x.delivered;
+    return GLOROT_OK;
+}
