@@ -1,0 +1,343 @@
+/*
+ * options.c - command-line parsing for the glorot command. Request options
+ * go through glorot_request_set, so they are checked by the same code the
+ * server uses; everything else is checked here.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ON_FETCH (1u << CMD_FETCH)
+#define ON_GEN (1u << CMD_GEN)
+#define ON_INFO (1u << CMD_INFO)
+#define ON_HEALTH (1u << CMD_HEALTH)
+#define ON_TENSOR (ON_FETCH | ON_GEN)
+#define ON_NETWORK (ON_FETCH | ON_INFO | ON_HEALTH)
+#define ON_ALL (ON_TENSOR | ON_INFO | ON_HEALTH)
+
+enum {
+    O_URL = 256,
+    O_SHAPE,
+    O_SEED,
+    O_DTYPE,
+    O_GAIN,
+    O_ALGORITHM,
+    O_FAN,
+    O_FAN_IN,
+    O_FAN_OUT,
+    O_NAME,
+    O_CALL,
+    O_FORMAT,
+    O_VERIFY,
+    O_TIMEOUT,
+    O_CONNECT_TIMEOUT,
+    O_RETRIES,
+    O_CA_FILE,
+    O_OUTPUT = 'o',
+    O_QUIET = 'q'
+};
+
+typedef struct {
+    char name[16];
+    int id;
+    char key[12];      /* glorot_request_set key, "" for other options */
+    unsigned commands; /* where the option is allowed */
+} option_def;
+
+static const option_def defs[] = {
+    {"url", O_URL, "", ON_NETWORK},
+    {"shape", O_SHAPE, "shape", ON_TENSOR},
+    {"seed", O_SEED, "seed", ON_TENSOR},
+    {"dtype", O_DTYPE, "dtype", ON_TENSOR},
+    {"gain", O_GAIN, "gain", ON_TENSOR},
+    {"algorithm", O_ALGORITHM, "algorithm", ON_TENSOR},
+    {"fan", O_FAN, "fan", ON_TENSOR},
+    {"fan-in", O_FAN_IN, "fan_in", ON_TENSOR},
+    {"fan-out", O_FAN_OUT, "fan_out", ON_TENSOR},
+    {"name", O_NAME, "name", ON_TENSOR},
+    {"call", O_CALL, "call", ON_TENSOR},
+    {"format", O_FORMAT, "format", ON_TENSOR},
+    {"output", O_OUTPUT, "", ON_TENSOR},
+    {"verify", O_VERIFY, "", ON_FETCH},
+    {"timeout", O_TIMEOUT, "", ON_NETWORK},
+    {"connect-timeout", O_CONNECT_TIMEOUT, "", ON_NETWORK},
+    {"retries", O_RETRIES, "", ON_FETCH | ON_INFO},
+    {"ca-file", O_CA_FILE, "", ON_NETWORK},
+    {"quiet", O_QUIET, "", ON_ALL},
+};
+
+#define NDEFS (sizeof defs / sizeof defs[0])
+
+static const struct option long_options[] = {
+    {"url", required_argument, NULL, O_URL},
+    {"shape", required_argument, NULL, O_SHAPE},
+    {"seed", required_argument, NULL, O_SEED},
+    {"dtype", required_argument, NULL, O_DTYPE},
+    {"gain", required_argument, NULL, O_GAIN},
+    {"algorithm", required_argument, NULL, O_ALGORITHM},
+    {"fan", required_argument, NULL, O_FAN},
+    {"fan-in", required_argument, NULL, O_FAN_IN},
+    {"fan-out", required_argument, NULL, O_FAN_OUT},
+    {"name", required_argument, NULL, O_NAME},
+    {"call", required_argument, NULL, O_CALL},
+    {"format", required_argument, NULL, O_FORMAT},
+    {"output", required_argument, NULL, O_OUTPUT},
+    {"verify", required_argument, NULL, O_VERIFY},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+    {"retries", required_argument, NULL, O_RETRIES},
+    {"ca-file", required_argument, NULL, O_CA_FILE},
+    {"quiet", no_argument, NULL, O_QUIET},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *command_name(cli_command c)
+{
+    static const char names[][8] = {"fetch", "gen", "info", "health"};
+    return names[c];
+}
+
+static const option_def *find_def(int id)
+{
+    for (size_t i = 0; i < NDEFS; i++)
+        if (defs[i].id == id)
+            return &defs[i];
+    return NULL;
+}
+
+static int usage_error(cli_command c, const char *what, const char *detail)
+{
+    fprintf(stderr, "glorot %s: %s%s (see glorot --help)\n", command_name(c), what, detail);
+    return CLI_EXIT_USAGE;
+}
+
+/* Whole seconds, 1..86400, as milliseconds. */
+static int parse_seconds(const char *text, long *ms)
+{
+    char *end = NULL;
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    unsigned long v = strtoul(text, &end, 10);
+    if (*end != '\0' || v < 1 || v > 86400)
+        return -1;
+    *ms = (long)v * 1000;
+    return 0;
+}
+
+static int parse_retries(const char *text, int *retries)
+{
+    char *end = NULL;
+    if (text[0] < '0' || text[0] > '9')
+        return -1;
+    unsigned long v = strtoul(text, &end, 10);
+    if (*end != '\0' || v > 100)
+        return -1;
+    *retries = v == 0 ? GLOROT_RETRIES_NONE : (int)v;
+    return 0;
+}
+
+static int parse_verify(const char *text, glorot_verify *mode)
+{
+    static const struct {
+        char name[8];
+        glorot_verify mode;
+    } modes[] = {{"none", GLOROT_VERIFY_NONE},
+                 {"sample", GLOROT_VERIFY_SAMPLE},
+                 {"full", GLOROT_VERIFY_FULL}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(text, modes[i].name) == 0) {
+            *mode = modes[i].mode;
+            return 0;
+        }
+    return -1;
+}
+
+static int apply_client_option(cli_args *a, int id, const char *value)
+{
+    glorot_options *o = &a->client;
+    switch (id) {
+    case O_URL:
+        a->url = value;
+        return 0;
+    case O_OUTPUT:
+        a->output = value;
+        return 0;
+    case O_CA_FILE:
+        o->ca_file = value;
+        return 0;
+    case O_QUIET:
+        a->quiet = 1;
+        return 0;
+    case O_TIMEOUT:
+        return parse_seconds(value, &o->timeout_ms);
+    case O_CONNECT_TIMEOUT:
+        return parse_seconds(value, &o->connect_timeout_ms);
+    case O_RETRIES:
+        return parse_retries(value, &o->retries);
+    case O_VERIFY:
+        return parse_verify(value, &o->verify);
+    }
+    return -1;
+}
+
+static int apply_option(cli_args *a, const option_def *d, const char *value)
+{
+    if (d->key[0] != '\0') {
+        glorot_error err = {0};
+        if (glorot_request_set(&a->req, d->key, value, &err) != GLOROT_OK) {
+            cli_report(&err);
+            return CLI_EXIT_REJECTED;
+        }
+        return CLI_EXIT_OK;
+    }
+    if (apply_client_option(a, d->id, value) != 0) {
+        fprintf(stderr, "glorot %s: invalid value '%s' for --%s (see glorot --help)\n",
+                command_name(a->command), value, d->name);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int check_required(const cli_args *a)
+{
+    if (a->command != CMD_GEN && a->url == NULL)
+        return usage_error(a->command, "--url (or GLOROT_URL) is required", "");
+    if (a->command != CMD_FETCH && a->command != CMD_GEN)
+        return CLI_EXIT_OK;
+    if (a->req.rank == 0)
+        return usage_error(a->command, "--shape is required", "");
+    if (a->command == CMD_GEN && !a->req.seed_set)
+        return usage_error(a->command, "--seed is required for local generation", "");
+    if (a->output == NULL)
+        return usage_error(a->command, "-o FILE (or -o - for stdout) is required", "");
+    return CLI_EXIT_OK;
+}
+
+static void set_defaults(cli_command command, cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->command = command;
+    glorot_request_init(&a->req);
+    a->url = getenv("GLOROT_URL");
+    if (a->url != NULL && a->url[0] == '\0')
+        a->url = NULL;
+    a->client.bearer_token = getenv("GLOROT_TOKEN");
+    if (a->client.bearer_token != NULL && a->client.bearer_token[0] == '\0')
+        a->client.bearer_token = NULL;
+    a->client.verify = GLOROT_VERIFY_SAMPLE;
+    if (command == CMD_HEALTH) {
+        /* a health probe must answer quickly */
+        a->client.connect_timeout_ms = 2000;
+        a->client.timeout_ms = 5000;
+    }
+}
+
+int cli_parse(cli_command command, int argc, char **argv, cli_args *a)
+{
+    unsigned char seen[NDEFS] = {0};
+    set_defaults(command, a);
+    opterr = 0;
+    optind = 1;
+    int id;
+    while ((id = getopt_long(argc, argv, ":o:q", long_options, NULL)) != -1) {
+        const option_def *d = find_def(id);
+        if (id == '?' || id == ':' || d == NULL)
+            return usage_error(command, id == ':' ? "missing value for " : "unknown option ",
+                               argv[optind - 1]);
+        if (!(d->commands & (1u << command)))
+            return usage_error(command, "option not allowed here: --", d->name);
+        if (seen[d - defs]++)
+            return usage_error(command, "option given twice: --", d->name);
+        int rc = apply_option(a, d, optarg);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+    }
+    if (optind < argc)
+        return usage_error(command, "unexpected argument ", argv[optind]);
+    return check_required(a);
+}
+
+int cli_exit_for(glorot_code rc, const glorot_error *err)
+{
+    switch (rc) {
+    case GLOROT_OK:
+        return CLI_EXIT_OK;
+    case GLOROT_E_INVALID:
+        return CLI_EXIT_REJECTED;
+    case GLOROT_E_HTTP:
+        return err->http_status >= 400 && err->http_status < 500 ? CLI_EXIT_REJECTED
+                                                                 : CLI_EXIT_SERVER;
+    case GLOROT_E_VERIFY:
+        return CLI_EXIT_VERIFY;
+    case GLOROT_E_BUFFER:
+    case GLOROT_E_NOMEM:
+    case GLOROT_E_ABORTED:
+        return CLI_EXIT_LOCAL;
+    case GLOROT_E_CONNECT:
+    case GLOROT_E_TIMEOUT:
+    case GLOROT_E_PROTOCOL:
+    case GLOROT_E_TLS:
+    case GLOROT_E_INTERNAL:
+        break;
+    }
+    return CLI_EXIT_SERVER;
+}
+
+void cli_report(const glorot_error *err)
+{
+    const char *msg = err->message[0] != '\0' ? err->message : glorot_strerror(err->code);
+    fprintf(stderr, "glorot: %s", msg);
+    if (err->code == GLOROT_E_HTTP)
+        fprintf(stderr, " (HTTP %d%s%s)", err->http_status, err->server_code[0] ? ", " : "",
+                err->server_code);
+    if (err->param[0] != '\0')
+        fprintf(stderr, " [parameter %s]", err->param);
+    fputc('\n', stderr);
+}
+
+void cli_usage(FILE *f)
+{
+    fputs("usage: glorot fetch --url URL --shape D1,D2[,...] [request options] -o FILE|-\n"
+          "       glorot gen --shape D1,D2[,...] --seed N [request options] -o FILE|-\n"
+          "       glorot info --url URL\n"
+          "       glorot health --url URL\n"
+          "       glorot --help | --version\n"
+          "\n"
+          "fetch downloads Glorot-uniform weights from glorotd; gen writes the same bytes\n"
+          "computed locally, without a server. Output files are written atomically: a\n"
+          "temporary file renamed into place, so a failed run never leaves a partial file.\n"
+          "-o - writes to stdout (binary formats are refused on a terminal).\n"
+          "\n"
+          "request options (names and values as in the HTTP protocol):\n"
+          "  --shape D1,D2,...   2 to 8 dimensions (required)\n"
+          "  --seed N            0..2^64-1 (fetch: the server draws one if absent and it is\n"
+          "                      reported on stderr)\n"
+          "  --dtype T           float32 (default), float16, bfloat16, float64\n"
+          "  --gain G            number or nonlinearity: 1 (default), relu, tanh, leaky_relu:0.2\n"
+          "  --algorithm A       chacha20 (default), mlx, mlx-seeded\n"
+          "  --call N            mlx-seeded: which call of the seeded generator (default 1)\n"
+          "  --fan F             mlx (default), torch, keras\n"
+          "  --fan-in N, --fan-out N   override the fans computed from the shape\n"
+          "  --name NAME         tensor name in npy/safetensors (default weight)\n"
+          "  --format F          raw (default), npy, safetensors, json\n"
+          "  -o, --output FILE   where to write; - for stdout\n"
+          "\n"
+          "network options (fetch, info, health):\n"
+          "  --url URL           server base URL; default $GLOROT_URL\n"
+          "  --timeout S         whole-command limit in seconds (health: default 5)\n"
+          "  --connect-timeout S per connection attempt (default 10, health: 2)\n"
+          "  --retries N         retries after network failures and 503 (default 3; 0 = none)\n"
+          "  --verify MODE       fetch: none, sample (default) or full comparison with\n"
+          "                      local generation\n"
+          "  --ca-file FILE      CA bundle for https\n"
+          "  -q, --quiet         no progress bar and no notes on stderr\n"
+          "  $GLOROT_TOKEN       bearer token sent as Authorization: Bearer\n"
+          "\n"
+          "exit codes:\n"
+          "  0 ok   2 usage error   3 request rejected (invalid locally or HTTP 4xx)\n"
+          "  4 server or network failure   5 local I/O error   6 verification mismatch\n",
+          f);
+}
