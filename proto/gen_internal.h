@@ -1,0 +1,157 @@
+/*
+ * gen_internal.h - private to proto/: the building blocks of the two tensor
+ * generators (chacha20 v1 and mlx v1). See docs/ALGORITHM.md for the frozen
+ * definitions these functions implement.
+ *
+ * Every value computed here must be bit-exact on every host: float and
+ * double operations are evaluated in their own type (no x87 excess
+ * precision), never fused into FMAs (-ffp-contract=off; each rounding is its
+ * own statement), and bytes are written little-endian by explicit shifts.
+ */
+#ifndef GLOROT_GEN_INTERNAL_H
+#define GLOROT_GEN_INTERNAL_H
+
+#include <float.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "glorot_proto.h"
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error                                                                                             \
+    "glorotd needs float/double evaluated in their own type (FLT_EVAL_METHOD == 0, e.g. SSE2, not x87)"
+#endif
+#if defined(__FAST_MATH__)
+#error "glorotd must not be built with -ffast-math: tensor bits depend on IEEE rounding"
+#endif
+
+/* ---- bits and little-endian bytes ---------------------------------------- */
+
+static inline uint32_t gpi_f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline float gpi_f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint64_t gpi_f64_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline double gpi_f64_from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static inline void gpi_store_le16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+
+static inline void gpi_store_le32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void gpi_store_le64(unsigned char *p, uint64_t v)
+{
+    gpi_store_le32(p, (uint32_t)v);
+    gpi_store_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t gpi_load_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t gpi_load_le64(const unsigned char *p)
+{
+    return (uint64_t)gpi_load_le32(p) | (uint64_t)gpi_load_le32(p + 4) << 32;
+}
+
+/* ---- half.c: float16 / bfloat16 ----------------------------------------- */
+
+/* float32 -> float16 bits, round to nearest even: subnormals, overflow to
+ * +-inf, inf kept, NaN becomes a quiet NaN of the same sign (payload top bits
+ * kept). Integer-only. */
+uint16_t gpi_f32_to_f16(float f);
+/* float32 -> bfloat16 bits, round to nearest even; NaN stays a quiet NaN. */
+uint16_t gpi_f32_to_bf16(float f);
+/* Exact widening conversions. */
+float gpi_f16_to_f32(uint16_t h);
+float gpi_bf16_to_f32(uint16_t h);
+/* The float32 value of RNE_T(f): the dtype's rounding, kept in a float. */
+float gpi_round_f16(float f);
+float gpi_round_bf16(float f);
+/* The same over arrays: round in place, or store as little-endian bits. */
+void gpi_round_f16_n(float *v, size_t n);
+void gpi_round_bf16_n(float *v, size_t n);
+void gpi_store_f16_n(const float *v, size_t n, unsigned char *dst);
+void gpi_store_bf16_n(const float *v, size_t n, unsigned char *dst);
+
+/* ---- threefry.c: Threefry-2x32-20 and MLX's key and bit layout ------------ */
+
+/* One Threefry-2x32 block, 20 rounds (Random123): out = threefry(key, ctr). */
+void gpi_threefry2x32(const uint32_t key[2], const uint32_t ctr[2], uint32_t out[2]);
+
+/* MLX key(seed) = [seed >> 32, seed & 0xFFFFFFFF]. */
+void gpi_mlx_key(uint64_t seed, uint32_t key[2]);
+
+/* MLX split(key) pair form: (first, second) = rows 0 and 1 of split(key, 2). */
+void gpi_mlx_split(const uint32_t key[2], uint32_t first[2], uint32_t second[2]);
+
+/* The key MLX uses for the call-th un-keyed random call after
+ * mx.random.seed(seed) (call >= 1; O(call) work). */
+void gpi_mlx_seeded_key(uint64_t seed, uint64_t call, uint32_t key[2]);
+
+/* Words [first, first + count) of MLX's RandomBits stream of nwords 32-bit
+ * words for key (nwords < 2^32, first + count <= nwords; aborts otherwise),
+ * as native uint32 values. */
+void gpi_mlx_words(const uint32_t key[2], uint64_t nwords, uint64_t first, size_t count,
+                   uint32_t *out);
+
+/* MLX uniform in [0, 1): min(RNE_f32(w) * 2^-32, upper) in float32. */
+float gpi_mlx_uniform(uint32_t w, float upper);
+
+/* gp_gen_fill for GP_ALG_MLX and GP_ALG_MLX_SEEDED (range already checked). */
+void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out);
+
+/* ---- chacha.c: the chacha20 v1 generator ---------------------------------- */
+
+#define GPI_CHACHA_DOMAIN "glorotd/chacha20/v1"
+
+/* K = BLAKE2b-256(GPI_CHACHA_DOMAIN || 0x00 || seed as u64 LE || name). */
+void gpi_chacha_key(uint64_t seed, const char *name, size_t name_len, unsigned char key[32]);
+
+/* Bytes [offset, offset + len) of the ChaCha20 (64-bit counter, zero 8-byte
+ * nonce) keystream of key. offset + len must not exceed 2^70 (not checked
+ * beyond the 64-bit arithmetic callers already bound). */
+void gpi_chacha_keystream(const unsigned char key[32], uint64_t offset, size_t len,
+                          unsigned char *out);
+
+/* The value formulas: word -> float32 in (-1,1) times L, and the 64-bit
+ * word -> double in (-1,1) times limit. */
+float gpi_chacha_f32(uint32_t w, float L);
+double gpi_chacha_f64(uint64_t w, double limit);
+
+/* gp_gen_fill for GP_ALG_CHACHA20 (range already checked). */
+void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out);
+
+#endif /* GLOROT_GEN_INTERNAL_H */
