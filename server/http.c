@@ -1,0 +1,286 @@
+/*
+ * http.c - libmicrohttpd glue: daemon start, routing, request records, upload
+ * buffering and the access log.
+ *
+ * MHD calls the access handler several times per request: once when the
+ * headers are in (we route and reject early), once per piece of upload data
+ * (we buffer it, capped) and once more when the request is complete (we
+ * answer). A reply queued on the first call makes MHD discard the body and
+ * close the connection afterwards.
+ */
+#include "log.h"
+#include "params.h"
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONNECTION_MEMORY (64 * 1024)
+#define UPLOAD_MIN_CAP 4096
+/* After the body cap is passed (chunked uploads), this much more is read and
+ * dropped so the client gets its 413; beyond it the connection is closed. */
+#define UPLOAD_DRAIN_MAX (16u * 1024 * 1024)
+
+typedef struct {
+    const char *path;
+    gd_route route;
+    const char *allow;
+} route_spec;
+
+static const route_spec routes[] = {
+    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD"},
+    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD"},
+    {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST"},
+};
+
+static const route_spec *find_route(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(url, routes[i].path) == 0)
+            return &routes[i];
+    return NULL;
+}
+
+static int method_allowed(const route_spec *rs, const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+        return 1;
+    return rs->route == GD_ROUTE_GLOROT && strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+}
+
+/* ---- request records ------------------------------------------------------ */
+
+static void client_address(struct MHD_Connection *c, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "-");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
+static gd_req *req_new(gd_server *srv, struct MHD_Connection *c, const char *url,
+                       const char *method)
+{
+    gd_req *req = calloc(1, sizeof *req);
+    if (req == NULL)
+        return NULL;
+    req->srv = srv;
+    atomic_init(&req->refs, 1);
+    clock_gettime(CLOCK_MONOTONIC, &req->start);
+    req->is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    req->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    gd_log_escape(method, req->method, sizeof req->method);
+    gd_log_escape(url, req->path, sizeof req->path);
+    client_address(c, req->remote, sizeof req->remote);
+    return req;
+}
+
+void gd_req_release(gd_req *req)
+{
+    if (req == NULL || atomic_fetch_sub(&req->refs, 1) != 1)
+        return;
+    free(req->upload);
+    free(req);
+}
+
+/* ---- first call: route and reject early ----------------------------------- */
+
+static int is_chunked(struct MHD_Connection *c)
+{
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    return te != NULL && strcasecmp(te, "chunked") == 0;
+}
+
+/* 411, 413 or 415 for a POST whose headers already rule it out. */
+static int check_upload_headers(struct MHD_Connection *c, const gd_config *cfg, gd_error *e)
+{
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl == NULL && !is_chunked(c))
+        return gd_fail(e, 411, "length_required", "",
+                       "POST needs a Content-Length header or chunked transfer encoding");
+    uint64_t length;
+    if (cl != NULL && (gd_parse_u64(cl, 0, UINT64_MAX, &length) != 0 ||
+                       length > cfg->max_body_bytes))
+        return gd_fail(e, 413, "body_too_large", "",
+                       "the body (Content-Length: %.24s) is larger than the limit of %llu "
+                       "bytes (--max-body-bytes)",
+                       cl, (unsigned long long)cfg->max_body_bytes);
+    const char *ct =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!gd_params_is_json(ct))
+        return gd_fail(e, 415, "unsupported_media_type", "",
+                       "POST bodies must be sent as Content-Type: application/json "
+                       "(charset utf-8)");
+    return 0;
+}
+
+static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const char *url,
+                                  const char *method)
+{
+    gd_error e = {0};
+    const route_spec *rs = find_route(url);
+    if (atomic_load(&req->srv->shutting_down)) {
+        gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
+        return gd_reply_error(c, req, &e, NULL);
+    }
+    if (rs == NULL) {
+        gd_fail(&e, 404, "not_found", "",
+                "no such resource; try GET /v1/glorot_uniform?shape=256,512 or GET /v1/info");
+        return gd_reply_error(c, req, &e, NULL);
+    }
+    req->route = rs->route;
+    if (!method_allowed(rs, method)) {
+        gd_fail(&e, 405, "method_not_allowed", "", "method %.16s is not allowed here; use %s",
+                req->method, rs->allow);
+        return gd_reply_error(c, req, &e, rs->allow);
+    }
+    if (req->is_post && check_upload_headers(c, &req->srv->cfg, &e) != 0)
+        return gd_reply_error(c, req, &e, NULL);
+    return MHD_YES;
+}
+
+/* ---- upload ------------------------------------------------------------------ */
+
+static int upload_grow(gd_req *req, size_t need, size_t cap_limit)
+{
+    size_t cap = req->upload_cap < UPLOAD_MIN_CAP ? UPLOAD_MIN_CAP : req->upload_cap;
+    while (cap < need)
+        cap = cap > cap_limit / 2 ? cap_limit : cap * 2;
+    if (cap > cap_limit)
+        cap = cap_limit;
+    unsigned char *bigger = realloc(req->upload, cap);
+    if (bigger == NULL)
+        return -1;
+    req->upload = bigger;
+    req->upload_cap = cap;
+    return 0;
+}
+
+/* Keep POST bodies for /v1/glorot_uniform up to the cap; drop anything else. */
+static enum MHD_Result on_upload(gd_req *req, const char *data, size_t size)
+{
+    if (req->route != GD_ROUTE_GLOROT || !req->is_post)
+        return MHD_YES;
+    size_t cap = (size_t)req->srv->cfg.max_body_bytes;
+    if (!req->upload_too_large && size > cap - req->upload_len) {
+        req->upload_too_large = 1;
+        free(req->upload);
+        req->upload = NULL;
+        req->upload_len = req->upload_cap = 0;
+    }
+    if (req->upload_too_large) {
+        req->upload_dropped += size;
+        return req->upload_dropped > UPLOAD_DRAIN_MAX ? MHD_NO : MHD_YES;
+    }
+    if (req->upload_len + size > req->upload_cap &&
+        upload_grow(req, req->upload_len + size, cap) != 0)
+        return MHD_NO;
+    memcpy(req->upload + req->upload_len, data, size);
+    req->upload_len += size;
+    return MHD_YES;
+}
+
+/* ---- the handler ------------------------------------------------------------- */
+
+static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
+{
+    switch (req->route) {
+    case GD_ROUTE_HEALTHZ:
+        return gd_reply_json(c, req, "{\"status\":\"ok\"}");
+    case GD_ROUTE_INFO:
+        return gd_reply_json(c, req, req->srv->info_json);
+    case GD_ROUTE_GLOROT:
+        return gd_stream_respond(c, req);
+    case GD_ROUTE_NONE:
+        break;
+    }
+    return MHD_NO; /* unreachable: unrouted requests were answered on the first call */
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    (void)version;
+    gd_req *req = *con_cls;
+    if (req == NULL) {
+        req = req_new(cls, c, url, method);
+        if (req == NULL)
+            return MHD_NO;
+        *con_cls = req;
+        return on_headers(c, req, url, method);
+    }
+    if (*upload_data_size != 0) {
+        enum MHD_Result ok = on_upload(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return ok;
+    }
+    return on_complete(c, req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    gd_req *req = *con_cls;
+    if (req == NULL)
+        return;
+    *con_cls = NULL;
+    uint64_t bytes = req->streaming ? req->streamed
+                     : toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? req->fixed_bytes
+                                                                  : 0;
+    gd_access a = {req->remote, req->method, req->path, req->status, bytes, req->start};
+    gd_log_access(&a);
+    gd_req_release(req);
+}
+
+/* ---- daemon -------------------------------------------------------------------- */
+
+int gd_http_start(gd_server *srv)
+{
+    const gd_config *cfg = &srv->cfg;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (cfg->ipv6)
+        flags |= MHD_USE_IPv6;
+    /* The logger goes first so MHD reports problems with later options through it. */
+    srv->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, gd_log_mhd, srv,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->addr, MHD_OPTION_THREAD_POOL_SIZE,
+        cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
+    if (srv->mhd == NULL) {
+        char where[80];
+        const struct sockaddr *sa = (const struct sockaddr *)&cfg->addr;
+        unsigned port = ntohs(sa->sa_family == AF_INET6
+                                  ? ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port
+                                  : ((const struct sockaddr_in *)(const void *)sa)->sin_port);
+        gd_format_address(sa, port, where, sizeof where);
+        gd_log_note("cannot listen on %s (address in use or not available?)", where);
+        return -1;
+    }
+    return 0;
+}
+
+unsigned gd_http_port(const gd_server *srv)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    return di != NULL ? di->port : 0;
+}

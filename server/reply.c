@@ -1,0 +1,72 @@
+/*
+ * reply.c - buffered replies: JSON errors, /healthz and /v1/info.
+ */
+#include "server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char oom_body[] =
+    "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\",\"param\":\"\"}}";
+
+enum MHD_Result gd_queue(struct MHD_Connection *c, gd_req *req, unsigned status,
+                         struct MHD_Response *r, uint64_t body_len)
+{
+    if (r == NULL)
+        return MHD_NO; /* out of memory: MHD closes the connection */
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES) {
+        req->status = status;
+        req->fixed_bytes = req->is_head ? 0 : body_len;
+    }
+    return ok;
+}
+
+static struct MHD_Response *json_response(char *text, int must_free)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(text), text, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (r == NULL) {
+        if (must_free)
+            free(text);
+        return NULL;
+    }
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+        MHD_destroy_response(r);
+        return NULL;
+    }
+    return r;
+}
+
+enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_error *e,
+                               const char *allow)
+{
+    char *text = gd_error_json(e);
+    unsigned status = e->status;
+    size_t len = text != NULL ? strlen(text) : sizeof oom_body - 1;
+    struct MHD_Response *r;
+    if (text != NULL) {
+        r = json_response(text, 1);
+    } else {
+        status = 500;
+        r = json_response((char *)oom_body, 0);
+    }
+    if (r == NULL)
+        return MHD_NO;
+    int ok = 1;
+    if (allow != NULL)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES;
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        ok = ok && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+    if (!ok) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    return gd_queue(c, req, status, r, len);
+}
+
+enum MHD_Result gd_reply_json(struct MHD_Connection *c, gd_req *req, const char *json)
+{
+    return gd_queue(c, req, MHD_HTTP_OK, json_response((char *)json, 0), strlen(json));
+}

@@ -1,0 +1,83 @@
+/*
+ * server.h - glorotd's shared state: the server context handed to every
+ * libmicrohttpd callback and the per-request record.
+ *
+ * Lifetime of a request record (gd_req): allocated on the first access-handler
+ * call, it holds one reference for the request (dropped in the
+ * request-completed callback) and one more while a streaming response exists
+ * (dropped in the response's free callback). gd_req_release frees it: the one
+ * place it is freed.
+ */
+#ifndef GLOROTD_SERVER_H
+#define GLOROTD_SERVER_H
+
+#include "config.h"
+#include "errors.h"
+#include "glorot_proto.h"
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#define GD_STREAM_BLOCK (256 * 1024)  /* bytes per content-reader call */
+
+typedef struct {
+    gd_config cfg;
+    struct MHD_Daemon *mhd;
+    atomic_int shutting_down;     /* 1 once SIGTERM/SIGINT arrived */
+    atomic_long inflight;         /* streaming responses not yet freed */
+    char *info_json;              /* the /v1/info body, built at start-up */
+} gd_server;
+
+typedef enum { GD_ROUTE_NONE, GD_ROUTE_HEALTHZ, GD_ROUTE_INFO, GD_ROUTE_GLOROT } gd_route;
+
+typedef struct {
+    gd_server *srv;
+    atomic_int refs;
+    struct timespec start;        /* CLOCK_MONOTONIC */
+    gd_route route;
+    int is_post, is_head;
+    unsigned status;              /* status queued, 0 = none */
+    uint64_t fixed_bytes;         /* body length of a buffered reply */
+    uint64_t streamed;            /* bytes handed out by the content reader */
+    int streaming;
+    char remote[64];
+    char method[24];
+    char path[256];               /* escaped for the log */
+    unsigned char *upload;        /* POST body so far (malloc), at most max_body_bytes */
+    size_t upload_len, upload_cap;
+    uint64_t upload_dropped;      /* bytes discarded after the body cap was passed */
+    int upload_too_large;
+    gp_body body;                 /* the generator and encoder of a 200 reply */
+} gd_req;
+
+/* ---- http.c ---- */
+/* Start libmicrohttpd on srv->cfg. Returns 0, or -1 after logging why. */
+int gd_http_start(gd_server *srv);
+/* The bound port (after gd_http_start). */
+unsigned gd_http_port(const gd_server *srv);
+void gd_req_release(gd_req *req);
+
+/* ---- reply.c ---- */
+/* Queue r with status, recording it for the log; destroys our reference to
+ * r. body_len is what the log reports as sent. Returns MHD's verdict. */
+enum MHD_Result gd_queue(struct MHD_Connection *c, gd_req *req, unsigned status,
+                         struct MHD_Response *r, uint64_t body_len);
+/* Queue the JSON error reply for e (405 gets Allow: allow, 503 gets
+ * Connection: close). */
+enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_error *e,
+                               const char *allow);
+/* Queue a 200 reply with a static JSON body. */
+enum MHD_Result gd_reply_json(struct MHD_Connection *c, gd_req *req, const char *json);
+
+/* ---- info.c ---- */
+/* The /v1/info document for cfg; malloc'd, free() it; NULL when out of memory. */
+char *gd_info_json(const gd_config *cfg);
+
+/* ---- stream.c ---- */
+/* Answer GET/HEAD/POST /v1/glorot_uniform: parameters from the query (and,
+ * for POST, the JSON body in req->upload), then a streamed 200 or an error. */
+enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req);
+
+#endif
