@@ -153,7 +153,8 @@ install: all
 	install -m 644 $(CLIENT_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/libglorot-client.so.0
 	ln -sf libglorot-client.so.0 $(DESTDIR)$(PREFIX)/lib/libglorot-client.so
-	install -m 644 $(B)/glorot-client.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' client/glorot-client.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/glorot-client.pc
 	install -m 755 $(GLOROTD) $(GLOROT) $(DESTDIR)$(PREFIX)/bin/
 
 lint:
