@@ -59,8 +59,6 @@ int glorotp_str_add_escaped(glorotp_str *s, const char *text, size_t len);
 
 /* Decimal u64 with no sign, spaces or junk, at most max. Returns 0 or -1. */
 int glorotp_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *out);
-/* "a,b,c" -> shape; at most GLOROT_MAX_RANK positive-or-zero dims. 0 / -1. */
-int glorotp_parse_shape(const char *text, size_t len, uint64_t *shape, size_t *rank);
 /* strtod in the C locale over exactly len bytes. 0 / -1. */
 int glorotp_parse_double(const char *text, size_t len, double *out);
 /* "256,512" for a shape, into out (size >= 8 * 21). */
@@ -152,7 +150,6 @@ typedef struct {
     size_t elem_size;
     uint64_t samples;      /* sample mode: how many strided samples */
     uint64_t stride;       /* sample mode: elements per sample slot */
-    uint64_t next;         /* json: the next byte expected (sequential) */
     unsigned char scratch[16384];
 } glorotp_verifier;
 

@@ -26,23 +26,6 @@ int glorotp_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int glorotp_parse_shape(const char *text, size_t len, uint64_t *shape, size_t *rank)
-{
-    size_t n = 0, start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && text[i] != ',')
-            continue;
-        if (n == GLOROT_MAX_RANK)
-            return -1;
-        if (glorotp_parse_u64(text + start, i - start, UINT64_MAX, &shape[n]) != 0)
-            return -1;
-        n++;
-        start = i + 1;
-    }
-    *rank = n;
-    return 0;
-}
-
 int glorotp_parse_double(const char *text, size_t len, double *out)
 {
     char copy[64];
