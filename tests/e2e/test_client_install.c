@@ -1,0 +1,159 @@
+/*
+ * test_client_install.c - the client as a user gets it: `make install
+ * PREFIX=<tmp>`, then client/examples builds with nothing but
+ * `pkg-config glorot-client` and runs against a real glorotd; and the shared
+ * library exports the glorot_ API and nothing else.
+ */
+#include "../support/harness.h"
+#include "glorot/client.h"
+
+#include <criterion/criterion.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+static const char *const public_api[] = {
+    "glorot_client_free", "glorot_client_new",  "glorot_fetch",       "glorot_fetch_stream",
+    "glorot_free",        "glorot_generate",    "glorot_generate_stream", "glorot_health",
+    "glorot_info",        "glorot_request_init", "glorot_request_set", "glorot_size",
+    "glorot_strerror",    "glorot_version",
+};
+
+/* The repository root: the parent of GLOROT_TESTS. */
+static void repo_root(char *out, size_t size)
+{
+    char tests[512];
+    snprintf(tests, sizeof tests, "%s", th_env("GLOROT_TESTS"));
+    snprintf(out, size, "%s", dirname(tests));
+}
+
+/* The build folder the tests run from: where GLOROT_BIN lives. */
+static void build_dir(char *out, size_t size)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s", th_env("GLOROT_BIN"));
+    snprintf(out, size, "%s", dirname(bin));
+}
+
+/* Check `nm -D --defined-only lib`: only glorot_ names, and all of the API. */
+static void check_exports(const char *lib, const char *scratch)
+{
+    char listing[512];
+    snprintf(listing, sizeof listing, "%s/nm.txt", scratch);
+    const char *argv[] = {"nm", "-D", "--defined-only", lib, NULL};
+    cr_assert_eq(th_run(argv, listing, 60), 0, "nm failed on %s", lib);
+    unsigned char *text = th_read_file(listing, NULL);
+    cr_assert_not_null(text);
+    size_t found = 0, symbols = 0;
+    for (char *line = (char *)text, *next; *line != '\0'; line = next) {
+        next = line + strcspn(line, "\n");
+        if (*next == '\n')
+            *next++ = '\0';
+        const char *name = strrchr(line, ' ');
+        name = name != NULL ? name + 1 : line;
+        symbols++;
+        cr_expect(strncmp(name, "glorot_", 7) == 0, "%s exports '%s'", lib, name);
+        for (size_t i = 0; i < sizeof public_api / sizeof public_api[0]; i++)
+            found += strcmp(name, public_api[i]) == 0;
+    }
+    cr_expect_eq(found, sizeof public_api / sizeof public_api[0], "%s misses part of the API",
+                 lib);
+    cr_expect_eq(symbols, found, "%s exports more than the API", lib);
+    free(text);
+    unlink(listing);
+}
+
+Test(install, shared_library_exports_only_the_api)
+{
+    char build[512], lib[600], scratch[] = "/tmp/glorot-nm-XXXXXX";
+    build_dir(build, sizeof build);
+    snprintf(lib, sizeof lib, "%s/libglorot-client.so", build);
+    cr_assert_not_null(mkdtemp(scratch));
+    check_exports(lib, scratch);
+    rmdir(scratch);
+}
+
+static void run_ok(const char *const argv[], const char *what)
+{
+    int rc = th_run(argv, NULL, 600);
+    cr_assert_eq(rc, 0, "%s failed with %d", what, rc);
+}
+
+/* Sub-makes must not inherit the outer make's job server or variables. */
+static void plain_make_environment(void)
+{
+    unsetenv("MAKEFLAGS");
+    unsetenv("MFLAGS");
+    unsetenv("MAKELEVEL");
+    unsetenv("MAKEOVERRIDES");
+}
+
+Test(install, example_builds_with_pkg_config_and_runs, .timeout = 900)
+{
+    char repo[512], prefix[] = "/tmp/glorot-install-XXXXXX";
+    char arg_prefix[600], example[600], src[700], pcpath[600], libdir[600], binary[700];
+    char output[700], cc[128], pcflags[700];
+    repo_root(repo, sizeof repo);
+    cr_assert_not_null(mkdtemp(prefix));
+    plain_make_environment();
+
+    snprintf(arg_prefix, sizeof arg_prefix, "PREFIX=%s", prefix);
+    const char *install[] = {"make", "-s", "-C", repo, "install", arg_prefix,
+                             UNDER_ASAN ? "SAN=asan" : NULL, NULL};
+    run_ok(install, "make install");
+
+    /* a copy of the example, built outside the source tree */
+    snprintf(example, sizeof example, "%s/example", prefix);
+    snprintf(src, sizeof src, "%s/client/examples/.", repo);
+    const char *copy[] = {"cp", "-R", src, example, NULL};
+    run_ok(copy, "cp");
+    snprintf(pcpath, sizeof pcpath, "%s/lib/pkgconfig", prefix);
+    setenv("PKG_CONFIG_PATH", pcpath, 1);
+    snprintf(pcflags, sizeof pcflags, "%s/pkgconfig.txt", prefix);
+    const char *pc[] = {"pkg-config", "--cflags", "--libs", "glorot-client", NULL};
+    cr_assert_eq(th_run(pc, pcflags, 60), 0);
+    unsigned char *flags = th_read_file(pcflags, NULL);
+    snprintf(libdir, sizeof libdir, "-L%s/lib", prefix);
+    cr_expect(flags != NULL && strstr((char *)flags, libdir) != NULL, "pkg-config: %s", flags);
+    free(flags);
+
+    /* an ASan-built library needs the ASan runtime in the program too */
+    snprintf(cc, sizeof cc, "CC=cc%s", UNDER_ASAN ? " -fsanitize=address,undefined" : "");
+    const char *build[] = {"make", "-s", "-C", example, cc, NULL};
+    run_ok(build, "building the example");
+
+    th_daemon d;
+    cr_assert_eq(th_daemon_start(&d, NULL), 0);
+    snprintf(libdir, sizeof libdir, "%s/lib", prefix);
+    setenv("LD_LIBRARY_PATH", libdir, 1);
+    snprintf(binary, sizeof binary, "%s/fetch_weights", example);
+    snprintf(output, sizeof output, "%s/output.txt", prefix);
+    const char *run[] = {binary, d.base_url, NULL};
+    int rc = th_run(run, output, 60);
+    th_daemon_stop(&d);
+    cr_expect_eq(rc, 0, "the example failed");
+    unsigned char *text = th_read_file(output, NULL);
+    cr_expect(text != NULL && strstr((char *)text, "256 x 512 float32, seed 42") != NULL,
+              "example printed: %s", text ? (char *)text : "(nothing)");
+    free(text);
+
+    char installed[700];
+    snprintf(installed, sizeof installed, "%s/lib/libglorot-client.so.0", prefix);
+    check_exports(installed, prefix);
+
+    const char *cleanup[] = {"rm", "-rf", prefix, NULL};
+    run_ok(cleanup, "rm");
+}
