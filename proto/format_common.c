@@ -130,16 +130,14 @@ static void escape_byte(gpi_text *t, unsigned char c)
     gpi_text_mem(t, &c, 1);
 }
 
-gp_code gpi_text_json_string(gpi_text *t, const char *s, size_t n, const char *param,
-                             gp_error *err)
+gp_code gpi_text_json_string(gpi_text *t, const char *s, size_t n, const char *param, gp_error *err)
 {
     const unsigned char *u = (const unsigned char *)s;
     gpi_text_str(t, "\"");
     for (size_t i = 0; i < n;) {
         size_t len = utf8_sequence(u + i, n - i);
         if (len == 0)
-            return gp_fail(err, GP_EPARAM, param,
-                           "%s is not valid UTF-8 (byte %zu)", param, i);
+            return gp_fail(err, GP_EPARAM, param, "%s is not valid UTF-8 (byte %zu)", param, i);
         if (len == 1)
             escape_byte(t, u[i]);
         else

@@ -75,8 +75,7 @@ gp_code gpi_npy_header(gp_body *b, gp_error *err)
     gpi_text_init(&t, dict, sizeof dict);
     npy_dict(&t, &b->req);
     if (t.overflow)
-        return gp_fail(err, GP_EINTERNAL, "", "npy header does not fit in %d bytes",
-                       GP_HEADER_MAX);
+        return gp_fail(err, GP_EINTERNAL, "", "npy header does not fit in %d bytes", GP_HEADER_MAX);
     size_t text = t.len + 1; /* with the final '\n' */
     size_t len_field = 2;
     size_t pad = NPY_ALIGN - (NPY_MAGIC_LEN + len_field + text) % NPY_ALIGN;
@@ -86,8 +85,7 @@ gp_code gpi_npy_header(gp_body *b, gp_error *err)
     }
     size_t total = NPY_MAGIC_LEN + len_field + text + pad;
     if (total > GP_HEADER_MAX)
-        return gp_fail(err, GP_EINTERNAL, "", "npy header does not fit in %d bytes",
-                       GP_HEADER_MAX);
+        return gp_fail(err, GP_EINTERNAL, "", "npy header does not fit in %d bytes", GP_HEADER_MAX);
     unsigned char *h = b->header;
     memcpy(h, "\x93NUMPY", 6);
     h[6] = len_field == 2 ? 1 : 2;

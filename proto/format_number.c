@@ -87,7 +87,7 @@ static uint16_t small_from_double(double d, unsigned e_bits, unsigned m_bits)
     uint64_t n;
     uint64_t field;
     if (e >= e_min) {
-        n = shift_round_even(m, 52 - m_bits);                    /* in [2^m, 2^(m+1)] */
+        n = shift_round_even(m, 52 - m_bits); /* in [2^m, 2^(m+1)] */
         field = ((uint64_t)(e + bias) << m_bits) + n - (UINT64_C(1) << m_bits);
     } else {
         n = shift_round_even(m, (unsigned)(52 - m_bits + (e_min - e))); /* subnormal units */
@@ -112,8 +112,8 @@ uint16_t gpi_bf16_from_double(double d)
 
 typedef struct {
     gp_dtype dtype;
-    uint64_t bits;  /* the element's bits, zero-extended */
-    double value;   /* its exact value */
+    uint64_t bits; /* the element's bits, zero-extended */
+    double value;  /* its exact value */
 } element;
 
 static element read_element(gp_dtype d, const unsigned char *p)

@@ -272,8 +272,7 @@ static void apply(scores *s, const media_range *r)
 }
 
 /* Score every media range; *ranges counts them (0 for an empty header). */
-static gp_code parse_accept(const char *accept, size_t n, scores *s, size_t *ranges,
-                            gp_error *err)
+static gp_code parse_accept(const char *accept, size_t n, scores *s, size_t *ranges, gp_error *err)
 {
     cursor c = {accept, n, 0};
     *ranges = 0;
@@ -321,6 +320,5 @@ gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err)
     }
     if (best_q > 0)
         return GP_OK;
-    return gp_fail(err, GP_EPARAM, "Accept", "no acceptable format; offered: %s",
-                   offered_text);
+    return gp_fail(err, GP_EPARAM, "Accept", "no acceptable format; offered: %s", offered_text);
 }
