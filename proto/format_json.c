@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define JSON_BATCH 64 /* elements generated and printed per refill */
-_Static_assert(JSON_BATCH *GPI_NUMBER_MAX + 8 <= GP_HEADER_MAX, "a batch must fit in pending");
+_Static_assert(GP_HEADER_MAX >= 8 + JSON_BATCH * GPI_NUMBER_MAX, "a batch must fit in pending");
 
 static const char *json_datatype(gp_dtype d)
 {
