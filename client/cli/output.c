@@ -15,6 +15,14 @@
 
 #define PROGRESS_MIN_BYTES (16u * 1024 * 1024)
 
+static void free_names(cli_output *out)
+{
+    free(out->path);
+    free(out->tmp);
+    out->path = NULL;
+    out->tmp = NULL;
+}
+
 static int open_temp(cli_output *out, const char *path)
 {
     static const char suffix[] = ".tmp-XXXXXX";
@@ -23,6 +31,7 @@ static int open_temp(cli_output *out, const char *path)
     out->tmp = malloc(len + sizeof suffix);
     if (out->path == NULL || out->tmp == NULL) {
         fprintf(stderr, "glorot: out of memory\n");
+        free_names(out);
         return CLI_EXIT_LOCAL;
     }
     memcpy(out->path, path, len + 1);
@@ -31,8 +40,7 @@ static int open_temp(cli_output *out, const char *path)
     out->fd = mkstemp(out->tmp);
     if (out->fd < 0) {
         fprintf(stderr, "glorot: cannot create a file next to %s: %s\n", path, strerror(errno));
-        free(out->tmp);
-        out->tmp = NULL;
+        free_names(out);
         return CLI_EXIT_LOCAL;
     }
     return CLI_EXIT_OK;
@@ -106,14 +114,6 @@ static void end_progress(cli_output *out)
     if (out->progress && out->shown > 0)
         fputc('\n', stderr);
     out->progress = 0;
-}
-
-static void free_names(cli_output *out)
-{
-    free(out->path);
-    free(out->tmp);
-    out->path = NULL;
-    out->tmp = NULL;
 }
 
 /* Files from mkstemp are 0600; give the result the usual umask-based mode. */
