@@ -49,14 +49,14 @@ void cli_report(const glorot_error *err);
 typedef struct {
     int fd;
     int is_stdout;
-    char *path;          /* final name */
-    char *tmp;           /* temporary name in the same folder */
-    int error;           /* errno of the first write failure, 0 if none */
+    char *path; /* final name */
+    char *tmp;  /* temporary name in the same folder */
+    int error;  /* errno of the first write failure, 0 if none */
     uint64_t written;
     /* progress bar on stderr */
     int progress;
-    uint64_t total;      /* GLOROT_SIZE_UNKNOWN when not known */
-    unsigned shown;      /* per-mille last drawn */
+    uint64_t total; /* GLOROT_SIZE_UNKNOWN when not known */
+    unsigned shown; /* per-mille last drawn */
 } cli_output;
 
 /* Open path ("-" = stdout). binary refuses a terminal on stdout (CLI_EXIT_USAGE).

@@ -34,8 +34,8 @@ static void note_seed(const cli_args *a, const glorot_meta *meta)
 }
 
 /* Run the transfer (fetch) or generation (gen) into out. */
-static glorot_code produce(const cli_args *a, glorot_client *c, cli_output *out,
-                           glorot_meta *meta, glorot_error *err)
+static glorot_code produce(const cli_args *a, glorot_client *c, cli_output *out, glorot_meta *meta,
+                           glorot_error *err)
 {
     uint64_t size = GLOROT_SIZE_UNKNOWN;
     glorot_code rc = glorot_size(&a->req, &size, err);
@@ -101,7 +101,9 @@ static int cmd_info(const cli_args *a)
         return cli_exit_for(rc, &err);
     }
     size_t len = strlen(json);
-    int ok = fputs(json, stdout) >= 0 && (len > 0 && json[len - 1] == '\n' ? 1 : putchar('\n') != EOF);
+    int ok = fputs(json, stdout) >= 0;
+    if (ok && (len == 0 || json[len - 1] != '\n'))
+        ok = putchar('\n') != EOF;
     glorot_free(json);
     if (fflush(stdout) != 0 || !ok) {
         fprintf(stderr, "glorot: cannot write to stdout\n");
@@ -131,8 +133,7 @@ static int cmd_health(const cli_args *a)
 static const struct {
     char name[8];
     cli_command command;
-} commands[] = {
-    {"fetch", CMD_FETCH}, {"gen", CMD_GEN}, {"info", CMD_INFO}, {"health", CMD_HEALTH}};
+} commands[] = {{"fetch", CMD_FETCH}, {"gen", CMD_GEN}, {"info", CMD_INFO}, {"health", CMD_HEALTH}};
 
 int main(int argc, char **argv)
 {

@@ -137,31 +137,35 @@ long glorotp_retry_after_ms(const glorotp_headers *h, long cap_ms)
 /* ---- a 200 answer against the request --------------------------------------- */
 
 static const char header_names[GLOROTP_H_COUNT][20] = {
-    [GLOROTP_H_SEED] = "Glorot-Seed",       [GLOROTP_H_ALGORITHM] = "Glorot-Algorithm",
-    [GLOROTP_H_DTYPE] = "Glorot-Dtype",     [GLOROTP_H_SHAPE] = "Glorot-Shape",
-    [GLOROTP_H_FAN_IN] = "Glorot-Fan-In",   [GLOROTP_H_FAN_OUT] = "Glorot-Fan-Out",
-    [GLOROTP_H_LIMIT] = "Glorot-Limit",     [GLOROTP_H_GAIN] = "Glorot-Gain",
-    [GLOROTP_H_FORMAT] = "Glorot-Format",   [GLOROTP_H_CALL] = "Glorot-Call",
-    [GLOROTP_H_CONTENT_LENGTH] = "Content-Length", [GLOROTP_H_RETRY_AFTER] = "Retry-After",
+    [GLOROTP_H_SEED] = "Glorot-Seed",
+    [GLOROTP_H_ALGORITHM] = "Glorot-Algorithm",
+    [GLOROTP_H_DTYPE] = "Glorot-Dtype",
+    [GLOROTP_H_SHAPE] = "Glorot-Shape",
+    [GLOROTP_H_FAN_IN] = "Glorot-Fan-In",
+    [GLOROTP_H_FAN_OUT] = "Glorot-Fan-Out",
+    [GLOROTP_H_LIMIT] = "Glorot-Limit",
+    [GLOROTP_H_GAIN] = "Glorot-Gain",
+    [GLOROTP_H_FORMAT] = "Glorot-Format",
+    [GLOROTP_H_CALL] = "Glorot-Call",
+    [GLOROTP_H_CONTENT_LENGTH] = "Content-Length",
+    [GLOROTP_H_RETRY_AFTER] = "Retry-After",
 };
 
 static glorot_code disagree(int id, const char *got, const char *want, glorot_error *err)
 {
     return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
-                        "the server's %s is '%s' but the request means '%s'", header_names[id],
-                        got, want);
+                        "the server's %s is '%s' but the request means '%s'", header_names[id], got,
+                        want);
 }
 
-static glorot_code check_text(const glorotp_headers *h, int id, const char *want,
-                              glorot_error *err)
+static glorot_code check_text(const glorotp_headers *h, int id, const char *want, glorot_error *err)
 {
     if (!h->seen[id] || strcmp(h->value[id], want) == 0)
         return GLOROT_OK;
     return disagree(id, h->value[id], want, err);
 }
 
-static glorot_code check_number(const glorotp_headers *h, int id, uint64_t want,
-                                glorot_error *err)
+static glorot_code check_number(const glorotp_headers *h, int id, uint64_t want, glorot_error *err)
 {
     uint64_t got;
     const char *v = h->value[id];

@@ -95,8 +95,7 @@ static glorot_code settings_from(const glorot_options *o, glorotp_settings *s, g
     return GLOROT_OK;
 }
 
-static glorot_code check_options(const glorot_options *o, glorotp_settings *s,
-                                 glorot_error *err)
+static glorot_code check_options(const glorot_options *o, glorotp_settings *s, glorot_error *err)
 {
     glorot_code rc = settings_from(o, s, err);
     if (rc == GLOROT_OK)
@@ -131,7 +130,8 @@ static glorot_code copy_strings(glorot_client *c, const char *url, size_t url_le
         return GLOROT_E_NOMEM;
     memcpy(c->base_url, url, url_len);
     c->base_url[url_len] = '\0';
-    const char *ua = o->user_agent != NULL ? o->user_agent : "libglorot-client/" GLOROT_CLIENT_VERSION;
+    const char *ua =
+        o->user_agent != NULL ? o->user_agent : "libglorot-client/" GLOROT_CLIENT_VERSION;
     c->user_agent = copy_text(ua);
     if (c->user_agent == NULL)
         return GLOROT_E_NOMEM;

@@ -19,8 +19,8 @@
 /* ---- errors (error.c) ----------------------------------------------------- */
 
 /* Record an error (first error wins; err may be NULL). Returns code. */
-glorot_code glorotp_fail(glorot_error *err, glorot_code code, const char *param,
-                         const char *fmt, ...)
+glorot_code glorotp_fail(glorot_error *err, glorot_code code, const char *param, const char *fmt,
+                         ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -104,9 +104,9 @@ enum {
 
 /* The headers of one answer that the client cares about. */
 typedef struct {
-    long status;                   /* from the status line, 0 before it */
-    int done;                      /* the blank line ending the block was seen */
-    int bad;                       /* a header of interest was repeated or too long */
+    long status; /* from the status line, 0 before it */
+    int done;    /* the blank line ending the block was seen */
+    int bad;     /* a header of interest was repeated or too long */
     char bad_name[32];
     unsigned char seen[GLOROTP_H_COUNT];
     char value[GLOROTP_H_COUNT][GLOROTP_HEADER_VALUE_MAX];
@@ -144,12 +144,12 @@ glorot_code glorotp_http_error(long status, const char *body, size_t len, glorot
 
 typedef struct {
     glorot_verify mode;
-    gp_body body;          /* the expected answer, for a finished request with its seed */
+    gp_body body; /* the expected answer, for a finished request with its seed */
     uint64_t numel;
-    uint64_t data_offset;  /* where element bytes start (after a format header) */
+    uint64_t data_offset; /* where element bytes start (after a format header) */
     size_t elem_size;
-    uint64_t samples;      /* sample mode: how many strided samples */
-    uint64_t stride;       /* sample mode: elements per sample slot */
+    uint64_t samples; /* sample mode: how many strided samples */
+    uint64_t stride;  /* sample mode: elements per sample slot */
     unsigned char scratch[16384];
 } glorotp_verifier;
 
@@ -184,23 +184,23 @@ long glorotp_backoff_ms(const glorotp_settings *s, unsigned attempt, double jitt
 
 /* The handle behind glorot_client (client.c). */
 struct glorot_client {
-    CURL *curl;                  /* reused between calls: keeps the connection alive */
-    char *base_url;              /* without a trailing '/' */
-    char *token;                 /* wiped on free */
+    CURL *curl;     /* reused between calls: keeps the connection alive */
+    char *base_url; /* without a trailing '/' */
+    char *token;    /* wiped on free */
     char *ca_file;
     char *user_agent;
-    struct curl_slist *headers;  /* Authorization (wiped on free) */
+    struct curl_slist *headers; /* Authorization (wiped on free) */
     glorotp_settings s;
     char errbuf[CURL_ERROR_SIZE];
 };
 
 /* What a transfer asks for and where the bytes go. */
 typedef struct {
-    const char *path;            /* "/v1/glorot_uniform", "/v1/info", "/healthz" */
-    const glorot_request *req;   /* tensor transfers: the caller's request, else NULL */
-    gp_request resolved;         /* tensor transfers: finished; seed set from the first answer */
-    int single_attempt;          /* health checks: no retries */
-    uint64_t capacity;           /* refuse answers longer than this (GLOROT_E_BUFFER) */
+    const char *path;          /* "/v1/glorot_uniform", "/v1/info", "/healthz" */
+    const glorot_request *req; /* tensor transfers: the caller's request, else NULL */
+    gp_request resolved;       /* tensor transfers: finished; seed set from the first answer */
+    int single_attempt;        /* health checks: no retries */
+    uint64_t capacity;         /* refuse answers longer than this (GLOROT_E_BUFFER) */
     /* sink: return nonzero to stop with GLOROT_E_ABORTED */
     int (*sink)(void *user, uint64_t offset, const void *data, size_t len);
     void *sink_user;

@@ -51,8 +51,8 @@ void glorot_free(void *ptr)
     free(ptr);
 }
 
-glorot_code glorotp_fail(glorot_error *err, glorot_code code, const char *param,
-                         const char *fmt, ...)
+glorot_code glorotp_fail(glorot_error *err, glorot_code code, const char *param, const char *fmt,
+                         ...)
 {
     if (err == NULL || err->code != GLOROT_OK)
         return code;

@@ -208,8 +208,8 @@ glorot_code glorot_health(glorot_client *c, glorot_error *err)
 static glorot_code check_object(const glorotp_str *text, glorot_error *err)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(text->data != NULL ? text->data : "", text->len,
-                              JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb(text->data != NULL ? text->data : "", text->len, JSON_REJECT_DUPLICATES, &jerr);
     int ok = json_is_object(root);
     json_decref(root);
     if (!ok)

@@ -59,8 +59,8 @@ void glorotp_format_shape(const uint64_t *shape, size_t rank, char *out, size_t 
         return;
     out[0] = '\0';
     for (size_t i = 0; i < rank && used < size; i++) {
-        int n = snprintf(out + used, size - used, "%s%llu", i ? "," : "",
-                         (unsigned long long)shape[i]);
+        int n =
+            snprintf(out + used, size - used, "%s%llu", i ? "," : "", (unsigned long long)shape[i]);
         if (n < 0)
             return;
         used += (size_t)n;

@@ -30,15 +30,15 @@ typedef struct {
     glorotp_job *job;
     /* across attempts */
     uint64_t delivered;
-    uint64_t expected;             /* exact body size, GP_SIZE_UNKNOWN until known */
-    int accepted;                  /* tensor jobs: a 200 answer fixed the seed */
-    glorotp_verifier *verifier;    /* NULL without verification */
+    uint64_t expected;          /* exact body size, GP_SIZE_UNKNOWN until known */
+    int accepted;               /* tensor jobs: a 200 answer fixed the seed */
+    glorotp_verifier *verifier; /* NULL without verification */
     /* the current attempt */
     glorotp_headers h;
-    int streaming;                 /* this answer's body goes to the sink */
+    int streaming; /* this answer's body goes to the sink */
     uint64_t pos;
     glorotp_str errbody;
-    glorot_error stop;             /* why a callback stopped libcurl */
+    glorot_error stop; /* why a callback stopped libcurl */
 } xfer;
 
 static uint64_t attempt_start(const xfer *x)
@@ -264,8 +264,8 @@ static glorot_code classify(const xfer *x, CURLcode cc, int *retry, glorot_error
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
         *retry = 1;
-        return glorotp_fail(err, GLOROT_E_CONNECT, "", "cannot connect to %s: %s",
-                            x->c->base_url, why);
+        return glorotp_fail(err, GLOROT_E_CONNECT, "", "cannot connect to %s: %s", x->c->base_url,
+                            why);
     case CURLE_OPERATION_TIMEDOUT:
         *retry = 1;
         return glorotp_fail(err, GLOROT_E_TIMEOUT, "", "%s", why);
@@ -328,8 +328,7 @@ static glorot_code finish_attempt(xfer *x, CURLcode cc, int *retry, long *retry_
     }
     if (x->expected != GP_SIZE_UNKNOWN && x->delivered != x->expected) {
         *retry = 1;
-        return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
-                            "the answer ended after %llu of %llu bytes",
+        return glorotp_fail(err, GLOROT_E_PROTOCOL, "", "the answer ended after %llu of %llu bytes",
                             (unsigned long long)x->delivered, (unsigned long long)x->expected);
     }
     return GLOROT_OK;

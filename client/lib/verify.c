@@ -94,8 +94,8 @@ static glorot_code compare_element(glorotp_verifier *v, uint64_t idx, uint64_t o
     return compare_range(v, lo, data + (lo - offset), (size_t)(hi - lo), err);
 }
 
-static glorot_code compare_samples(glorotp_verifier *v, uint64_t offset,
-                                   const unsigned char *data, size_t len, glorot_error *err)
+static glorot_code compare_samples(glorotp_verifier *v, uint64_t offset, const unsigned char *data,
+                                   size_t len, glorot_error *err)
 {
     uint64_t start = offset > v->data_offset ? offset : v->data_offset;
     uint64_t end = offset + len;

@@ -60,7 +60,7 @@ typedef enum glorot_code {
     GLOROT_E_CONNECT,  /* cannot reach the server (refused, unresolvable, reset before an answer) */
     GLOROT_E_TIMEOUT,  /* the configured time ran out */
     GLOROT_E_HTTP,     /* the server answered with an error status (see http_status) */
-    GLOROT_E_PROTOCOL, /* malformed, inconsistent or short answer (e.g. connection broke mid-body) */
+    GLOROT_E_PROTOCOL, /* malformed, inconsistent or short answer (e.g. broken mid-body) */
     GLOROT_E_VERIFY,   /* received bytes differ from local generation */
     GLOROT_E_NOMEM,    /* allocation failed */
     GLOROT_E_ABORTED,  /* the caller's chunk callback asked to stop */
@@ -70,10 +70,10 @@ typedef enum glorot_code {
 
 typedef struct glorot_error {
     glorot_code code;
-    int http_status;         /* the server's status for GLOROT_E_HTTP (else 0 or the last status) */
-    char message[256];       /* one sentence; the server's message when it sent one */
-    char param[32];          /* the offending parameter, "" when none applies */
-    char server_code[32];    /* the server's machine-readable code ("invalid_parameter"), or "" */
+    int http_status;      /* the server's status for GLOROT_E_HTTP (else 0 or the last status) */
+    char message[256];    /* one sentence; the server's message when it sent one */
+    char param[32];       /* the offending parameter, "" when none applies */
+    char server_code[32]; /* the server's machine-readable code ("invalid_parameter"), or "" */
 } glorot_error;
 
 /* glorot_strerror - generic text for a code.
@@ -97,18 +97,18 @@ typedef enum glorot_verify {
 
 /* All fields zero = defaults. Strings are copied by glorot_client_new. */
 typedef struct glorot_options {
-    long connect_timeout_ms; /* per connection attempt; 0 = 10000 */
-    long timeout_ms;         /* whole call including retries and back-off; 0 = no limit */
-    long idle_timeout_ms;    /* abort an attempt that receives nothing for this long
-                                (rounded up to whole seconds); 0 = 30000 */
-    int retries;             /* extra attempts after a retryable failure; 0 = 3,
-                                GLOROT_RETRIES_NONE = none */
-    long retry_base_ms;      /* first back-off delay, doubled per retry; 0 = 250 */
-    long retry_max_ms;       /* cap on one delay, also on Retry-After; 0 = 8000 */
-    const char *bearer_token;/* sent as "Authorization: Bearer ..."; NULL = none */
-    const char *ca_file;     /* PEM bundle for https; NULL = system default */
-    const char *user_agent;  /* NULL = "libglorot-client/VERSION" */
-    glorot_verify verify;    /* check received bytes against local generation */
+    long connect_timeout_ms;  /* per connection attempt; 0 = 10000 */
+    long timeout_ms;          /* whole call including retries and back-off; 0 = no limit */
+    long idle_timeout_ms;     /* abort an attempt that receives nothing for this long
+                                 (rounded up to whole seconds); 0 = 30000 */
+    int retries;              /* extra attempts after a retryable failure; 0 = 3,
+                                 GLOROT_RETRIES_NONE = none */
+    long retry_base_ms;       /* first back-off delay, doubled per retry; 0 = 250 */
+    long retry_max_ms;        /* cap on one delay, also on Retry-After; 0 = 8000 */
+    const char *bearer_token; /* sent as "Authorization: Bearer ..."; NULL = none */
+    const char *ca_file;      /* PEM bundle for https; NULL = system default */
+    const char *user_agent;   /* NULL = "libglorot-client/VERSION" */
+    glorot_verify verify;     /* check received bytes against local generation */
 } glorot_options;
 
 /* Opaque handle: holds the options and a reusable connection. */
@@ -137,20 +137,20 @@ GLOROT_API void glorot_client_free(glorot_client *client);
  * HTTP protocol (docs/PROTOCOL.md) and are NULL for the server's default;
  * they are not copied, so they must stay valid while the request is in use. */
 typedef struct glorot_request {
-    size_t rank;                       /* 2..GLOROT_MAX_RANK dimensions (required) */
+    size_t rank; /* 2..GLOROT_MAX_RANK dimensions (required) */
     uint64_t shape[GLOROT_MAX_RANK];
-    const char *gain;                  /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
-    const char *dtype;                 /* float32 | float16 | bfloat16 | float64; NULL = float32 */
-    const char *algorithm;             /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
-    const char *fan;                   /* mlx | torch | keras; NULL = mlx */
-    uint64_t fan_in;                   /* 0 = computed from shape and fan */
-    uint64_t fan_out;                  /* 0 = computed from shape and fan */
-    uint64_t seed;                     /* used when seed_set is nonzero */
-    int seed_set;                      /* 0: the server draws a seed (see glorot_meta.seed) */
-    uint64_t call;                     /* mlx-seeded only, >= 1; 0 = default (1) */
-    const char *name;                  /* tensor name for npy/safetensors; NULL = "weight" */
-    const char *format;                /* raw | npy | safetensors | json; NULL = raw */
-    uint64_t reserved[8];              /* for slices and shards; must stay zero */
+    const char *gain;      /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
+    const char *dtype;     /* float32 | float16 | bfloat16 | float64; NULL = float32 */
+    const char *algorithm; /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
+    const char *fan;       /* mlx | torch | keras; NULL = mlx */
+    uint64_t fan_in;       /* 0 = computed from shape and fan */
+    uint64_t fan_out;      /* 0 = computed from shape and fan */
+    uint64_t seed;         /* used when seed_set is nonzero */
+    int seed_set;          /* 0: the server draws a seed (see glorot_meta.seed) */
+    uint64_t call;         /* mlx-seeded only, >= 1; 0 = default (1) */
+    const char *name;      /* tensor name for npy/safetensors; NULL = "weight" */
+    const char *format;    /* raw | npy | safetensors | json; NULL = raw */
+    uint64_t reserved[8];  /* for slices and shards; must stay zero */
 } glorot_request;
 
 /* glorot_request_init - fill req with defaults (everything unset, rank 0).
@@ -165,8 +165,8 @@ GLOROT_API void glorot_request_init(glorot_request *req);
  * Ownership: numbers are parsed into req; for text keys req keeps the value
  *   pointer itself (not a copy), which must outlive req's use.
  * Thread safety: reentrant. */
-GLOROT_API glorot_code glorot_request_set(glorot_request *req, const char *key,
-                                          const char *value, glorot_error *err);
+GLOROT_API glorot_code glorot_request_set(glorot_request *req, const char *key, const char *value,
+                                          glorot_error *err);
 
 /* glorot_size - the exact byte count of the answer to req, computed locally.
  * Parameters: req; size receives the count, or GLOROT_SIZE_UNKNOWN for json.
@@ -174,25 +174,24 @@ GLOROT_API glorot_code glorot_request_set(glorot_request *req, const char *key,
  *   GLOROT_E_NOMEM. Without a seed a format header that names the seed is
  *   sized for seed 0; glorot_fetch checks the server's exact size anyway.
  * Thread safety: reentrant. */
-GLOROT_API glorot_code glorot_size(const glorot_request *req, uint64_t *size,
-                                   glorot_error *err);
+GLOROT_API glorot_code glorot_size(const glorot_request *req, uint64_t *size, glorot_error *err);
 
 /* What the bytes are: from the server's Glorot-* headers, checked against
  * the request (or, for glorot_generate, from the request). */
 typedef struct glorot_meta {
-    uint64_t seed;                     /* the seed used (drawn by the server if unset) */
-    char algorithm[16];                /* "chacha20" */
-    char dtype[16];                    /* "float32" */
-    char format[16];                   /* "raw" */
+    uint64_t seed;      /* the seed used (drawn by the server if unset) */
+    char algorithm[16]; /* "chacha20" */
+    char dtype[16];     /* "float32" */
+    char format[16];    /* "raw" */
     size_t rank;
     uint64_t shape[GLOROT_MAX_RANK];
     uint64_t fan_in;
     uint64_t fan_out;
-    double limit;                      /* values lie in [-limit, limit] */
-    char gain[48];                     /* canonical gain text: "1", "relu" */
-    uint64_t call;                     /* mlx-seeded: the call number; else 0 */
-    uint64_t numel;                    /* elements */
-    uint64_t size;                     /* body bytes delivered (format header included) */
+    double limit;   /* values lie in [-limit, limit] */
+    char gain[48];  /* canonical gain text: "1", "relu" */
+    uint64_t call;  /* mlx-seeded: the call number; else 0 */
+    uint64_t numel; /* elements */
+    uint64_t size;  /* body bytes delivered (format header included) */
 } glorot_meta;
 
 /* ---- fetching ---------------------------------------------------------- */
@@ -220,9 +219,8 @@ typedef int (*glorot_chunk_fn)(void *user, uint64_t offset, const void *data, si
  *   from the byte reached, with the seed of the first answer, so the result is
  *   identical to an unbroken one. Other error statuses are never retried.
  * Thread safety: one thread at a time per client. */
-GLOROT_API glorot_code glorot_fetch(glorot_client *client, const glorot_request *req,
-                                    void *buf, size_t buf_size, glorot_meta *meta,
-                                    glorot_error *err);
+GLOROT_API glorot_code glorot_fetch(glorot_client *client, const glorot_request *req, void *buf,
+                                    size_t buf_size, glorot_meta *meta, glorot_error *err);
 
 /* glorot_fetch_stream - download the tensor for req, handing the body to fn
  * chunk by chunk, in order, each byte exactly once (also across retries).
