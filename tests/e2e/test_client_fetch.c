@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,4 +488,57 @@ Test(fetch, silent_listener_times_out)
     cr_expect(took >= 0.9 && took < 10, "took %.3f s for a 1 s timeout", took);
     glorot_client_free(c);
     close(fd);
+}
+
+/* ---- distinct clients in distinct threads ------------------------------------- */
+
+typedef struct {
+    const char *url;
+    unsigned seed;
+    glorot_code rc;
+    int same;
+} worker;
+
+static void *fetch_in_thread(void *arg)
+{
+    worker *w = arg;
+    glorot_error err = {0};
+    glorot_options o = {0};
+    o.verify = GLOROT_VERIFY_SAMPLE;
+    /* every thread makes its first library call at once: global set-up races here */
+    glorot_client *c = glorot_client_new(w->url, &o, &err);
+    glorot_request req;
+    glorot_request_init(&req);
+    req.rank = 2;
+    req.shape[0] = 300;
+    req.shape[1] = 301;
+    req.seed = w->seed;
+    req.seed_set = 1;
+    static const size_t size = 300 * 301 * 4;
+    unsigned char *got = malloc(size), *want = malloc(size);
+    w->rc = c != NULL && got != NULL && want != NULL
+                ? glorot_fetch(c, &req, got, size, NULL, &err)
+                : GLOROT_E_NOMEM;
+    if (w->rc == GLOROT_OK && glorot_generate(&req, want, size, NULL, &err) == GLOROT_OK)
+        w->same = memcmp(got, want, size) == 0;
+    free(got);
+    free(want);
+    glorot_client_free(c);
+    return NULL;
+}
+
+Test(fetch, distinct_clients_in_distinct_threads)
+{
+    pthread_t threads[4];
+    worker workers[4];
+    for (unsigned i = 0; i < 4; i++) {
+        workers[i] = (worker){th_env("TC_URL"), 100 + i, GLOROT_E_INTERNAL, 0};
+        cr_assert_eq(pthread_create(&threads[i], NULL, fetch_in_thread, &workers[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        cr_expect_eq(workers[i].rc, GLOROT_OK, "thread %u: %s", i,
+                     glorot_strerror(workers[i].rc));
+        cr_expect(workers[i].same, "thread %u got other bytes", i);
+    }
 }
