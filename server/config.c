@@ -18,12 +18,14 @@ typedef struct {
     const char *env;
     opt_kind kind;
     uint64_t min, max;
-    size_t offset;      /* field in gd_config */
-    size_t width;       /* sizeof the field: 4 (unsigned) or 8 (uint64_t) */
+    size_t offset; /* field in gd_config */
+    size_t width;  /* sizeof the field: 4 (unsigned) or 8 (uint64_t) */
 } opt_spec;
 
-#define NUM(flag, env, lo, hi, field)                                                    \
-    {flag, env, OPT_NUMBER, lo, hi, offsetof(gd_config, field), sizeof(((gd_config *)0)->field)}
+#define NUM(flag, env, lo, hi, field)                                                              \
+    {                                                                                              \
+        flag, env, OPT_NUMBER, lo, hi, offsetof(gd_config, field), sizeof(((gd_config *)0)->field) \
+    }
 
 static const opt_spec options[] = {
     {"--listen", "GLOROTD_LISTEN", OPT_ADDRESS, 0, 0, 0, 0},
@@ -197,8 +199,8 @@ static void store_number(gd_config *c, const opt_spec *o, uint64_t v)
 }
 
 /* Apply one option's text; `source` names the flag or variable in messages. */
-static int apply(gd_config *c, const opt_spec *o, const char *value, const char *source,
-                 char *msg, size_t msg_size)
+static int apply(gd_config *c, const opt_spec *o, const char *value, const char *source, char *msg,
+                 size_t msg_size)
 {
     uint64_t v;
     switch (o->kind) {
@@ -222,9 +224,8 @@ static int apply(gd_config *c, const opt_spec *o, const char *value, const char 
             store_number(c, o, v);
             return 0;
         }
-        snprintf(msg, msg_size,
-                 "%s: '%.64s' is not a whole number from %llu to %llu (digits only)", source,
-                 value, (unsigned long long)o->min, (unsigned long long)o->max);
+        snprintf(msg, msg_size, "%s: '%.64s' is not a whole number from %llu to %llu (digits only)",
+                 source, value, (unsigned long long)o->min, (unsigned long long)o->max);
         return -1;
     }
     return -1;
@@ -262,8 +263,8 @@ static int apply_env(gd_config *c, int argc, char *const argv[], gd_env_fn env, 
 }
 
 /* One flag at argv[*i]: "--flag value" or "--flag=value". */
-static gd_config_result apply_flag(gd_config *c, int argc, char *const argv[], int *i,
-                                   char *msg, size_t msg_size)
+static gd_config_result apply_flag(gd_config *c, int argc, char *const argv[], int *i, char *msg,
+                                   size_t msg_size)
 {
     const char *arg = argv[*i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)

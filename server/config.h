@@ -18,13 +18,13 @@ typedef struct {
     struct sockaddr_storage addr; /* parsed --listen address */
     socklen_t addr_len;
     int ipv6;
-    char port_file[GD_PATH_MAX];  /* "" = none */
+    char port_file[GD_PATH_MAX]; /* "" = none */
     unsigned threads;
     uint64_t max_elements;
     uint64_t max_body_bytes;
     uint64_t max_json_elements;
     unsigned max_connections;
-    unsigned timeout_s;           /* 0 = no inactivity timeout */
+    unsigned timeout_s; /* 0 = no inactivity timeout */
     unsigned shutdown_grace_s;
 } gd_config;
 

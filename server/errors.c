@@ -8,8 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int gd_fail(gd_error *e, unsigned status, const char *code, const char *param,
-            const char *fmt, ...)
+int gd_fail(gd_error *e, unsigned status, const char *code, const char *param, const char *fmt, ...)
 {
     if (e->status != 0)
         return -1;

@@ -8,15 +8,14 @@
 #include "glorot_proto.h"
 
 typedef struct {
-    unsigned status;    /* HTTP status; 0 = no error yet */
-    char code[32];      /* "invalid_parameter", "bad_json", ... */
-    char param[32];     /* "" when none applies */
+    unsigned status; /* HTTP status; 0 = no error yet */
+    char code[32];   /* "invalid_parameter", "bad_json", ... */
+    char param[32];  /* "" when none applies */
     char message[256];
 } gd_error;
 
 /* Record an error; the first one wins (a set e->status is kept). Returns -1. */
-int gd_fail(gd_error *e, unsigned status, const char *code, const char *param,
-            const char *fmt, ...)
+int gd_fail(gd_error *e, unsigned status, const char *code, const char *param, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))
 #endif

@@ -98,8 +98,8 @@ void gd_req_release(gd_req *req)
 
 static int is_chunked(struct MHD_Connection *c)
 {
-    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     return te != NULL && strcasecmp(te, "chunked") == 0;
 }
 
@@ -112,14 +112,13 @@ static int check_upload_headers(struct MHD_Connection *c, const gd_config *cfg, 
         return gd_fail(e, 411, "length_required", "",
                        "POST needs a Content-Length header or chunked transfer encoding");
     uint64_t length;
-    if (cl != NULL && (gd_parse_u64(cl, 0, UINT64_MAX, &length) != 0 ||
-                       length > cfg->max_body_bytes))
+    if (cl != NULL &&
+        (gd_parse_u64(cl, 0, UINT64_MAX, &length) != 0 || length > cfg->max_body_bytes))
         return gd_fail(e, 413, "body_too_large", "",
                        "the body (Content-Length: %.24s) is larger than the limit of %llu "
                        "bytes (--max-body-bytes)",
                        cl, (unsigned long long)cfg->max_body_bytes);
-    const char *ct =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!gd_params_is_json(ct))
         return gd_fail(e, 415, "unsupported_media_type", "",
                        "POST bodies must be sent as Content-Type: application/json "
@@ -211,9 +210,8 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     gd_req *req = *con_cls;
@@ -241,7 +239,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (req == NULL)
         return;
     *con_cls = NULL;
-    uint64_t bytes = req->streaming ? req->streamed
+    uint64_t bytes = req->streaming                               ? req->streamed
                      : toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? req->fixed_bytes
                                                                   : 0;
     gd_access a = {req->remote, req->method, req->path, req->status, bytes, req->start};
@@ -264,8 +262,7 @@ int gd_http_start(gd_server *srv)
         MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->addr, MHD_OPTION_THREAD_POOL_SIZE,
         cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (srv->mhd == NULL) {
         char where[80];
         const struct sockaddr *sa = (const struct sockaddr *)&cfg->addr;

@@ -11,9 +11,8 @@ static json_t *algorithms(const gp_request *defaults)
     static const int versions[] = {GP_CHACHA20_VERSION, GP_MLX_VERSION, GP_MLX_VERSION};
     json_t *list = json_array();
     for (size_t i = 0; list != NULL && i < sizeof all / sizeof all[0]; i++)
-        json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name",
-                                              gp_algorithm_name(all[i]), "version",
-                                              versions[i], "default",
+        json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", gp_algorithm_name(all[i]),
+                                              "version", versions[i], "default",
                                               all[i] == defaults->algorithm));
     return list;
 }
@@ -42,9 +41,8 @@ static const char *format_at(int i)
 
 static json_t *limits(const gd_config *cfg)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "max_elements",
-                     (json_int_t)cfg->max_elements, "max_body_bytes",
-                     (json_int_t)cfg->max_body_bytes, "max_json_elements",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I}", "max_elements", (json_int_t)cfg->max_elements,
+                     "max_body_bytes", (json_int_t)cfg->max_body_bytes, "max_json_elements",
                      (json_int_t)cfg->max_json_elements, "max_connections",
                      (json_int_t)cfg->max_connections, "timeout_seconds",
                      (json_int_t)cfg->timeout_s);
@@ -54,11 +52,11 @@ char *gd_info_json(const gd_config *cfg)
 {
     gp_request defaults;
     gp_request_init(&defaults);
-    json_t *doc = json_pack("{s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd",
-                            "version", GLOROT_VERSION, "algorithms", algorithms(&defaults),
-                            "dtypes", names(dtype_at, GP_FLOAT64 + 1), "fans",
-                            names(fan_at, GP_FAN_KERAS + 1), "formats",
-                            names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
+    json_t *doc =
+        json_pack("{s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd", "version",
+                  GLOROT_VERSION, "algorithms", algorithms(&defaults), "dtypes",
+                  names(dtype_at, GP_FLOAT64 + 1), "fans", names(fan_at, GP_FAN_KERAS + 1),
+                  "formats", names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
     if (doc == NULL)
         return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);

@@ -67,9 +67,8 @@ void gd_log_access(const gd_access *a)
 {
     char line[LINE_MAX_BYTES], when[40];
     iso_time(when, sizeof when);
-    int n = snprintf(line, sizeof line, "%s %s %s %s %u %llu %.3fms\n", when, a->remote,
-                     a->method, a->path, a->status, (unsigned long long)a->bytes,
-                     elapsed_ms(&a->start));
+    int n = snprintf(line, sizeof line, "%s %s %s %s %u %llu %.3fms\n", when, a->remote, a->method,
+                     a->path, a->status, (unsigned long long)a->bytes, elapsed_ms(&a->start));
     if (n <= 0)
         return;
     if ((size_t)n >= sizeof line) {

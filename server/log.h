@@ -12,12 +12,12 @@
 #include <time.h>
 
 typedef struct {
-    const char *remote;   /* client address, numeric */
+    const char *remote; /* client address, numeric */
     const char *method;
-    const char *path;     /* without the query; bytes outside printable ASCII are escaped */
-    unsigned status;      /* 0 when no response was queued */
-    uint64_t bytes;       /* body bytes handed to the connection */
-    struct timespec start;/* CLOCK_MONOTONIC when the request headers arrived */
+    const char *path;      /* without the query; bytes outside printable ASCII are escaped */
+    unsigned status;       /* 0 when no response was queued */
+    uint64_t bytes;        /* body bytes handed to the connection */
+    struct timespec start; /* CLOCK_MONOTONIC when the request headers arrived */
 } gd_access;
 
 /* "2025-05-20T12:00:00.123Z 127.0.0.1 GET /v1/glorot_uniform 200 1048576 12.345ms" */

@@ -54,8 +54,7 @@ static int announce(gd_server *srv)
     }
     char where[80];
     gd_format_address((const struct sockaddr *)&srv->cfg.addr, port, where, sizeof where);
-    gd_log_line("glorotd %s listening on %s (%u threads)", GLOROT_VERSION, where,
-                srv->cfg.threads);
+    gd_log_line("glorotd %s listening on %s (%u threads)", GLOROT_VERSION, where, srv->cfg.threads);
     return 0;
 }
 

@@ -165,8 +165,8 @@ static int load_error(const json_error_t *jerr, size_t len, gd_error *e)
                        "9223372036854775807 are not accepted; pass seed as a decimal string, "
                        "e.g. \"seed\": \"18446744073709551615\"",
                        jerr->line, jerr->column);
-    return gd_fail(e, 400, "bad_json", "", "invalid JSON at line %d, column %d: %.120s",
-                   jerr->line, jerr->column, jerr->text);
+    return gd_fail(e, 400, "bad_json", "", "invalid JSON at line %d, column %d: %.120s", jerr->line,
+                   jerr->column, jerr->text);
 }
 
 static int apply_members(gp_request *r, json_t *root, gd_error *e)
@@ -192,8 +192,9 @@ int gd_params_json(gp_request *r, const char *body, size_t len, gd_error *e)
         return load_error(&jerr, len, e);
     int rc = 0;
     if (!json_is_object(root))
-        rc = gd_fail(e, 400, "bad_json", "", "the body must be a JSON object, e.g. "
-                                             "{\"shape\": [256, 512], \"seed\": 42}");
+        rc = gd_fail(e, 400, "bad_json", "",
+                     "the body must be a JSON object, e.g. "
+                     "{\"shape\": [256, 512], \"seed\": 42}");
     else
         rc = apply_members(r, root, e);
     json_decref(root);

@@ -60,8 +60,7 @@ static int finish(gp_request *r, const gd_config *cfg, gd_error *e)
         return gd_fail(e, 413, gp_code_name(GP_ELIMIT), "shape",
                        "format=json is limited to %llu elements (--max-json-elements); this "
                        "shape has %llu: use raw, npy or safetensors",
-                       (unsigned long long)cfg->max_json_elements,
-                       (unsigned long long)r->numel);
+                       (unsigned long long)cfg->max_json_elements, (unsigned long long)r->numel);
     return 0;
 }
 
@@ -77,8 +76,7 @@ static int build_request(struct MHD_Connection *c, gd_req *req, gp_request *r, g
         return gd_fail(e, 413, "body_too_large", "",
                        "the body is larger than the limit of %llu bytes (--max-body-bytes)",
                        (unsigned long long)cfg->max_body_bytes);
-    if (req->is_post &&
-        gd_params_json(r, (const char *)req->upload, req->upload_len, e) != 0)
+    if (req->is_post && gd_params_json(r, (const char *)req->upload, req->upload_len, e) != 0)
         return -1;
     if (negotiate(c, r, e) != 0)
         return -1;
@@ -125,16 +123,29 @@ typedef struct {
     char value[HEADER_VALUE_MAX];
 } header;
 
-enum { H_TYPE, H_DISPOSITION, H_SEED, H_ALGORITHM, H_DTYPE, H_SHAPE, H_FAN_IN, H_FAN_OUT,
-       H_LIMIT, H_GAIN, H_NAME, H_FORMAT, H_CALL, H_COUNT };
+enum {
+    H_TYPE,
+    H_DISPOSITION,
+    H_SEED,
+    H_ALGORITHM,
+    H_DTYPE,
+    H_SHAPE,
+    H_FAN_IN,
+    H_FAN_OUT,
+    H_LIMIT,
+    H_GAIN,
+    H_NAME,
+    H_FORMAT,
+    H_CALL,
+    H_COUNT
+};
 
 static void fill_headers(const gp_request *r, header h[H_COUNT])
 {
     static const char *const names[H_COUNT] = {
-        "Content-Type", "Content-Disposition", "Glorot-Seed", "Glorot-Algorithm",
-        "Glorot-Dtype", "Glorot-Shape",        "Glorot-Fan-In", "Glorot-Fan-Out",
-        "Glorot-Limit", "Glorot-Gain",         "Glorot-Name", "Glorot-Format",
-        "Glorot-Call"};
+        "Content-Type", "Content-Disposition", "Glorot-Seed",    "Glorot-Algorithm", "Glorot-Dtype",
+        "Glorot-Shape", "Glorot-Fan-In",       "Glorot-Fan-Out", "Glorot-Limit",     "Glorot-Gain",
+        "Glorot-Name",  "Glorot-Format",       "Glorot-Call"};
     char file[200];
     for (size_t i = 0; i < H_COUNT; i++) {
         h[i].name = names[i];
@@ -195,9 +206,9 @@ static void free_body(void *cls)
 static struct MHD_Response *make_stream(gd_req *req, gd_error *e)
 {
     uint64_t size = gp_body_size(&req->body);
-    struct MHD_Response *resp = MHD_create_response_from_callback(
-        size == GP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size, GD_STREAM_BLOCK, read_body, req,
-        free_body);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(size == GP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size,
+                                          GD_STREAM_BLOCK, read_body, req, free_body);
     if (resp == NULL) {
         atomic_fetch_sub(&req->srv->inflight, 1);
         gd_fail(e, 500, "out_of_memory", "", "cannot allocate the response");
