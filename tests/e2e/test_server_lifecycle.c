@@ -170,7 +170,7 @@ Test(lifecycle, two_daemons_same_bytes)
 
 /* ---- graceful stop ------------------------------------------------------------------ */
 
-#define BIG_QUERY "shape=4096,2048&seed=31337"  /* 32 MiB of float32: far beyond socket buffers */
+#define BIG_QUERY "shape=4096,2048&seed=31337" /* 32 MiB of float32: far beyond socket buffers */
 
 Test(lifecycle, sigterm_finishes_download)
 {
@@ -215,8 +215,7 @@ Test(lifecycle, sigterm_finishes_download)
     close(c);
 
     /* B completes with the exact bytes; then the daemon exits 0. */
-    gp_body *want = expected_body((const ts_pair[]){{"shape", "4096,2048"}, {"seed", "31337"}},
-                                  2);
+    gp_body *want = expected_body((const ts_pair[]){{"shape", "4096,2048"}, {"seed", "31337"}}, 2);
     uint64_t got = read_checked(b, &bh, want, UINT64_MAX);
     cr_assert_eq(got, (uint64_t)bh.content_length, "download cut at %llu bytes",
                  (unsigned long long)got);
@@ -243,8 +242,7 @@ Test(lifecycle, grace_period_bounds_the_wait)
     char *text = read_log(&d);
     cr_expect(strstr(text, "grace period over: closing 1 download(s)") != NULL, "%s", text);
     free(text);
-    gp_body *want = expected_body((const ts_pair[]){{"shape", "4096,2048"}, {"seed", "31337"}},
-                                  2);
+    gp_body *want = expected_body((const ts_pair[]){{"shape", "4096,2048"}, {"seed", "31337"}}, 2);
     uint64_t got = read_checked(b, &h, want, UINT64_MAX);
     cr_expect_lt(got, (uint64_t)h.content_length, "the download cannot have completed");
     free(want);
@@ -417,8 +415,8 @@ Test(lifecycle, idle_timeout)
     int fd = ts_connect(d.port); /* reads give up after 30 s */
     char c;
     ssize_t n = recv(fd, &c, 1, 0);
-    cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "idle connection not closed (%zd, %s)",
-              n, strerror(errno));
+    cr_assert(n == 0 || (n < 0 && errno == ECONNRESET), "idle connection not closed (%zd, %s)", n,
+              strerror(errno));
     close(fd);
     cr_expect_eq(th_daemon_stop(&d), 0);
 }
@@ -489,8 +487,9 @@ Test(lifecycle, log_lines)
     cr_assert_eq(th_daemon_signal_wait(&d, SIGTERM), 0);
     char *text = read_log(&d);
     char want[96];
-    snprintf(want, sizeof want, "^glorotd " GLOROT_VERSION " listening on 127\\.0\\.0\\.1:%d "
-                                "\\(3 threads\\)$",
+    snprintf(want, sizeof want,
+             "^glorotd " GLOROT_VERSION " listening on 127\\.0\\.0\\.1:%d "
+             "\\(3 threads\\)$",
              d.port);
     cr_expect(matches(text, want), "startup line: %s", text);
 #define TS_TIME "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
@@ -501,8 +500,8 @@ Test(lifecycle, log_lines)
                             "[0-9]+\\.[0-9]{3}ms$"),
               "%s", text);
     /* a decoded newline in the path is escaped, never a line break */
-    cr_expect(matches(text, "^" TS_TIME " 127\\.0\\.0\\.1 GET /no\\\\x0awhere 404 [0-9]+ "),
-              "%s", text);
+    cr_expect(matches(text, "^" TS_TIME " 127\\.0\\.0\\.1 GET /no\\\\x0awhere 404 [0-9]+ "), "%s",
+              text);
     cr_expect(matches(text, "^" TS_TIME " glorotd: SIGTERM received"), "%s", text);
     cr_expect(matches(text, "^" TS_TIME " glorotd: stopped$"), "%s", text);
     free(text);

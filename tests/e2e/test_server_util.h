@@ -10,8 +10,8 @@
 #ifndef GLOROT_TEST_SERVER_UTIL_H
 #define GLOROT_TEST_SERVER_UTIL_H
 
-#include "glorot_proto.h"
 #include "../support/harness.h"
+#include "glorot_proto.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -90,7 +90,7 @@ static inline const char *ts_make_url(char *out, size_t size, const char *base, 
 /* Assert r is an error reply: status, Content-Type application/json and a body
  * {"error": {"code": code, "message": non-empty, "param": param}}. */
 static inline void ts_assert_error(const th_response *r, int status, const char *code,
-                            const char *param)
+                                   const char *param)
 {
     cr_assert_eq(r->status, status, "status %d, expected %d; body: %s", r->status, status,
                  (const char *)r->body);
@@ -147,8 +147,7 @@ static inline int ts_connect(int port)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s",
-                 strerror(errno));
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0, "connect: %s", strerror(errno));
     return fd;
 }
 
@@ -182,9 +181,9 @@ static inline void ts_recv_exact(int fd, void *buf, size_t len)
 
 typedef struct {
     int status;
-    char head[8192];        /* status line + headers, NUL-terminated */
+    char head[8192];          /* status line + headers, NUL-terminated */
     long long content_length; /* -1 when absent */
-    char body[8192];        /* first part of the body read with the head */
+    char body[8192];          /* first part of the body read with the head */
     size_t body_len;
 } ts_head;
 
@@ -208,8 +207,7 @@ static inline void ts_read_head(int fd, ts_head *h)
     h->head[head_len] = '\0';
     h->body_len = used - head_len;
     memcpy(h->body, buf + head_len, h->body_len);
-    cr_assert_eq(sscanf(h->head, "HTTP/1.%*d %d", &h->status), 1, "bad status line: %s",
-                 h->head);
+    cr_assert_eq(sscanf(h->head, "HTTP/1.%*d %d", &h->status), 1, "bad status line: %s", h->head);
     h->content_length = -1;
     const char *cl = ts_find_ci(h->head, "\r\nContent-Length:");
     if (cl != NULL)
@@ -251,7 +249,7 @@ static inline void ts_read_response(int fd, ts_head *h)
 
 /* Assert a raw response is a JSON error with this status/code/param. */
 static inline void ts_assert_raw_error(const ts_head *h, int status, const char *code,
-                                const char *param)
+                                       const char *param)
 {
     th_response r = {0};
     r.status = h->status;

@@ -13,9 +13,9 @@
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     (void)set;
-    static const char *const extra[] = {"--threads", "2", "--max-connections", "77",
-                                        "--max-json-elements", "5000", "--timeout", "45",
-                                        NULL};
+    static const char *const extra[] = {
+        "--threads", "2", "--max-connections", "77", "--max-json-elements", "5000", "--timeout",
+        "45",        NULL};
     ts_shared_start(extra);
 }
 
@@ -97,8 +97,8 @@ static void fetch(const vcase *c, th_response *r)
     }
     snprintf(url, sizeof url, "%s/v1/glorot_uniform", ts_url());
     char *body = json_body(c);
-    const char *const args[] = {"-H", "Content-Type: application/json; charset=utf-8",
-                                "--data-binary", body, url, NULL};
+    const char *const args[] = {
+        "-H", "Content-Type: application/json; charset=utf-8", "--data-binary", body, url, NULL};
     int rc = th_curl(r, args);
     free(body);
     cr_assert_eq(rc, 0);
@@ -175,7 +175,10 @@ static void check_headers(const th_response *resp, const gp_request *r, size_t b
 
 /* ---- the table ------------------------------------------------------------------ */
 
-#define P(k, v) {k, v}
+#define P(k, v)                                                                                    \
+    {                                                                                              \
+        k, v                                                                                       \
+    }
 #define U64MAX "18446744073709551615"
 
 ParameterizedTestParameters(values, match_core)
@@ -185,75 +188,90 @@ ParameterizedTestParameters(values, match_core)
         {"cc f32 get", 0, {P("shape", "2,3"), P("seed", "42")}, ""},
         {"cc f32 post", 1, {P("shape", "2,3"), P("seed", "42")}, "seed"},
         {"cc f16 get", 0, {P("shape", "64,48"), P("seed", "0"), P("dtype", "float16")}, ""},
-        {"cc f16 post", 1, {P("shape", "64,48"), P("seed", "0"), P("dtype", "float16")},
-         "seed"},
-        {"cc bf16 get", 0, {P("shape", "7,11,3,3"), P("seed", U64MAX), P("dtype", "bfloat16")},
+        {"cc f16 post", 1, {P("shape", "64,48"), P("seed", "0"), P("dtype", "float16")}, "seed"},
+        {"cc bf16 get", 0, {P("shape", "7,11,3,3"), P("seed", U64MAX), P("dtype", "bfloat16")}, ""},
+        {"cc bf16 post",
+         1,
+         {P("shape", "7,11,3,3"), P("seed", U64MAX), P("dtype", "bfloat16")},
          ""},
-        {"cc bf16 post", 1,
-         {P("shape", "7,11,3,3"), P("seed", U64MAX), P("dtype", "bfloat16")}, ""},
-        {"cc f64 get", 0,
+        {"cc f64 get",
+         0,
          {P("shape", "33,17"), P("seed", "9223372036854775808"), P("dtype", "float64"),
           P("algorithm", "chacha20")},
          ""},
-        {"cc f64 post", 1,
+        {"cc f64 post",
+         1,
          {P("shape", "33,17"), P("seed", "9223372036854775807"), P("dtype", "float64"),
           P("algorithm", "chacha20")},
          "seed"},
         /* mlx: float32/16/bf16 */
         {"mlx f32 get", 0, {P("shape", "16,16"), P("seed", "0"), P("algorithm", "mlx")}, ""},
-        {"mlx f32 post", 1, {P("shape", "16,16"), P("seed", "0"), P("algorithm", "mlx")},
-         "seed"},
-        {"mlx f16 get", 0,
-         {P("shape", "5,9"), P("seed", "42"), P("algorithm", "mlx"), P("dtype", "float16")}, ""},
-        {"mlx f16 post", 1,
+        {"mlx f32 post", 1, {P("shape", "16,16"), P("seed", "0"), P("algorithm", "mlx")}, "seed"},
+        {"mlx f16 get",
+         0,
+         {P("shape", "5,9"), P("seed", "42"), P("algorithm", "mlx"), P("dtype", "float16")},
+         ""},
+        {"mlx f16 post",
+         1,
          {P("shape", "5,9"), P("seed", "42"), P("algorithm", "mlx"), P("dtype", "float16")},
          "seed"},
-        {"mlx bf16 get", 0,
-         {P("shape", "3,4,5"), P("seed", U64MAX), P("algorithm", "mlx"),
-          P("dtype", "bfloat16")},
+        {"mlx bf16 get",
+         0,
+         {P("shape", "3,4,5"), P("seed", U64MAX), P("algorithm", "mlx"), P("dtype", "bfloat16")},
          ""},
-        {"mlx bf16 post", 1,
-         {P("shape", "3,4,5"), P("seed", U64MAX), P("algorithm", "mlx"),
-          P("dtype", "bfloat16")},
+        {"mlx bf16 post",
+         1,
+         {P("shape", "3,4,5"), P("seed", U64MAX), P("algorithm", "mlx"), P("dtype", "bfloat16")},
          ""},
-        {"mlx-seeded get", 0,
-         {P("shape", "3,5"), P("seed", "7"), P("algorithm", "mlx-seeded"), P("call", "2")}, ""},
-        {"mlx-seeded post", 1,
+        {"mlx-seeded get",
+         0,
+         {P("shape", "3,5"), P("seed", "7"), P("algorithm", "mlx-seeded"), P("call", "2")},
+         ""},
+        {"mlx-seeded post",
+         1,
          {P("shape", "4,3,3,2"), P("seed", "7"), P("algorithm", "mlx-seeded"), P("call", "3")},
          "seed,call"},
         /* formats, gains, fans, names */
-        {"npy relu torch", 0,
+        {"npy relu torch",
+         0,
          {P("shape", "10,10"), P("seed", "1"), P("gain", "relu"), P("fan", "torch"),
           P("format", "npy")},
          ""},
-        {"npy f64 leaky", 0,
+        {"npy f64 leaky",
+         0,
          {P("shape", "6,5"), P("seed", "2"), P("gain", "leaky_relu:0.2"), P("dtype", "float64"),
           P("format", "npy")},
          ""},
-        {"safetensors post", 1,
+        {"safetensors post",
+         1,
          {P("shape", "8,8,3,3"), P("seed", "3"), P("dtype", "float16"), P("fan", "keras"),
           P("name", "conv1.weight"), P("format", "safetensors")},
          "seed"},
-        {"safetensors mlx", 0,
+        {"safetensors mlx",
+         0,
          {P("shape", "4,4"), P("seed", "4"), P("algorithm", "mlx"), P("format", "safetensors")},
          ""},
-        {"json gain number", 1,
+        {"json gain number",
+         1,
          {P("shape", "4,5"), P("seed", "5"), P("gain", "0.5"), P("format", "json")},
          "seed,gain"},
-        {"json mlx bf16", 0,
+        {"json mlx bf16",
+         0,
          {P("shape", "3,3"), P("seed", "6"), P("algorithm", "mlx"), P("dtype", "bfloat16"),
           P("format", "json")},
          ""},
-        {"fan overrides", 0,
-         {P("shape", "3,4"), P("seed", "8"), P("fan_in", "10"), P("fan_out", "20")}, ""},
-        {"fan overrides post", 1,
-         {P("shape", "3,4"), P("seed", "8"), P("fan_in", "10"), P("fan_out", "20"),
-          P("gain", "2")},
-         "fan_in,fan_out,gain"},
-        {"utf-8 name", 0, {P("shape", "2,2"), P("seed", "9"), P("name", "poids \xc3\xa9 %")},
+        {"fan overrides",
+         0,
+         {P("shape", "3,4"), P("seed", "8"), P("fan_in", "10"), P("fan_out", "20")},
          ""},
+        {"fan overrides post",
+         1,
+         {P("shape", "3,4"), P("seed", "8"), P("fan_in", "10"), P("fan_out", "20"), P("gain", "2")},
+         "fan_in,fan_out,gain"},
+        {"utf-8 name", 0, {P("shape", "2,2"), P("seed", "9"), P("name", "poids \xc3\xa9 %")}, ""},
         {"4 MB many blocks", 0, {P("shape", "1000,1000"), P("seed", "10")}, ""},
-        {"mlx 1 MB", 1,
+        {"mlx 1 MB",
+         1,
          {P("shape", "512,512"), P("seed", "11"), P("algorithm", "mlx"), P("dtype", "float32")},
          "seed"},
     };
@@ -272,8 +290,8 @@ ParameterizedTest(vcase *c, values, match_core)
     fetch(c, &resp);
     cr_assert_eq(resp.status, 200, "%s: status %d: %s", c->label, resp.status,
                  (const char *)resp.body);
-    cr_assert_eq(resp.body_len, want_len, "%s: %zu bytes, expected %zu", c->label,
-                 resp.body_len, want_len);
+    cr_assert_eq(resp.body_len, want_len, "%s: %zu bytes, expected %zu", c->label, resp.body_len,
+                 want_len);
     cr_assert(memcmp(resp.body, want, want_len) == 0, "%s: bytes differ from the core library",
               c->label);
     check_headers(&resp, &r, want_len);
@@ -440,13 +458,11 @@ Test(values, info)
     const char *name, *version;
     json_t *algs, *dtypes, *fans, *formats;
     json_int_t max_el, max_body, max_json, max_conn, timeout;
-    int rc = json_unpack_ex(doc, &jerr, JSON_STRICT,
-                            "{s:s, s:s, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
-                            "name", &name, "version", &version, "algorithms", &algs, "dtypes",
-                            &dtypes, "fans", &fans, "formats", &formats, "limits",
-                            "max_elements", &max_el, "max_body_bytes", &max_body,
-                            "max_json_elements", &max_json, "max_connections", &max_conn,
-                            "timeout_seconds", &timeout);
+    int rc = json_unpack_ex(
+        doc, &jerr, JSON_STRICT, "{s:s, s:s, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+        "name", &name, "version", &version, "algorithms", &algs, "dtypes", &dtypes, "fans", &fans,
+        "formats", &formats, "limits", "max_elements", &max_el, "max_body_bytes", &max_body,
+        "max_json_elements", &max_json, "max_connections", &max_conn, "timeout_seconds", &timeout);
     cr_assert_eq(rc, 0, "%s: %s", jerr.text, (const char *)resp.body);
     cr_expect_str_eq(name, "glorotd");
     cr_expect_str_eq(version, GLOROT_VERSION);
