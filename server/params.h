@@ -16,7 +16,9 @@ int gd_params_set(gp_request *r, const char *key, size_t key_len, const char *va
 
 /* Apply a JSON object body (len bytes, need not be NUL-terminated): each
  * member becomes gp_request_set(key, text of value). Errors: 400 bad_json
- * (empty, invalid, duplicate keys, not an object, integer out of range),
+ * (empty, invalid, duplicate keys, not an object, integer out of range, more
+ * than 256 structural characters - { [ : , - outside strings, checked before
+ * parsing so a body cannot make jansson allocate ~20x its size),
  * 400 invalid_parameter naming the key (true/false/null/object, arrays other
  * than shape), then whatever gp_request_set reports. Returns 0 or -1. */
 int gd_params_json(gp_request *r, const char *body, size_t len, gd_error *e);
