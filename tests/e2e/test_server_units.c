@@ -654,3 +654,29 @@ ParameterizedTest(lcase *c, units, log_escape)
     cr_assert_lt(strlen(out), c->size);
     cr_assert_eq(out[c->size], 'Z', "wrote past size");
 }
+
+/* Bodies made of many tiny values are refused before jansson sees them;
+ * structure characters inside strings do not count. */
+Test(units, json_structure_cap)
+{
+    char body[2048];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"shape\":[1");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, ",1");
+    n += (size_t)snprintf(body + n, sizeof body - n, "]}");
+    gp_request r;
+    gp_request_init(&r);
+    gd_error e = {0};
+    cr_assert_eq(gd_params_json(&r, body, n, &e), -1);
+    cr_assert_str_eq(e.code, "bad_json");
+    cr_assert(strstr(e.message, "more than 256 JSON values") != NULL, "%s", e.message);
+
+    n = (size_t)snprintf(body, sizeof body, "{\"shape\":[2,2],\"name\":\"");
+    for (int i = 0; i < 250; i++)
+        body[n++] = (i % 3 == 0) ? ',' : (i % 3 == 1) ? '[' : ':';
+    n += (size_t)snprintf(body + n, sizeof body - n, "\\\"{\"}");
+    gp_request_init(&r);
+    gd_error e2 = {0};
+    cr_assert_eq(gd_params_json(&r, body, n, &e2), 0, "%s", e2.message);
+    cr_assert_eq(r.name_len, 252);
+}
