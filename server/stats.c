@@ -1,0 +1,131 @@
+/*
+ * stats.c - the process-wide counters behind /metrics (see stats.h).
+ */
+#include "stats.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+#define ADD(counter, n) atomic_fetch_add_explicit(&(counter), (n), memory_order_relaxed)
+#define GET(counter) atomic_load_explicit(&(counter), memory_order_relaxed)
+
+const double stats_bucket_bounds[STATS_BUCKETS - 1] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
+                                                       1,     5,     10,   30,   60,  300};
+
+/* The bounds in nanoseconds, so bucketing is integer-exact. */
+static const uint64_t bucket_ns[STATS_BUCKETS - 1] = {
+    UINT64_C(1000000),     UINT64_C(5000000),     UINT64_C(10000000),    UINT64_C(50000000),
+    UINT64_C(100000000),   UINT64_C(500000000),   UINT64_C(1000000000),  UINT64_C(5000000000),
+    UINT64_C(10000000000), UINT64_C(30000000000), UINT64_C(60000000000), UINT64_C(300000000000)};
+
+static struct {
+    _Atomic uint64_t requests[STATS_EP_COUNT][STATS_STATUS_SLOTS];
+    _Atomic uint64_t bytes_sent[STATS_EP_COUNT];
+    _Atomic uint64_t duration_buckets[STATS_EP_COUNT][STATS_BUCKETS];
+    _Atomic uint64_t duration_ns[STATS_EP_COUNT];
+    _Atomic uint64_t elements[STATS_ALG_COUNT][STATS_DTYPE_COUNT];
+    _Atomic uint64_t generation_ns[STATS_ALG_COUNT];
+    _Atomic int64_t connections_open;
+    _Atomic uint64_t connections_rejected[STATS_REJECT_COUNT];
+    _Atomic uint64_t requests_limited[STATS_LIMIT_COUNT];
+} counters; /* zero-initialised: static storage */
+
+uint64_t stats_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * UINT64_C(1000000000) + (uint64_t)t.tv_nsec;
+}
+
+void stats_add_generated(gp_algorithm a, gp_dtype d, uint64_t elements)
+{
+    if ((unsigned)a < STATS_ALG_COUNT && (unsigned)d < STATS_DTYPE_COUNT)
+        ADD(counters.elements[a][d], elements);
+}
+
+void stats_add_generation_ns(gp_algorithm a, uint64_t ns)
+{
+    if ((unsigned)a < STATS_ALG_COUNT)
+        ADD(counters.generation_ns[a], ns);
+}
+
+unsigned stats_bucket_for(uint64_t ns)
+{
+    unsigned i = 0;
+    while (i < STATS_BUCKETS - 1 && ns > bucket_ns[i])
+        i++;
+    return i;
+}
+
+void stats_request_done(stats_endpoint ep, unsigned status, uint64_t bytes, uint64_t duration_ns)
+{
+    if ((unsigned)ep >= STATS_EP_COUNT)
+        ep = STATS_EP_OTHER;
+    ADD(counters.requests[ep][status < STATS_STATUS_SLOTS ? status : 0], 1);
+    ADD(counters.bytes_sent[ep], bytes);
+    ADD(counters.duration_buckets[ep][stats_bucket_for(duration_ns)], 1);
+    ADD(counters.duration_ns[ep], duration_ns);
+}
+
+void stats_connection_opened(void)
+{
+    ADD(counters.connections_open, 1);
+}
+
+void stats_connection_closed(void)
+{
+    atomic_fetch_sub_explicit(&counters.connections_open, 1, memory_order_relaxed);
+}
+
+void stats_connection_rejected(stats_reject why)
+{
+    if ((unsigned)why < STATS_REJECT_COUNT)
+        ADD(counters.connections_rejected[why], 1);
+}
+
+void stats_request_limited(stats_limit why)
+{
+    if ((unsigned)why < STATS_LIMIT_COUNT)
+        ADD(counters.requests_limited[why], 1);
+}
+
+void stats_snapshot_take(stats_snapshot *out)
+{
+    for (unsigned e = 0; e < STATS_EP_COUNT; e++) {
+        for (unsigned s = 0; s < STATS_STATUS_SLOTS; s++)
+            out->requests[e][s] = GET(counters.requests[e][s]);
+        for (unsigned b = 0; b < STATS_BUCKETS; b++)
+            out->duration_buckets[e][b] = GET(counters.duration_buckets[e][b]);
+        out->bytes_sent[e] = GET(counters.bytes_sent[e]);
+        out->duration_ns[e] = GET(counters.duration_ns[e]);
+    }
+    for (unsigned a = 0; a < STATS_ALG_COUNT; a++) {
+        for (unsigned d = 0; d < STATS_DTYPE_COUNT; d++)
+            out->elements[a][d] = GET(counters.elements[a][d]);
+        out->generation_ns[a] = GET(counters.generation_ns[a]);
+    }
+    out->connections_open = GET(counters.connections_open);
+    for (unsigned r = 0; r < STATS_REJECT_COUNT; r++)
+        out->connections_rejected[r] = GET(counters.connections_rejected[r]);
+    for (unsigned l = 0; l < STATS_LIMIT_COUNT; l++)
+        out->requests_limited[l] = GET(counters.requests_limited[l]);
+}
+
+const char *stats_endpoint_name(stats_endpoint ep)
+{
+    static const char *const names[STATS_EP_COUNT] = {
+        "/healthz", "/readyz", "/metrics", "/v1/info", "/v1/glorot_uniform", "/v1/digest", "other"};
+    return (unsigned)ep < STATS_EP_COUNT ? names[ep] : "other";
+}
+
+const char *stats_reject_name(stats_reject why)
+{
+    static const char *const names[STATS_REJECT_COUNT] = {"total", "per_ip"};
+    return (unsigned)why < STATS_REJECT_COUNT ? names[why] : "unknown";
+}
+
+const char *stats_limit_name(stats_limit why)
+{
+    static const char *const names[STATS_LIMIT_COUNT] = {"per_ip", "busy", "shutting_down"};
+    return (unsigned)why < STATS_LIMIT_COUNT ? names[why] : "unknown";
+}

@@ -1,0 +1,99 @@
+/*
+ * stats.h - glorotd's process-wide counters, rendered at GET /metrics
+ * (metrics.c). The counters are the one piece of global state in glorotd
+ * besides libsodium (docs/GLOBAL_STATE.md).
+ *
+ * Every function is thread-safe and lock-free: each counter is a C11 atomic
+ * updated with relaxed ordering, so every counter is exact on its own; a
+ * snapshot taken while requests run may see one counter of a request updated
+ * and another not yet. Histogram buckets are stored per bucket (not
+ * cumulative) and _count is their total, so a rendered histogram is always
+ * consistent with itself.
+ */
+#ifndef GLOROTD_STATS_H
+#define GLOROTD_STATS_H
+
+#include "glorot_proto.h"
+
+#include <stdint.h>
+
+/* The endpoint label of a request; STATS_EP_OTHER for unrouted paths. */
+typedef enum {
+    STATS_EP_HEALTHZ,
+    STATS_EP_READYZ,
+    STATS_EP_METRICS,
+    STATS_EP_INFO,
+    STATS_EP_GLOROT,
+    STATS_EP_DIGEST,
+    STATS_EP_OTHER,
+    STATS_EP_COUNT
+} stats_endpoint;
+
+/* Why a connection was refused at accept time, before any HTTP. */
+typedef enum { STATS_REJECT_TOTAL, STATS_REJECT_PER_IP, STATS_REJECT_COUNT } stats_reject;
+
+/* Why a request was answered 429/503 by a limit, not by its content. */
+typedef enum {
+    STATS_LIMIT_PER_IP,   /* 429: too many requests at once from one client */
+    STATS_LIMIT_BUSY,     /* 503: the daemon is at --max-requests */
+    STATS_LIMIT_SHUTDOWN, /* 503: the daemon is stopping */
+    STATS_LIMIT_COUNT
+} stats_limit;
+
+#define STATS_ALG_COUNT 3      /* gp_algorithm values */
+#define STATS_DTYPE_COUNT 4    /* gp_dtype values */
+#define STATS_STATUS_SLOTS 600 /* statuses 0..599; anything else counts as 0 */
+#define STATS_BUCKETS 13       /* request-duration bounds, then +Inf */
+
+/* Upper bounds of the duration buckets, in seconds (the last is +Inf). */
+extern const double stats_bucket_bounds[STATS_BUCKETS - 1];
+
+/* Monotonic clock in nanoseconds, for durations passed to the functions below. */
+uint64_t stats_now_ns(void);
+
+/* Elements of a tensor produced with algorithm a and dtype d, counted once
+ * per element handed to a client (called by the streaming code). Out-of-range
+ * enum values are ignored. */
+void stats_add_generated(gp_algorithm a, gp_dtype d, uint64_t elements);
+
+/* Wall time spent producing tensor bytes with algorithm a (ns). */
+void stats_add_generation_ns(gp_algorithm a, uint64_t ns);
+
+/* A finished request: status (0 = none was sent), body bytes sent, and its
+ * duration from the request headers to the end of the answer (ns). */
+void stats_request_done(stats_endpoint ep, unsigned status, uint64_t bytes, uint64_t duration_ns);
+
+/* Connections: opened/closed keep the open gauge, rejected counts refusals. */
+void stats_connection_opened(void);
+void stats_connection_closed(void);
+void stats_connection_rejected(stats_reject why);
+
+/* A request refused by a limit (also counted by stats_request_done). */
+void stats_request_limited(stats_limit why);
+
+/* Plain copy of every counter (for rendering and tests). */
+typedef struct {
+    uint64_t requests[STATS_EP_COUNT][STATS_STATUS_SLOTS];
+    uint64_t bytes_sent[STATS_EP_COUNT];
+    uint64_t duration_buckets[STATS_EP_COUNT][STATS_BUCKETS]; /* per bucket, not cumulative */
+    uint64_t duration_ns[STATS_EP_COUNT];
+    uint64_t elements[STATS_ALG_COUNT][STATS_DTYPE_COUNT];
+    uint64_t generation_ns[STATS_ALG_COUNT];
+    int64_t connections_open;
+    uint64_t connections_rejected[STATS_REJECT_COUNT];
+    uint64_t requests_limited[STATS_LIMIT_COUNT];
+} stats_snapshot;
+
+/* Copy the counters into out (about 40 KiB: allocate it, do not put it on a
+ * small stack). */
+void stats_snapshot_take(stats_snapshot *out);
+
+/* Label texts: "/v1/glorot_uniform", "per_ip", "busy". Never NULL. */
+const char *stats_endpoint_name(stats_endpoint ep);
+const char *stats_reject_name(stats_reject why);
+const char *stats_limit_name(stats_limit why);
+
+/* Index of the first bucket whose bound is >= ns (STATS_BUCKETS - 1 = +Inf). */
+unsigned stats_bucket_for(uint64_t ns);
+
+#endif
