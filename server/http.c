@@ -8,6 +8,7 @@
  * answer). A reply queued on the first call makes MHD discard the body and
  * close the connection afterwards.
  */
+#include "listener.h"
 #include "log.h"
 #include "params.h"
 #include "server.h"
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define CONNECTION_MEMORY (64 * 1024)
 #define UPLOAD_MIN_CAP 4096
 /* After the body cap is passed (chunked uploads), this much more is read and
  * dropped so the client gets its 413; beyond it the connection is closed. */
@@ -28,12 +28,15 @@ typedef struct {
     const char *path;
     gd_route route;
     const char *allow;
+    stats_endpoint endpoint;
 } route_spec;
 
 static const route_spec routes[] = {
-    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD"},
-    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD"},
-    {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST"},
+    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD", STATS_EP_HEALTHZ},
+    {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", STATS_EP_READYZ},
+    {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", STATS_EP_METRICS},
+    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
+    {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST", STATS_EP_GLOROT},
 };
 
 static const route_spec *find_route(const char *url)
@@ -53,7 +56,7 @@ static int method_allowed(const route_spec *rs, const char *method)
 
 /* ---- request records ------------------------------------------------------ */
 
-static void client_address(struct MHD_Connection *c, char *out, size_t size)
+static void client_address(struct MHD_Connection *c, gd_req *req, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -61,6 +64,7 @@ static void client_address(struct MHD_Connection *c, char *out, size_t size)
     if (ci == NULL || ci->client_addr == NULL)
         return;
     const struct sockaddr *sa = ci->client_addr;
+    req->client_known = gd_ipkey_of(sa, &req->client) == 0;
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
                   (socklen_t)size);
@@ -82,7 +86,9 @@ static gd_req *req_new(gd_server *srv, struct MHD_Connection *c, const char *url
     req->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     gd_log_escape(method, req->method, sizeof req->method);
     gd_log_escape(url, req->path, sizeof req->path);
-    client_address(c, req->remote, sizeof req->remote);
+    client_address(c, req, req->remote, sizeof req->remote);
+    gd_request_id(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"), req->request_id);
+    req->endpoint = STATS_EP_OTHER;
     return req;
 }
 
@@ -131,21 +137,28 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
 {
     gd_error e = {0};
     const route_spec *rs = find_route(url);
+    if (rs != NULL) {
+        req->route = rs->route;
+        req->endpoint = rs->endpoint;
+    }
     if (atomic_load(&req->srv->shutting_down)) {
         gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
         return gd_reply_error(c, req, &e, NULL);
     }
+    if (gd_admit_auth(c, req, &e) != 0)
+        return gd_reply_error(c, req, &e, NULL);
     if (rs == NULL) {
         gd_fail(&e, 404, "not_found", "",
                 "no such resource; try GET /v1/glorot_uniform?shape=256,512 or GET /v1/info");
         return gd_reply_error(c, req, &e, NULL);
     }
-    req->route = rs->route;
     if (!method_allowed(rs, method)) {
         gd_fail(&e, 405, "method_not_allowed", "", "method %.16s is not allowed here; use %s",
                 req->method, rs->allow);
         return gd_reply_error(c, req, &e, rs->allow);
     }
+    if (gd_admit_request(req, &e) != 0)
+        return gd_reply_error(c, req, &e, NULL);
     if (req->is_post && check_upload_headers(c, &req->srv->cfg, &e) != 0)
         return gd_reply_error(c, req, &e, NULL);
     return MHD_YES;
@@ -199,6 +212,10 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
     switch (req->route) {
     case GD_ROUTE_HEALTHZ:
         return gd_reply_json(c, req, "{\"status\":\"ok\"}");
+    case GD_ROUTE_READYZ:
+        return gd_reply_ready(c, req);
+    case GD_ROUTE_METRICS:
+        return gd_metrics_respond(c, req);
     case GD_ROUTE_INFO:
         return gd_reply_json(c, req, req->srv->info_json);
     case GD_ROUTE_GLOROT:
@@ -230,6 +247,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     return on_complete(c, req);
 }
 
+static int64_t elapsed_ns(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns =
+        (int64_t)(now.tv_sec - start->tv_sec) * 1000000000 + (now.tv_nsec - start->tv_nsec);
+    return ns > 0 ? ns : 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -242,8 +268,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     uint64_t bytes = req->streaming                               ? req->streamed
                      : toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? req->fixed_bytes
                                                                   : 0;
-    gd_access a = {req->remote, req->method, req->path, req->status, bytes, req->start};
+    gd_access a = {req->remote, req->method, req->path,      req->status,
+                   bytes,       req->start,  req->request_id};
     gd_log_access(&a);
+    uint64_t ns = (uint64_t)elapsed_ns(&req->start);
+    stats_request_done(req->endpoint, req->status, bytes, ns);
+    gd_admit_done(req);
     gd_req_release(req);
 }
 
@@ -256,21 +286,29 @@ int gd_http_start(gd_server *srv)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (cfg->ipv6)
         flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key},
+                                   {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls.cert},
+                                   {MHD_OPTION_END, 0, NULL}};
+    if (srv->tls.cert != NULL)
+        flags |= MHD_USE_TLS;
+    else
+        tls[0].option = MHD_OPTION_END;
+    /* glorotd enforces --max-connections-per-ip itself (gd_admit_accept) so
+     * that refusals are counted; MHD's own per-IP cap is a backstop for
+     * connections accepted at the same moment by different threads. */
+    unsigned per_ip_backstop = cfg->max_connections_per_ip + cfg->threads;
     /* The logger goes first so MHD reports problems with later options through it. */
     srv->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, gd_log_mhd, srv,
-        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cfg->addr, MHD_OPTION_THREAD_POOL_SIZE,
-        cfg->threads, MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        flags, 0, gd_admit_accept, srv, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, gd_log_mhd, srv,
+        MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        per_ip_backstop, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        gd_admit_notify, srv, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (srv->mhd == NULL) {
-        char where[80];
-        const struct sockaddr *sa = (const struct sockaddr *)&cfg->addr;
-        unsigned port = ntohs(sa->sa_family == AF_INET6
-                                  ? ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port
-                                  : ((const struct sockaddr_in *)(const void *)sa)->sin_port);
-        gd_format_address(sa, port, where, sizeof where);
-        gd_log_note("cannot listen on %s (address in use or not available?)", where);
+        gd_log_note("cannot start libmicrohttpd%s",
+                    srv->tls.cert != NULL ? " (is the TLS key the certificate's?)" : "");
         return -1;
     }
     return 0;
@@ -278,6 +316,5 @@ int gd_http_start(gd_server *srv)
 
 unsigned gd_http_port(const gd_server *srv)
 {
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    return di != NULL ? di->port : 0;
+    return gd_listener_port(srv->listen_fd);
 }

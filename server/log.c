@@ -3,12 +3,21 @@
  */
 #include "log.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 2048
+
+/* Set once before threads start, read-only afterwards (docs/GLOBAL_STATE.md). */
+static gd_log_format log_format = GD_LOG_TEXT;
+
+void gd_log_set_format(gd_log_format f)
+{
+    log_format = f;
+}
 
 static void write_all(const char *buf, size_t len)
 {
@@ -63,19 +72,95 @@ static double elapsed_ms(const struct timespec *start)
            (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-void gd_log_access(const gd_access *a)
+/* Finish a formatted line of n bytes (snprintf's result): cut at the buffer
+ * end with a newline, write it. */
+static void emit(char *line, size_t size, int n)
 {
-    char line[LINE_MAX_BYTES], when[40];
-    iso_time(when, sizeof when);
-    int n = snprintf(line, sizeof line, "%s %s %s %s %u %llu %.3fms\n", when, a->remote, a->method,
-                     a->path, a->status, (unsigned long long)a->bytes, elapsed_ms(&a->start));
     if (n <= 0)
         return;
-    if ((size_t)n >= sizeof line) {
-        n = (int)sizeof line - 1;
+    if ((size_t)n >= size) {
+        n = (int)size - 1;
         line[n - 1] = '\n';
     }
     write_all(line, (size_t)n);
+}
+
+void gd_log_json_escape(const char *src, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p != '\0'; p++) {
+        int plain = *p >= 0x20 && *p != '"' && *p != '\\';
+        size_t need = plain ? 1 : *p == '"' || *p == '\\' ? 2 : 6;
+        if (o + need + 4 > size) { /* room for "..." and NUL */
+            memcpy(out + o, "...", 4);
+            return;
+        }
+        if (plain) {
+            out[o++] = (char)*p;
+        } else if (need == 2) {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else {
+            memcpy(out + o, "\\u00", 4);
+            out[o + 4] = hex[*p >> 4];
+            out[o + 5] = hex[*p & 15];
+            o += 6;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void access_json(const gd_access *a, const char *when, const char *rid)
+{
+    char line[LINE_MAX_BYTES], remote[96], method[96], path[1100], id[4 * GD_REQUEST_ID_MAX];
+    gd_log_json_escape(a->remote, remote, sizeof remote);
+    gd_log_json_escape(a->method, method, sizeof method);
+    gd_log_json_escape(a->path, path, sizeof path);
+    gd_log_json_escape(rid, id, sizeof id);
+    int n = snprintf(line, sizeof line,
+                     "{\"ts\":\"%s\",\"event\":\"access\",\"remote\":\"%s\",\"method\":\"%s\","
+                     "\"path\":\"%s\",\"status\":%u,\"bytes\":%llu,\"duration_ms\":%.3f,"
+                     "\"request_id\":\"%s\"}\n",
+                     when, remote, method, path, a->status, (unsigned long long)a->bytes,
+                     elapsed_ms(&a->start), id);
+    emit(line, sizeof line, n);
+}
+
+void gd_log_access(const gd_access *a)
+{
+    char line[LINE_MAX_BYTES], when[40];
+    const char *rid = a->request_id != NULL ? a->request_id : "-";
+    iso_time(when, sizeof when);
+    if (log_format == GD_LOG_JSON) {
+        access_json(a, when, rid);
+        return;
+    }
+    int n =
+        snprintf(line, sizeof line, "%s %s %s %s %u %llu %.3fms %s\n", when, a->remote, a->method,
+                 a->path, a->status, (unsigned long long)a->bytes, elapsed_ms(&a->start), rid);
+    emit(line, sizeof line, n);
+}
+
+static int id_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           strchr("-_.:/+=@~", ch) != NULL;
+}
+
+void gd_request_id(const char *given, char out[GD_REQUEST_ID_MAX + 1])
+{
+    size_t n = 0;
+    while (given != NULL && n <= GD_REQUEST_ID_MAX && given[n] != '\0' &&
+           id_char((unsigned char)given[n]))
+        n++;
+    if (given != NULL && n > 0 && n <= GD_REQUEST_ID_MAX && given[n] == '\0') {
+        memcpy(out, given, n + 1);
+        return;
+    }
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, GD_REQUEST_ID_MAX + 1, raw, sizeof raw);
 }
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
@@ -93,14 +178,30 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
     write_all(line, n);
 }
 
+static void vlog_json(const char *event, const char *fmt, va_list ap)
+{
+    char text[LINE_MAX_BYTES / 2], escaped[LINE_MAX_BYTES - 128], line[LINE_MAX_BYTES], when[40];
+    if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+        return;
+    gd_log_json_escape(text, escaped, sizeof escaped);
+    iso_time(when, sizeof when);
+    int n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"event\":\"%s\",\"message\":\"%s\"}\n",
+                     when, event, escaped);
+    emit(line, sizeof line, n);
+}
+
 void gd_log_note(const char *fmt, ...)
 {
-    char prefix[64], when[40];
-    iso_time(when, sizeof when);
-    snprintf(prefix, sizeof prefix, "%s glorotd: ", when);
     va_list ap;
     va_start(ap, fmt);
-    vlog(prefix, fmt, ap);
+    if (log_format == GD_LOG_JSON) {
+        vlog_json("note", fmt, ap);
+    } else {
+        char prefix[64], when[40];
+        iso_time(when, sizeof when);
+        snprintf(prefix, sizeof prefix, "%s glorotd: ", when);
+        vlog(prefix, fmt, ap);
+    }
     va_end(ap);
 }
 
@@ -108,7 +209,10 @@ void gd_log_line(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog("", fmt, ap);
+    if (log_format == GD_LOG_JSON)
+        vlog_json("start", fmt, ap);
+    else
+        vlog("", fmt, ap);
     va_end(ap);
 }
 

@@ -1,5 +1,6 @@
 /*
- * reply.c - buffered replies: JSON errors, /healthz and /v1/info.
+ * reply.c - buffered replies: JSON errors, /healthz, /readyz and /v1/info.
+ * Every reply carries the request's X-Request-Id.
  */
 #include "server.h"
 
@@ -14,6 +15,10 @@ enum MHD_Result gd_queue(struct MHD_Connection *c, gd_req *req, unsigned status,
 {
     if (r == NULL)
         return MHD_NO; /* out of memory: MHD closes the connection */
+    if (MHD_add_response_header(r, "X-Request-Id", req->request_id) != MHD_YES) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     if (ok == MHD_YES) {
@@ -39,6 +44,20 @@ static struct MHD_Response *json_response(char *text, int must_free)
     return r;
 }
 
+/* Headers that go with some errors: the auth challenge (RFC 6750) and when to
+ * retry after a limit. */
+static int error_headers(struct MHD_Response *r, const gd_error *e)
+{
+    if (e->status == MHD_HTTP_UNAUTHORIZED)
+        return MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                       strcmp(e->code, "invalid_token") == 0
+                                           ? "Bearer realm=\"glorotd\", error=\"invalid_token\""
+                                           : "Bearer realm=\"glorotd\"") == MHD_YES;
+    if (e->status == MHD_HTTP_TOO_MANY_REQUESTS || strcmp(e->code, "busy") == 0)
+        return MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1") == MHD_YES;
+    return 1;
+}
+
 enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_error *e,
                                const char *allow)
 {
@@ -59,6 +78,7 @@ enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_e
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow) == MHD_YES;
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         ok = ok && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES;
+    ok = ok && error_headers(r, e);
     if (!ok) {
         MHD_destroy_response(r);
         return MHD_NO;
@@ -69,4 +89,14 @@ enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_e
 enum MHD_Result gd_reply_json(struct MHD_Connection *c, gd_req *req, const char *json)
 {
     return gd_queue(c, req, MHD_HTTP_OK, json_response((char *)json, 0), strlen(json));
+}
+
+enum MHD_Result gd_reply_ready(struct MHD_Connection *c, gd_req *req)
+{
+    static const char ready[] = "{\"status\":\"ready\"}";
+    static const char draining[] = "{\"status\":\"draining\"}";
+    if (!atomic_load(&req->srv->draining))
+        return gd_reply_json(c, req, ready);
+    return gd_queue(c, req, MHD_HTTP_SERVICE_UNAVAILABLE, json_response((char *)draining, 0),
+                    sizeof draining - 1);
 }

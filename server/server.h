@@ -11,9 +11,14 @@
 #ifndef GLOROTD_SERVER_H
 #define GLOROTD_SERVER_H
 
+#include "auth.h"
 #include "config.h"
 #include "errors.h"
 #include "glorot_proto.h"
+#include "limits.h"
+#include "log.h"
+#include "stats.h"
+#include "tls.h"
 
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -31,12 +36,24 @@
 typedef struct {
     gd_config cfg;
     struct MHD_Daemon *mhd;
-    atomic_int shutting_down; /* 1 once SIGTERM/SIGINT arrived */
+    atomic_int shutting_down; /* 1 once the drain delay is over: new requests get 503 */
+    atomic_int draining;      /* 1 once SIGTERM/SIGINT arrived: /readyz answers 503 */
     atomic_long inflight;     /* streaming responses not yet freed */
     char *info_json;          /* the /v1/info body, built at start-up */
+    int listen_fd;            /* opened by main before privileges are dropped */
+    gd_auth *auth;            /* NULL = no --token-file: no authentication */
+    gd_limits *limits;        /* per-client and global caps */
+    gd_tls tls;               /* cert and key, NULL when plain HTTP */
 } gd_server;
 
-typedef enum { GD_ROUTE_NONE, GD_ROUTE_HEALTHZ, GD_ROUTE_INFO, GD_ROUTE_GLOROT } gd_route;
+typedef enum {
+    GD_ROUTE_NONE,
+    GD_ROUTE_HEALTHZ,
+    GD_ROUTE_INFO,
+    GD_ROUTE_GLOROT,
+    GD_ROUTE_READYZ,
+    GD_ROUTE_METRICS
+} gd_route;
 
 typedef struct {
     gd_server *srv;
@@ -44,6 +61,11 @@ typedef struct {
     struct timespec start; /* CLOCK_MONOTONIC */
     gd_route route;
     int is_post, is_head;
+    stats_endpoint endpoint; /* the metrics label */
+    gd_ipkey client;         /* for the per-client caps */
+    int client_known;        /* 0 when the address family is not IP */
+    int admitted;            /* counted by gd_limits_req_begin: release when done */
+    char request_id[GD_REQUEST_ID_MAX + 1];
     unsigned status;      /* status queued, 0 = none */
     uint64_t fixed_bytes; /* body length of a buffered reply */
     uint64_t streamed;    /* bytes handed out by the content reader */
@@ -71,11 +93,36 @@ void gd_req_release(gd_req *req);
 enum MHD_Result gd_queue(struct MHD_Connection *c, gd_req *req, unsigned status,
                          struct MHD_Response *r, uint64_t body_len);
 /* Queue the JSON error reply for e (405 gets Allow: allow, 503 gets
- * Connection: close). */
+ * Connection: close, 401 WWW-Authenticate, 429 and 503 busy Retry-After).
+ * Every reply, this one included, carries X-Request-Id. */
 enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_error *e,
                                const char *allow);
 /* Queue a 200 reply with a static JSON body. */
 enum MHD_Result gd_reply_json(struct MHD_Connection *c, gd_req *req, const char *json);
+/* /readyz: 200 {"status":"ready"}, or 503 {"status":"draining"} once a stop
+ * signal arrived. */
+enum MHD_Result gd_reply_ready(struct MHD_Connection *c, gd_req *req);
+
+/* ---- admit.c ---- */
+/* MHD_AcceptPolicyCallback: refuse a connection from a client already at
+ * --max-connections-per-ip (counted in stats as rejected). */
+enum MHD_Result gd_admit_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* MHD_NotifyConnectionCallback: count connections opened and closed. */
+void gd_admit_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe);
+/* 401 for a request that needs a token and has none or a wrong one (routes
+ * other than /healthz, /readyz and, with --public-metrics, /metrics).
+ * Returns 0, or -1 with e filled. */
+int gd_admit_auth(struct MHD_Connection *c, const gd_req *req, gd_error *e);
+/* Count the request against --max-requests-per-ip (429) and --max-requests
+ * (503 busy); probes and /metrics are not counted. Returns 0 or -1 (e). */
+int gd_admit_request(gd_req *req, gd_error *e);
+/* Release what gd_admit_request counted. */
+void gd_admit_done(gd_req *req);
+
+/* ---- metrics.c ---- */
+/* Answer GET/HEAD /metrics (Prometheus text format). */
+enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req);
 
 /* ---- info.c ---- */
 /* The /v1/info document for cfg; malloc'd, free() it; NULL when out of memory. */

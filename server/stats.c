@@ -120,12 +120,12 @@ const char *stats_endpoint_name(stats_endpoint ep)
 
 const char *stats_reject_name(stats_reject why)
 {
-    static const char *const names[STATS_REJECT_COUNT] = {"total", "per_ip"};
+    static const char *const names[STATS_REJECT_COUNT] = {"per_ip", "table_full"};
     return (unsigned)why < STATS_REJECT_COUNT ? names[why] : "unknown";
 }
 
 const char *stats_limit_name(stats_limit why)
 {
-    static const char *const names[STATS_LIMIT_COUNT] = {"per_ip", "busy", "shutting_down"};
+    static const char *const names[STATS_LIMIT_COUNT] = {"per_ip", "busy"};
     return (unsigned)why < STATS_LIMIT_COUNT ? names[why] : "unknown";
 }

@@ -29,14 +29,14 @@ typedef enum {
     STATS_EP_COUNT
 } stats_endpoint;
 
-/* Why a connection was refused at accept time, before any HTTP. */
-typedef enum { STATS_REJECT_TOTAL, STATS_REJECT_PER_IP, STATS_REJECT_COUNT } stats_reject;
+/* Why a connection was refused at accept time, before any HTTP: its client
+ * is at --max-connections-per-ip, or the client table is full. */
+typedef enum { STATS_REJECT_PER_IP, STATS_REJECT_TABLE_FULL, STATS_REJECT_COUNT } stats_reject;
 
 /* Why a request was answered 429/503 by a limit, not by its content. */
 typedef enum {
-    STATS_LIMIT_PER_IP,   /* 429: too many requests at once from one client */
-    STATS_LIMIT_BUSY,     /* 503: the daemon is at --max-requests */
-    STATS_LIMIT_SHUTDOWN, /* 503: the daemon is stopping */
+    STATS_LIMIT_PER_IP, /* 429: too many requests at once from one client */
+    STATS_LIMIT_BUSY,   /* 503: the daemon is at --max-requests */
     STATS_LIMIT_COUNT
 } stats_limit;
 

@@ -638,7 +638,7 @@ Test(errors, address_in_use)
 {
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", ts_port());
-    const char *const argv[] = {th_env("GLOROTD_BIN"), "--listen", listen, NULL};
+    const char *const argv[] = {th_env("GLOROTD_BIN"), "--listen", listen, "--allow-root", NULL};
     char *text;
     cr_assert_eq(run_capture(argv, &text), 1, "%s", text);
     cr_expect(strstr(text, "cannot listen on 127.0.0.1:") != NULL, "%s", text);

@@ -346,6 +346,7 @@ Test(lifecycle, environment_settings)
     setenv("GLOROTD_MAX_CONNECTIONS", "55", 1);
     setenv("GLOROTD_MAX_JSON_ELEMENTS", "1234", 1);
     setenv("GLOROTD_TIMEOUT", "bogus", 1); /* never parsed: the flag wins */
+    setenv("GLOROTD_ALLOW_ROOT", "1", 1);  /* the tests may run as root */
     const char *const argv[] = {th_env("GLOROTD_BIN"), "--timeout", "9", NULL};
     pid_t pid = spawn_daemon(argv, log);
     int port = wait_port_file(port_file);
@@ -494,10 +495,10 @@ Test(lifecycle, log_lines)
     cr_expect(matches(text, want), "startup line: %s", text);
 #define TS_TIME "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
     cr_expect(matches(text, "^" TS_TIME " 127\\.0\\.0\\.1 GET /v1/glorot_uniform 400 [0-9]+ "
-                            "[0-9]+\\.[0-9]{3}ms$"),
+                            "[0-9]+\\.[0-9]{3}ms [0-9a-f]{32}$"),
               "%s", text);
     cr_expect(matches(text, "^" TS_TIME " 127\\.0\\.0\\.1 GET /v1/glorot_uniform 200 24 "
-                            "[0-9]+\\.[0-9]{3}ms$"),
+                            "[0-9]+\\.[0-9]{3}ms [0-9a-f]{32}$"),
               "%s", text);
     /* a decoded newline in the path is escaped, never a line break */
     cr_expect(matches(text, "^" TS_TIME " 127\\.0\\.0\\.1 GET /no\\\\x0awhere 404 [0-9]+ "), "%s",

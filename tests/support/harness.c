@@ -94,8 +94,7 @@ static pid_t spawn(const char *const argv[], const char *stdout_path, const char
     posix_spawn_file_actions_addopen(&fa, 1, stdout_path ? stdout_path : "/dev/null",
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (stderr_path != NULL)
-        posix_spawn_file_actions_addopen(&fa, 2, stderr_path, O_WRONLY | O_CREAT | O_TRUNC,
-                                         0644);
+        posix_spawn_file_actions_addopen(&fa, 2, stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -140,6 +139,8 @@ int th_daemon_start(th_daemon *d, const char *const extra[])
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--port-file";
     argv[n++] = port_file;
+    if (geteuid() == 0) /* glorotd refuses root without it (the tests run as root in CI) */
+        argv[n++] = "--allow-root";
     for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 63; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

@@ -18,7 +18,8 @@ typedef struct {
     char base_url[64];   /* "http://127.0.0.1:PORT" */
 } th_daemon;
 
-/* Start glorotd with --listen 127.0.0.1:0 --port-file DIR/port plus extra
+/* Start glorotd with --listen 127.0.0.1:0 --port-file DIR/port (and
+ * --allow-root when the tests run as root) plus extra
  * (NULL-terminated, may be NULL). Waits (bounded, 20 s) for the port file.
  * Returns 0, or -1 with the reason on stderr. */
 int th_daemon_start(th_daemon *d, const char *const extra[]);
