@@ -6,11 +6,69 @@
  * range can be produced directly: that is what streaming, byte ranges and
  * resumed downloads are built on. Partial elements at either end of a range
  * are generated into a small scratch value and copied.
+ *
+ * The data of a slice or shard are runs of consecutive elements of the full
+ * tensor: the innermost partial axis and every whole axis inside it make one
+ * run. A byte offset maps to a body element, that to its run and the run's
+ * multi-index to a flat index in the full tensor, so any range of a part is
+ * produced directly too, at a cost in proportion to its length. The whole
+ * tensor is a single run.
  */
 #include "glorot_proto.h"
 #include "body_internal.h"
 
 #include <string.h>
+
+static int axis_whole(const gp_request *r, size_t i)
+{
+    return r->part_start[i] == 0 && r->part_stop[i] == r->shape[i];
+}
+
+static void plan_runs(gp_body *b)
+{
+    const gp_request *r = &b->req;
+    uint64_t stride = 1;
+    for (size_t i = r->rank; i-- > 0;) {
+        b->stride[i] = stride;
+        stride *= r->shape[i]; /* ends at numel, which fits */
+    }
+    size_t k = r->rank - 1;
+    while (k > 0 && axis_whole(r, k))
+        k--;
+    b->run_axis = k;
+    b->run_len = r->out_shape[k] * b->stride[k];
+}
+
+/* Flat index in the full tensor of body element o; *left = elements from
+ * there to the end of its run. */
+static uint64_t flat_index(const gp_body *b, uint64_t o, uint64_t *left)
+{
+    const gp_request *r = &b->req;
+    size_t k = b->run_axis;
+    uint64_t run = o / b->run_len, within = o % b->run_len;
+    uint64_t flat = r->part_start[k] * b->stride[k] + within;
+    for (size_t i = k; i-- > 0;) {
+        flat += (r->part_start[i] + run % r->out_shape[i]) * b->stride[i];
+        run /= r->out_shape[i];
+    }
+    *left = b->run_len - within;
+    return flat;
+}
+
+void gpi_body_fill(const gp_body *b, uint64_t first, size_t count, void *out)
+{
+    unsigned char *p = out;
+    size_t es = gp_dtype_size(b->gen.dtype);
+    while (count > 0) {
+        uint64_t left;
+        uint64_t flat = flat_index(b, first, &left);
+        size_t n = left < count ? (size_t)left : count;
+        gp_gen_fill(&b->gen, flat, n, p);
+        p += n * es;
+        first += n;
+        count -= n;
+    }
+}
 
 gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err)
 {
@@ -22,6 +80,7 @@ gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err)
     gp_code rc = gp_gen_init(&b->gen, r, err);
     if (rc != GP_OK)
         return rc;
+    plan_runs(b);
     switch (b->format) {
     case GP_FORMAT_RAW:
         rc = GP_OK;
@@ -43,7 +102,7 @@ gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err)
         return GP_OK;
     }
     b->data_offset = b->header_len;
-    b->size = b->data_offset + r->nbytes;
+    b->size = b->data_offset + r->out_nbytes;
     return GP_OK;
 }
 
@@ -58,7 +117,7 @@ static size_t copy_partial(const gp_body *b, uint64_t index, size_t from, size_t
 {
     unsigned char one[8];
     size_t es = gp_dtype_size(b->gen.dtype);
-    gp_gen_fill(&b->gen, index, 1, one);
+    gpi_body_fill(b, index, 1, one);
     if (len > es - from)
         len = es - from;
     memcpy(out, one + from, len);
@@ -79,7 +138,7 @@ static void read_data(const gp_body *b, uint64_t pos, unsigned char *out, size_t
     }
     size_t whole = len / es;
     if (whole > 0)
-        gp_gen_fill(&b->gen, index, whole, out);
+        gpi_body_fill(b, index, whole, out);
     out += whole * es;
     len -= whole * es;
     if (len > 0)

@@ -9,6 +9,10 @@
 
 #include "glorot_proto.h"
 
+/* Body elements [first, first + count) of the part b holds, little-endian,
+ * into out (count * dtype size bytes). first + count <= b->req.out_numel. */
+void gpi_body_fill(const gp_body *b, uint64_t first, size_t count, void *out);
+
 gp_code gpi_npy_header(gp_body *b, gp_error *err);
 gp_code gpi_safetensors_header(gp_body *b, gp_error *err);
 

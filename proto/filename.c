@@ -1,6 +1,8 @@
 /*
  * filename.c - the download name for Content-Disposition:
- * "glorot_256x512_float32_seed42.npy". Built only from numbers and our own
+ * "glorot_256x512_float32_seed42.npy", and for a slice or shard
+ * "glorot_256x512_float32_seed42_slice0-128x0-512.npy" (so the parts of one
+ * tensor never overwrite each other). Built only from numbers and our own
  * ASCII names, so it needs no quoting or escaping.
  */
 #include "glorot_proto.h"
@@ -54,6 +56,12 @@ size_t gp_filename(const gp_request *r, char *out, size_t size)
     add_str(&nb, gp_dtype_name(r->dtype));
     add_str(&nb, "_seed");
     add_u64(&nb, r->seed);
+    for (size_t i = 0; r->partial && i < r->rank; i++) {
+        add_str(&nb, i == 0 ? "_slice" : "x");
+        add_u64(&nb, r->part_start[i]);
+        add_str(&nb, "-");
+        add_u64(&nb, r->part_stop[i]);
+    }
     add_str(&nb, gp_format_extension(r->format));
     if (size > 0)
         out[nb.len < size ? nb.len : size - 1] = '\0';

@@ -67,6 +67,11 @@ static void json_parameters(gpi_text *t, const gp_request *r)
     param_u64(t, "fan_in", r->fan_in);
     param_u64(t, "fan_out", r->fan_out);
     param_str(t, "fan", gp_fan_name(r->fan));
+    if (r->partial) {
+        char part[GP_PART_TEXT_MAX];
+        gp_part_text(r, part, sizeof part);
+        param_str(t, "slice", part);
+    }
     gpi_text_str(t, "}");
 }
 
@@ -83,7 +88,7 @@ gp_code gpi_json_init(gp_body *b, gp_error *err)
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
             gpi_text_str(&t, ",");
-        gpi_text_u64(&t, r->shape[i]);
+        gpi_text_u64(&t, r->out_shape[i]);
     }
     gpi_text_str(&t, "],\"datatype\":\"");
     gpi_text_str(&t, json_datatype(r->dtype));
@@ -107,7 +112,7 @@ static int json_refill(gp_body *b)
 {
     gpi_text t;
     gpi_text_init(&t, b->pending, sizeof b->pending);
-    uint64_t left = b->req.numel - b->json_next;
+    uint64_t left = b->req.out_numel - b->json_next;
     if (left == 0) {
         if (b->json_done)
             return 0;
@@ -117,7 +122,7 @@ static int json_refill(gp_body *b)
         unsigned char values[JSON_BATCH * 8];
         size_t es = gp_dtype_size(b->gen.dtype);
         size_t count = left < JSON_BATCH ? (size_t)left : JSON_BATCH;
-        gp_gen_fill(&b->gen, b->json_next, count, values);
+        gpi_body_fill(b, b->json_next, count, values);
         for (size_t i = 0; i < count; i++) {
             char num[GPI_NUMBER_MAX];
             size_t n = gpi_shortest(b->gen.dtype, values + i * es, num);

@@ -44,7 +44,8 @@ static size_t decimal_digits(uint64_t v)
     return n;
 }
 
-/* The dict text with numpy's growth spaces (no alignment padding yet). */
+/* The dict text with numpy's growth spaces (no alignment padding yet), for
+ * the shape of the part sent. */
 static void npy_dict(gpi_text *t, const gp_request *r)
 {
     gpi_text_str(t, "{'descr': '");
@@ -53,13 +54,13 @@ static void npy_dict(gpi_text *t, const gp_request *r)
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
             gpi_text_str(t, " ");
-        gpi_text_u64(t, r->shape[i]);
+        gpi_text_u64(t, r->out_shape[i]);
         if (i + 1 < r->rank || r->rank == 1)
             gpi_text_str(t, ",");
     }
     gpi_text_str(t, "), }");
     if (r->rank > 0)
-        gpi_text_spaces(t, NPY_GROWTH_DIGITS - decimal_digits(r->shape[0]));
+        gpi_text_spaces(t, NPY_GROWTH_DIGITS - decimal_digits(r->out_shape[0]));
 }
 
 static void put_le(unsigned char *p, uint64_t v, size_t n)

@@ -73,6 +73,11 @@ static void st_metadata(gpi_text *t, const gp_request *r)
     meta_str(t, "fan", gp_fan_name(r->fan), 0);
     meta_str(t, "dtype", gp_dtype_name(r->dtype), 0);
     meta_str(t, "generator", "glorotd", 0);
+    if (r->partial) {
+        char part[GP_PART_TEXT_MAX];
+        gp_part_text(r, part, sizeof part);
+        meta_str(t, "slice", part, 0);
+    }
     gpi_text_str(t, "}");
 }
 
@@ -87,10 +92,10 @@ static gp_code st_tensor(gpi_text *t, const gp_request *r, gp_error *err)
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
             gpi_text_str(t, ",");
-        gpi_text_u64(t, r->shape[i]);
+        gpi_text_u64(t, r->out_shape[i]);
     }
     gpi_text_str(t, "],\"data_offsets\":[0,");
-    gpi_text_u64(t, r->nbytes);
+    gpi_text_u64(t, r->out_nbytes);
     gpi_text_str(t, "]}");
     return GP_OK;
 }

@@ -119,7 +119,29 @@ typedef struct {
     uint64_t fan_out;
     double limit;                /* gain * sqrt(6 / (fan_in + fan_out)), in double */
     int finished;
+
+    /* Slices and shards, as asked (keys slice, shard, axis). */
+    size_t slice_axes;                /* axes given in `slice`; 0 = no slice */
+    int64_t slice_from[GP_MAX_RANK];  /* numpy start, or GP_SLICE_OMITTED */
+    int64_t slice_to[GP_MAX_RANK];    /* numpy stop, or GP_SLICE_OMITTED */
+    uint64_t shard_rank;              /* part shard_rank of shard_world */
+    uint64_t shard_world;             /* 0 = no shard */
+    int64_t shard_axis;               /* default 0; negative counts from the end */
+
+    /* Resolved by gp_request_finish: the part of the tensor that is sent.
+     * Axis i covers [part_start[i], part_stop[i]) of shape[i]; without slice
+     * or shard that is the whole tensor. numel, nbytes, the fans and the
+     * limit always describe the FULL shape (the values of a part are those
+     * of the whole); out_* describe the elements and bytes actually sent. */
+    uint64_t part_start[GP_MAX_RANK];
+    uint64_t part_stop[GP_MAX_RANK];
+    uint64_t out_shape[GP_MAX_RANK];  /* part_stop - part_start */
+    uint64_t out_numel;               /* elements sent */
+    uint64_t out_nbytes;              /* out_numel * gp_dtype_size(dtype) */
+    int partial;                      /* 1 when the part is not the whole tensor */
 } gp_request;
+
+#define GP_SLICE_OMITTED INT64_MIN /* slice_from/slice_to: the bound was left out */
 
 /* Fill r with defaults. */
 void gp_request_init(gp_request *r);
@@ -127,19 +149,31 @@ void gp_request_init(gp_request *r);
 /* Set one parameter from its text form. key and value need not be
  * NUL-terminated; embedded NULs are errors. Keys: shape ("256,512"), gain
  * (number or nonlinearity name), dtype, seed (decimal u64), algorithm, call,
- * fan, fan_in, fan_out, name, format. Unknown keys and keys given twice are
- * GP_EPARAM naming the key. */
+ * fan, fan_in, fan_out, name, format, slice ("0:128,:,-64:", numpy start:stop
+ * per axis, no steps), shard ("RANK/WORLD"), axis (shard axis, may be
+ * negative). Unknown keys and keys given twice are GP_EPARAM naming the key. */
 gp_code gp_request_set(gp_request *r, const char *key, size_t key_len,
                        const char *value, size_t value_len, gp_error *err);
 
 /* Set the seed directly (e.g. one drawn by the server). */
 void gp_request_set_seed(gp_request *r, uint64_t seed);
 
-/* Cross-field validation and resolution (numel, nbytes, fans, limit).
- * Requires shape; checks caps from lim (NULL = no caps), overflow of every
- * product, float64 with mlx/mlx-seeded (GP_EUNSUPPORTED), `call` only with
- * mlx-seeded, and numel < 2^32 for the mlx generators. */
+/* Cross-field validation and resolution (numel, nbytes, fans, limit, the
+ * part sent). Requires shape; checks caps from lim (NULL = no caps) against
+ * the part sent (out_numel, out_nbytes), overflow of every product of the
+ * full shape, float64 with mlx/mlx-seeded (GP_EUNSUPPORTED), `call` only with
+ * mlx-seeded, numel < 2^32 (full shape) for the mlx generators. Slices and
+ * shards: slice and shard exclude each other, axis needs shard, a slice may
+ * name at most rank axes (later axes are whole); bounds are clamped like
+ * numpy's; a part with no elements is GP_EPARAM. */
 gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err);
+
+/* The resolved part of a finished request as text, one "start:stop" per
+ * axis: "0:128,0:512" (what the Glorot-Slice header and the canonical form
+ * carry). Writes at most size bytes, NUL-terminated (truncated if needed;
+ * GP_PART_TEXT_MAX always suffices); returns the full length. */
+#define GP_PART_TEXT_MAX (GP_MAX_RANK * 42)
+size_t gp_part_text(const gp_request *r, char *out, size_t size);
 
 /* Fans for a shape under a convention; GP_EPARAM on overflow or rank < 2. */
 gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan,
@@ -190,9 +224,17 @@ typedef struct {
     unsigned char pending[GP_HEADER_MAX];
     size_t pending_len, pending_pos;
     int json_done;
+    /* The bytes of a part are runs of consecutive elements of the full
+     * tensor: body element o lies in run o / run_len, whose position comes
+     * from the axes before run_axis (one run for the whole tensor). */
+    uint64_t run_len;
+    size_t run_axis;
+    uint64_t stride[GP_MAX_RANK]; /* full-tensor element strides */
 } gp_body;
 
-/* Build the encoder for r->format. r must be finished. */
+/* Build the encoder for r->format. r must be finished. The body holds the
+ * part of the tensor r selects (r->out_shape, in row-major order); its format
+ * header describes that part. */
 gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err);
 
 /* Total size in bytes, GP_SIZE_UNKNOWN for streamed-text formats. */
@@ -217,10 +259,63 @@ const char *gp_format_content_type(gp_format f);
 const char *gp_format_extension(gp_format f);
 
 /* Suggested download file name for a finished request, built from shape,
- * dtype and seed with the format's extension: "glorot_256x512_float32_seed42.npy".
+ * dtype and seed with the format's extension: "glorot_256x512_float32_seed42.npy";
+ * a part adds its bounds: "glorot_256x512_float32_seed42_slice0-128x0-512.npy".
  * Plain ASCII, safe in a quoted Content-Disposition. Writes at most size bytes
  * (NUL-terminated, truncated if needed); returns the full length. */
 size_t gp_filename(const gp_request *r, char *out, size_t size);
+
+/* ---- canonical form and ETag (canonical.c) ------------------------------- */
+
+/* The canonical form of a finished request with its seed: the query string
+ * that asks for exactly the same bytes, every parameter explicit and
+ * resolved, keys in alphabetical order:
+ *   algorithm=chacha20&dtype=float32&fan=mlx&fan_in=512&fan_out=256&format=raw
+ *   &gain=1&name=weight&seed=42&shape=256,512
+ * plus call= (mlx-seeded only) and slice= (only when the part is not the
+ * whole tensor; a shard appears as its slice). Values are percent-encoded
+ * except A-Z a-z 0-9 - . _ ~ , : (so it is printable ASCII, fit for a header).
+ * Two requests with the same canonical form get the same bytes.
+ * Returns GP_OK, or GP_EINTERNAL when r is not finished or has no seed, or
+ * the text does not fit in size bytes (GP_CANONICAL_MAX always suffices). */
+#define GP_CANONICAL_MAX 1536
+gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err);
+
+/* The strong ETag of a finished request with its seed: a quoted 32-digit
+ * lowercase hex BLAKE2b-128 of the canonical form, the algorithm's name and
+ * frozen version, and the version of the encoders' byte layout, quotes
+ * included: "8f3c...". NUL-terminated. Errors as gp_canonical. */
+#define GP_ETAG_MAX 40
+gp_code gp_etag(const gp_request *r, char out[GP_ETAG_MAX], gp_error *err);
+
+/* If-None-Match (RFC 9110 13.1.2): 1 when value (len bytes: "*" or a
+ * comma-separated list of entity tags, W/ allowed) matches etag under the
+ * weak comparison, else 0 (also for a malformed list). */
+int gp_etag_none_match(const char *value, size_t len, const char *etag);
+
+/* If-Range (RFC 9110 13.1.5): 1 when value (len bytes, surrounding spaces
+ * ignored) is exactly the strong etag, else 0 (a date, a weak tag, another
+ * tag: the condition is false and the whole body is sent). */
+int gp_etag_if_range(const char *value, size_t len, const char *etag);
+
+/* ---- HTTP byte ranges (range.c) ----------------------------------------- */
+
+typedef enum {
+    GP_RANGES_IGNORE,        /* not a valid "bytes=" range set (or another unit): send 200 */
+    GP_RANGES_ONE,           /* one satisfiable range [*first, *last]: send 206 */
+    GP_RANGES_MANY,          /* several ranges, at least one satisfiable: glorotd sends 200 */
+    GP_RANGES_UNSATISFIABLE  /* no range overlaps the body: send 416 */
+} gp_ranges;
+
+/* Parse a Range header value (RFC 9110 14.1.2; len bytes, no NUL needed)
+ * against a body of size bytes: "bytes=a-b", "bytes=a-", "bytes=-n", a
+ * case-insensitive unit, optional whitespace around commas, empty list
+ * elements. A last-pos past the end is clamped; a suffix longer than the
+ * body means the whole body; numbers too large for 64 bits saturate. For
+ * GP_RANGES_ONE, *first and *last (inclusive) are set. Pure; any input is
+ * safe, and the work is linear in len. */
+gp_ranges gp_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first,
+                         uint64_t *last);
 
 #ifdef __cplusplus
 }

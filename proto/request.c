@@ -17,7 +17,9 @@
 #include <string.h>
 
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
-#define KNOWN_KEYS "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format"
+#define KNOWN_KEYS                                                                                 \
+    "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, shard, "  \
+    "axis"
 
 /* ---- sanitised quoting --------------------------------------------------- */
 
@@ -348,7 +350,8 @@ static const struct {
     {"shape", set_shape}, {"gain", set_gain},           {"dtype", set_dtype},
     {"seed", set_seed},   {"algorithm", set_algorithm}, {"call", set_call},
     {"fan", set_fan},     {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
-    {"name", set_name},   {"format", set_format},
+    {"name", set_name},   {"format", set_format},       {"slice", gpi_set_slice},
+    {"shard", gpi_set_shard}, {"axis", gpi_set_axis},
 };
 
 #define PARAM_COUNT (sizeof params / sizeof params[0])
@@ -474,10 +477,15 @@ static gp_code resolve_limit(gp_request *r, gp_error *err)
     return GP_OK;
 }
 
+static int key_given(const gp_request *r, const char *key)
+{
+    return (r->set_mask & (1u << find_param(key, strlen(key)))) != 0;
+}
+
 static gp_code check_algorithm(const gp_request *r, gp_error *err)
 {
     int mlx = r->algorithm == GP_ALG_MLX || r->algorithm == GP_ALG_MLX_SEEDED;
-    if ((r->set_mask & (1u << find_param("call", 4))) && r->algorithm != GP_ALG_MLX_SEEDED)
+    if (key_given(r, "call") && r->algorithm != GP_ALG_MLX_SEEDED)
         return gp_fail(err, GP_EPARAM, "call",
                        "call: only applies to algorithm=mlx-seeded (algorithm is %s)",
                        gp_algorithm_name(r->algorithm));
@@ -494,19 +502,21 @@ static gp_code check_algorithm(const gp_request *r, gp_error *err)
     return GP_OK;
 }
 
+/* Caps bound the work and the bytes of one answer: they apply to the part sent. */
 static gp_code check_caps(const gp_request *r, const gp_limits *lim, gp_error *err)
 {
     if (lim == NULL)
         return GP_OK;
-    if (lim->max_elements != 0 && r->numel > lim->max_elements)
+    if (lim->max_elements != 0 && r->out_numel > lim->max_elements)
         return gp_fail(err, GP_ELIMIT, "shape",
-                       "shape: %" PRIu64 " elements exceed this server's cap of %" PRIu64, r->numel,
+                       "shape: %" PRIu64 " elements%s exceed this server's cap of %" PRIu64,
+                       r->out_numel, r->partial ? " (in the part asked for)" : "",
                        lim->max_elements);
-    if (lim->max_bytes != 0 && r->nbytes > lim->max_bytes)
+    if (lim->max_bytes != 0 && r->out_nbytes > lim->max_bytes)
         return gp_fail(err, GP_ELIMIT, "shape",
                        "shape: %" PRIu64 " bytes of %s exceed this server's cap of %" PRIu64
                        " bytes",
-                       r->nbytes, gp_dtype_name(r->dtype), lim->max_bytes);
+                       r->out_nbytes, gp_dtype_name(r->dtype), lim->max_bytes);
     return GP_OK;
 }
 
@@ -522,7 +532,9 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: is required, e.g. shape=256,512 (2 to %d dimensions)", GP_MAX_RANK);
     if ((rc = resolve_size(&t, err)) != GP_OK || (rc = resolve_fans(&t, err)) != GP_OK ||
-        (rc = resolve_limit(&t, err)) != GP_OK || (rc = check_algorithm(&t, err)) != GP_OK ||
+        (rc = resolve_limit(&t, err)) != GP_OK ||
+        (rc = gpi_resolve_part(&t, key_given(&t, "axis"), err)) != GP_OK ||
+        (rc = check_algorithm(&t, err)) != GP_OK ||
         (rc = check_caps(&t, lim, err)) != GP_OK)
         return rc;
     t.finished = 1;

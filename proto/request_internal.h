@@ -39,4 +39,16 @@ gpi_quoted gpi_quote(const char *s, size_t n);
 gp_code gpi_parse_gain(const char *v, size_t n, double *gain, char *spec, size_t cap,
                        gp_error *err);
 
+/* Setters for slice, shard and axis (slice.c): the text is checked and kept
+ * in r; nothing is resolved until gpi_resolve_part. GP_EPARAM on bad text. */
+gp_code gpi_set_slice(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_shard(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_axis(gp_request *r, const char *v, size_t n, gp_error *err);
+
+/* Resolve the part r selects (r->shape known): part_start/part_stop,
+ * out_shape, out_numel, out_nbytes, partial. axis_given: the `axis` key was
+ * set. GP_EPARAM for slice with shard, axis without shard, too many slice
+ * axes, an axis out of range or a part with no elements. */
+gp_code gpi_resolve_part(gp_request *r, int axis_given, gp_error *err);
+
 #endif /* GLOROT_REQUEST_INTERNAL_H */

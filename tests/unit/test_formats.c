@@ -154,14 +154,15 @@ ParameterizedTest(struct npy_case *c, npy, header)
     cr_assert_eq(gp_body_size(&b), c->total + b.req.nbytes);
 }
 
-/* Shapes the request parser does not allow (rank 1, huge ranks), built by hand. */
+/* Shapes the request parser does not allow (rank 1, huge ranks), built by hand
+ * (the header describes out_shape: the part of the tensor that is sent). */
 Test(npy, header_hand_built)
 {
     static gp_body b;
     memset(&b, 0, sizeof b);
     b.req.dtype = GP_FLOAT16;
     b.req.rank = 1;
-    b.req.shape[0] = 3;
+    b.req.out_shape[0] = 3;
     cr_assert_eq(gpi_npy_header(&b, NULL), GP_OK);
     check_npy(&b, "{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", 128);
 
@@ -169,7 +170,7 @@ Test(npy, header_hand_built)
     b.req.dtype = GP_FLOAT32;
     b.req.rank = 8;
     for (size_t i = 0; i < 8; i++)
-        b.req.shape[i] = UINT64_MAX;
+        b.req.out_shape[i] = UINT64_MAX;
     cr_assert_eq(gpi_npy_header(&b, NULL), GP_OK);
     check_npy(&b,
               "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551615, "
@@ -182,7 +183,7 @@ Test(npy, header_hand_built)
     b.req.dtype = GP_FLOAT64;
     b.req.rank = 8;
     for (size_t i = 0; i < 8; i++)
-        b.req.shape[i] = 123456789012u;
+        b.req.out_shape[i] = 123456789012u;
     cr_assert_eq(gpi_npy_header(&b, NULL), GP_OK);
     check_npy(&b,
               "{'descr': '<f8', 'fortran_order': False, 'shape': (123456789012, 123456789012, "
@@ -194,9 +195,9 @@ Test(npy, header_hand_built)
     memset(&b, 0, sizeof b);
     b.req.dtype = GP_FLOAT32;
     b.req.rank = 6;
-    b.req.shape[0] = 1;
+    b.req.out_shape[0] = 1;
     for (size_t i = 1; i < 6; i++)
-        b.req.shape[i] = 9999999999999999999u;
+        b.req.out_shape[i] = 9999999999999999999u;
     cr_assert_eq(gpi_npy_header(&b, NULL), GP_OK);
     check_npy(&b,
               "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 9999999999999999999, "
