@@ -1,10 +1,10 @@
 /*
- * metrics.c - GET /metrics (see metrics.h). A request is counted when it
- * completes, so a scrape never includes itself.
+ * metrics.c - the /metrics text (see metrics.h). No libmicrohttpd here: the
+ * reply is queued by reply.c.
  */
 #include "metrics.h"
 
-#include "server.h"
+#include "glorot_proto.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -160,29 +160,4 @@ char *gd_metrics_render(const stats_snapshot *s, const gd_metrics_gauges *g, siz
     }
     *len = t.len;
     return t.buf;
-}
-
-enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req)
-{
-    stats_snapshot *s = malloc(sizeof *s);
-    if (s == NULL)
-        return MHD_NO;
-    stats_snapshot_take(s);
-    gd_metrics_gauges g = {atomic_load(&req->srv->inflight), !atomic_load(&req->srv->draining)};
-    size_t len = 0;
-    char *body = gd_metrics_render(s, &g, &len);
-    free(s);
-    if (body == NULL)
-        return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(body);
-        return MHD_NO;
-    }
-    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, GD_METRICS_CONTENT_TYPE) !=
-        MHD_YES) {
-        MHD_destroy_response(r);
-        return MHD_NO;
-    }
-    return gd_queue(c, req, MHD_HTTP_OK, r, len);
 }

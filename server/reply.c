@@ -2,6 +2,7 @@
  * reply.c - buffered replies: JSON errors, /healthz, /readyz and /v1/info.
  * Every reply carries the request's X-Request-Id.
  */
+#include "metrics.h"
 #include "server.h"
 
 #include <stdlib.h>
@@ -99,4 +100,30 @@ enum MHD_Result gd_reply_ready(struct MHD_Connection *c, gd_req *req)
         return gd_reply_json(c, req, ready);
     return gd_queue(c, req, MHD_HTTP_SERVICE_UNAVAILABLE, json_response((char *)draining, 0),
                     sizeof draining - 1);
+}
+
+/* A request is counted when it completes, so a scrape never includes itself. */
+enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req)
+{
+    stats_snapshot *s = malloc(sizeof *s);
+    if (s == NULL)
+        return MHD_NO;
+    stats_snapshot_take(s);
+    gd_metrics_gauges g = {atomic_load(&req->srv->inflight), !atomic_load(&req->srv->draining)};
+    size_t len = 0;
+    char *body = gd_metrics_render(s, &g, &len);
+    free(s);
+    if (body == NULL)
+        return MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, GD_METRICS_CONTENT_TYPE) !=
+        MHD_YES) {
+        MHD_destroy_response(r);
+        return MHD_NO;
+    }
+    return gd_queue(c, req, MHD_HTTP_OK, r, len);
 }

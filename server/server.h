@@ -88,6 +88,8 @@ unsigned gd_http_port(const gd_server *srv);
 void gd_req_release(gd_req *req);
 
 /* ---- reply.c ---- */
+/* Answer GET/HEAD /metrics (Prometheus text format, metrics.c). */
+enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req);
 /* Queue r with status, recording it for the log; destroys our reference to
  * r. body_len is what the log reports as sent. Returns MHD's verdict. */
 enum MHD_Result gd_queue(struct MHD_Connection *c, gd_req *req, unsigned status,
@@ -119,10 +121,6 @@ int gd_admit_auth(struct MHD_Connection *c, const gd_req *req, gd_error *e);
 int gd_admit_request(gd_req *req, gd_error *e);
 /* Release what gd_admit_request counted. */
 void gd_admit_done(gd_req *req);
-
-/* ---- metrics.c ---- */
-/* Answer GET/HEAD /metrics (Prometheus text format). */
-enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req);
 
 /* ---- info.c ---- */
 /* The /v1/info document for cfg; malloc'd, free() it; NULL when out of memory. */
