@@ -33,10 +33,21 @@ void gpi_chacha_key(uint64_t seed, const char *name, size_t name_len, unsigned c
     crypto_generichash_final(&st, key, 32);
 }
 
-/* Keystream bytes starting at a block boundary. */
+/* Keystream bytes starting at a block boundary: whole blocks from the
+ * active vector kernel, the rest (or all, on the scalar path) from libsodium,
+ * the reference. */
 static void keystream_blocks(const unsigned char key[32], uint64_t block, size_t len,
                              unsigned char *out)
 {
+    const gpi_kernels *kern = gpi_kernels_active();
+
+    if (kern->chacha_blocks != NULL) {
+        static const gpi_values raw = {GPI_OUT_RAW, 0, 0, 0, 0, 0};
+        size_t done = kern->chacha_blocks(key, block, len / CHACHA_BLOCK, &raw, out);
+        block += done;
+        out += done * CHACHA_BLOCK;
+        len -= done * CHACHA_BLOCK;
+    }
     while (len > 0) {
         size_t n = len < ZERO_CHUNK ? len : ZERO_CHUNK;
         crypto_stream_chacha20_xor_ic(out, zeros, n, zero_nonce, block, key);
@@ -120,8 +131,10 @@ static void fill_half(const gp_gen *g, uint64_t first, size_t count, unsigned ch
     }
 }
 
-void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
+static void fill_scalar(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
 {
+    if (count == 0)
+        return;
     switch (g->dtype) {
     case GP_FLOAT32:
         fill_f32(g, first, count, out);
@@ -134,4 +147,41 @@ void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned cha
         fill_half(g, first, count, out);
         break;
     }
+}
+
+static gpi_out out_kind(gp_dtype d)
+{
+    switch (d) {
+    case GP_FLOAT16:
+        return GPI_OUT_F16;
+    case GP_BFLOAT16:
+        return GPI_OUT_BF16;
+    case GP_FLOAT64:
+        return GPI_OUT_F64;
+    case GP_FLOAT32:
+        break;
+    }
+    return GPI_OUT_F32;
+}
+
+/* Whole keystream blocks go to the vector kernel, which writes the values
+ * straight into out; a partial block at either end takes the scalar path. */
+void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
+{
+    const gpi_kernels *kern = gpi_kernels_active();
+    size_t esize = gp_dtype_size(g->dtype);
+    size_t per = CHACHA_BLOCK / (g->dtype == GP_FLOAT64 ? 8 : 4); /* elements per block */
+    size_t head = (size_t)((per - first % per) % per), done;
+    gpi_values v = {out_kind(g->dtype), g->limit_f32, g->limit, 0, 0, 0};
+
+    if (kern->chacha_blocks == NULL || count < head + per) {
+        fill_scalar(g, first, count, out);
+        return;
+    }
+    fill_scalar(g, first, head, out);
+    first += head;
+    count -= head;
+    out += head * esize;
+    done = kern->chacha_blocks(g->chacha_key, first / per, count / per, &v, out) * per;
+    fill_scalar(g, first + done, count - done, out + done * esize);
 }

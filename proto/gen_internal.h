@@ -154,4 +154,64 @@ double gpi_chacha_f64(uint64_t w, double limit);
 /* gp_gen_fill for GP_ALG_CHACHA20 (range already checked). */
 void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out);
 
+/* ---- cpu.c and simd_*.c: vector kernels chosen at run time ----------------- */
+
+/* Kernel sets, narrowest first. Every set gives the same bytes as the scalar
+ * reference (the code above and libsodium); the wide ones are only faster. */
+typedef enum { GPI_SIMD_SCALAR, GPI_SIMD_AVX2, GPI_SIMD_AVX512, GPI_SIMD_COUNT } gpi_simd;
+
+/* What a kernel turns words into: the chacha20 v1 formulas, or raw keystream. */
+typedef enum { GPI_OUT_RAW, GPI_OUT_F32, GPI_OUT_F16, GPI_OUT_BF16, GPI_OUT_F64 } gpi_out;
+
+/* Constants a value kernel reads: chacha20 uses limit_f32 / limit, mlx uses
+ * upper, range and lo (all as in gp_gen). */
+typedef struct {
+    gpi_out out;
+    float limit_f32;
+    double limit;
+    float upper, range, lo;
+} gpi_values;
+
+/* Threefry counters per tf_batch call (and per mlx emit step). */
+#define GPI_TF_BATCH 128
+
+/* A wide kernel set. Each value kernel handles a prefix of its input (a
+ * multiple of its vector width) and returns how much it did; the caller
+ * finishes the rest with the scalar reference. */
+typedef struct {
+    const char *name;
+    /* Threefry-2x32-20 of counters (b0 + k, b1 + k) mod 2^32, k < GPI_TF_BATCH. */
+    void (*tf_batch)(const uint32_t key[2], uint32_t b0, uint32_t b1, uint32_t *o0, uint32_t *o1);
+    /* MLX values from n words, stored little-endian (F32, F16 or BF16). */
+    size_t (*mlx_values)(const gpi_values *v, const uint32_t *w, size_t n, unsigned char *dst);
+    /* ChaCha20 blocks [block, block + nblocks) (64-bit counter, zero nonce),
+     * as raw keystream or chacha20 v1 values (16 words per block: 16 32-bit
+     * values or 8 float64 values). */
+    size_t (*chacha_blocks)(const unsigned char key[32], uint64_t block, size_t nblocks,
+                            const gpi_values *v, unsigned char *dst);
+    /* The dtype rounding on n float32 values (kind GPI_OUT_F16 or BF16): as
+     * little-endian 16-bit patterns (round == 0, like gpi_store_*_n) or as
+     * float32 values (round != 0, like gpi_round_*_n). For the tests. */
+    size_t (*half)(gpi_out kind, int round, const float *src, size_t n, void *dst);
+} gpi_kernels;
+
+/* The kernel set in use: the widest the CPU runs, capped by the environment
+ * variable GLOROT_SIMD=scalar|avx2|avx512 read on first use, or the level a
+ * test forced. Never NULL; fields of the scalar set are NULL. Thread-safe. */
+const gpi_kernels *gpi_kernels_active(void);
+/* The level in use and the widest this CPU (and this build) supports. */
+gpi_simd gpi_simd_active(void);
+gpi_simd gpi_simd_supported(void);
+/* Tests and benchmarks: use level from now on (process-wide). Returns 0, or
+ * -1 (nothing changed) when the CPU or build cannot run it. */
+int gpi_simd_force(gpi_simd level);
+/* "scalar", "avx2", "avx512". */
+const char *gpi_simd_name(gpi_simd level);
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define GPI_HAVE_X86_SIMD 1
+extern const gpi_kernels gpi_kernels_avx2;
+extern const gpi_kernels gpi_kernels_avx512;
+#endif
+
 #endif /* GLOROT_GEN_INTERNAL_H */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #define TF_PARITY 0x1BD11BDAu
-#define TF_BATCH 64 /* counters per vector-friendly pass */
+#define TF_BATCH GPI_TF_BATCH /* counters per pass */
 
 static inline uint32_t rotl32(uint32_t x, unsigned r)
 {
@@ -65,14 +65,18 @@ void gpi_threefry2x32(const uint32_t key[2], const uint32_t ctr[2], uint32_t out
     out[1] = x1;
 }
 
-/* Blocks for counters (b0 + k, b1 + k), k < TF_BATCH; independent lanes so
- * the compiler can vectorise. Counters wrap mod 2^32 past the caller's end:
- * those lanes are computed and ignored. */
-static void tf_batch(const uint32_t key[2], uint32_t b0, uint32_t b1, uint32_t o0[TF_BATCH],
-                     uint32_t o1[TF_BATCH])
+/* Blocks for counters (b0 + k, b1 + k), k < TF_BATCH: the scalar
+ * reference, or the same lanes in the active vector kernel. Counters wrap
+ * mod 2^32 past the caller's end: those lanes are computed and ignored. */
+static void tf_batch(const gpi_kernels *kern, const uint32_t key[2], uint32_t b0, uint32_t b1,
+                     uint32_t o0[TF_BATCH], uint32_t o1[TF_BATCH])
 {
     uint32_t k0 = key[0], k1 = key[1];
 
+    if (kern->tf_batch != NULL) {
+        kern->tf_batch(key, b0, b1, o0, o1);
+        return;
+    }
     for (uint32_t k = 0; k < TF_BATCH; k++) {
         uint32_t x0 = b0 + k, x1 = b1 + k;
         tf_block(k0, k1, &x0, &x1);
@@ -133,11 +137,13 @@ typedef struct {
     size_t esize; /* bytes per element in out */
     emit_kind kind;
     float upper, range, lo; /* dtype-rounded MLX constants, as float32 */
+    gpi_values values;      /* the same, for the vector kernels */
+    const gpi_kernels *kern;
 } mlx_job;
 
-static void emit_f32(const mlx_job *jb, const uint32_t *w, size_t n, unsigned char *dst)
+static void emit_f32(const mlx_job *jb, const uint32_t *w, size_t n, unsigned char *dst, size_t i)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (; i < n; i++) {
         float u = gpi_mlx_uniform(w[i], jb->upper);
         float p = jb->range * u; /* rounded on its own: no FMA */
         float v = p + jb->lo;
@@ -147,12 +153,16 @@ static void emit_f32(const mlx_job *jb, const uint32_t *w, size_t n, unsigned ch
 
 /* Half types: every MLX op rounds to the dtype (exact products, see
  * docs/ALGORITHM.md), computed in float32 then rounded, a batch per step. */
-static void emit_half(const mlx_job *jb, const uint32_t *w, size_t n, unsigned char *dst)
+static void emit_half(const mlx_job *jb, const uint32_t *w, size_t n, unsigned char *dst,
+                      size_t done)
 {
     float v[TF_BATCH];
     int f16 = jb->kind == EMIT_F16;
     void (*round_n)(float *, size_t) = f16 ? gpi_round_f16_n : gpi_round_bf16_n;
 
+    w += done;
+    n -= done;
+    dst += 2 * done;
     for (size_t i = 0; i < n; i++)
         v[i] = gpi_mlx_uniform(w[i], jb->upper);
     round_n(v, n); /* u = RNE_T(u) */
@@ -167,20 +177,25 @@ static void emit_half(const mlx_job *jb, const uint32_t *w, size_t n, unsigned c
         gpi_store_bf16_n(v, n, dst);
 }
 
+/* Values for words w[0..n) at element elem: the vector kernel takes a
+ * prefix, the scalar reference the rest. */
 static void emit(const mlx_job *jb, const uint32_t *w, size_t n, uint64_t elem)
 {
     unsigned char *dst = jb->out + (size_t)(elem - jb->first) * jb->esize;
+    size_t done = 0;
 
+    if (jb->kind != EMIT_WORDS && jb->kern->mlx_values != NULL)
+        done = jb->kern->mlx_values(&jb->values, w, n, dst);
     switch (jb->kind) {
     case EMIT_WORDS:
         memcpy(dst, w, n * sizeof *w);
         break;
     case EMIT_F32:
-        emit_f32(jb, w, n, dst);
+        emit_f32(jb, w, n, dst, done);
         break;
     case EMIT_F16:
     case EMIT_BF16:
-        emit_half(jb, w, n, dst);
+        emit_half(jb, w, n, dst, done);
         break;
     }
 }
@@ -195,7 +210,7 @@ static void mlx_span(const mlx_job *jb, uint64_t lo, uint64_t hi, unsigned want)
 
     for (uint64_t j = lo; j < hi; j += TF_BATCH) {
         size_t n = hi - j < TF_BATCH ? (size_t)(hi - j) : TF_BATCH;
-        tf_batch(jb->key, (uint32_t)j, (uint32_t)(j + jb->c), w0, w1);
+        tf_batch(jb->kern, jb->key, (uint32_t)j, (uint32_t)(j + jb->c), w0, w1);
         if (want & WANT_X0)
             emit(jb, w0, n, j);
         if (want & WANT_X1)
@@ -244,6 +259,7 @@ static void mlx_job_layout(mlx_job *jb, const uint32_t key[2], uint64_t nwords, 
     jb->c = nwords - jb->h;
     jb->first = first;
     jb->out = out;
+    jb->kern = gpi_kernels_active();
 }
 
 void gpi_mlx_words(const uint32_t key[2], uint64_t nwords, uint64_t first, size_t count,
@@ -273,15 +289,21 @@ void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *
     switch (g->dtype) {
     case GP_FLOAT16:
         jb.kind = EMIT_F16;
+        jb.values.out = GPI_OUT_F16;
         break;
     case GP_BFLOAT16:
         jb.kind = EMIT_BF16;
+        jb.values.out = GPI_OUT_BF16;
         break;
     case GP_FLOAT32:
         jb.kind = EMIT_F32;
+        jb.values.out = GPI_OUT_F32;
         break;
     case GP_FLOAT64:
         abort(); /* gp_gen_init refuses it */
     }
+    jb.values.upper = jb.upper;
+    jb.values.range = jb.range;
+    jb.values.lo = jb.lo;
     mlx_run(&jb, first + count);
 }
