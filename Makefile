@@ -125,7 +125,7 @@ deps: deps-check
 # ---- the two set-up commands -------------------------------------------------
 run: deps-run
 	$(MAKE) all
-	exec $(GLOROTD) --listen 127.0.0.1:8080
+	exec $(GLOROTD) --listen 127.0.0.1:8080 $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 check: deps-check
 	$(MAKE) test
