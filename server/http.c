@@ -37,6 +37,7 @@ static const route_spec routes[] = {
     {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", STATS_EP_METRICS},
     {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
     {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST", STATS_EP_GLOROT},
+    {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
 };
 
 static const route_spec *find_route(const char *url)
@@ -51,7 +52,8 @@ static int method_allowed(const route_spec *rs, const char *method)
 {
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
         return 1;
-    return rs->route == GD_ROUTE_GLOROT && strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    return (rs->route == GD_ROUTE_GLOROT || rs->route == GD_ROUTE_DIGEST) &&
+           strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 }
 
 /* ---- request records ------------------------------------------------------ */
@@ -181,10 +183,10 @@ static int upload_grow(gd_req *req, size_t need, size_t cap_limit)
     return 0;
 }
 
-/* Keep POST bodies for /v1/glorot_uniform up to the cap; drop anything else. */
+/* Keep POST bodies for /v1/glorot_uniform and /v1/digest up to the cap; drop anything else. */
 static enum MHD_Result on_upload(gd_req *req, const char *data, size_t size)
 {
-    if (req->route != GD_ROUTE_GLOROT || !req->is_post)
+    if ((req->route != GD_ROUTE_GLOROT && req->route != GD_ROUTE_DIGEST) || !req->is_post)
         return MHD_YES;
     size_t cap = (size_t)req->srv->cfg.max_body_bytes;
     if (!req->upload_too_large && size > cap - req->upload_len) {
@@ -220,6 +222,8 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
         return gd_reply_json(c, req, req->srv->info_json);
     case GD_ROUTE_GLOROT:
         return gd_stream_respond(c, req);
+    case GD_ROUTE_DIGEST:
+        return gd_digest_respond(c, req);
     case GD_ROUTE_NONE:
         break;
     }

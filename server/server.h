@@ -52,7 +52,8 @@ typedef enum {
     GD_ROUTE_INFO,
     GD_ROUTE_GLOROT,
     GD_ROUTE_READYZ,
-    GD_ROUTE_METRICS
+    GD_ROUTE_METRICS,
+    GD_ROUTE_DIGEST
 } gd_route;
 
 typedef struct {
@@ -78,6 +79,9 @@ typedef struct {
     uint64_t upload_dropped; /* bytes discarded after the body cap was passed */
     int upload_too_large;
     gp_body body; /* the generator and encoder of a 200 reply */
+    uint64_t body_first;   /* the body byte the answer starts at (206: the range) */
+    uint64_t body_length;  /* bytes the answer carries, GP_SIZE_UNKNOWN for json */
+    uint64_t json_counted; /* json elements already counted in the metrics */
 } gd_req;
 
 /* ---- http.c ---- */
@@ -130,5 +134,10 @@ char *gd_info_json(const gd_config *cfg);
 /* Answer GET/HEAD/POST /v1/glorot_uniform: parameters from the query (and,
  * for POST, the JSON body in req->upload), then a streamed 200 or an error. */
 enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req);
+
+/* ---- digest.c ---- */
+/* Answer GET/HEAD/POST /v1/digest: the same parameters, then a JSON object
+ * with the SHA-256 and length of the body the tensor request would send. */
+enum MHD_Result gd_digest_respond(struct MHD_Connection *c, gd_req *req);
 
 #endif

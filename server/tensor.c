@@ -1,0 +1,241 @@
+/*
+ * tensor.c - a tensor request from the query, the POST body and Accept, all
+ * through gp_request_set/finish; the headers that describe its answer.
+ */
+#include "params.h"
+#include "tensor.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the request ----------------------------------------------------------------- */
+
+typedef struct {
+    gp_request *r;
+    gd_error *e;
+} query_ctx;
+
+static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    query_ctx *q = cls;
+    if (value == NULL) { /* "?seed" without '=' */
+        value = "";
+        value_size = 0;
+    }
+    return gd_params_set(q->r, key, key_size, value, value_size, q->e) == 0 ? MHD_YES : MHD_NO;
+}
+
+/* Explicit `format` wins; otherwise the Accept header decides (406 if nothing fits). */
+static int negotiate(struct MHD_Connection *c, gd_tensor *t, gd_error *e)
+{
+    if (t->r.format_set)
+        return 0;
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    gp_format f;
+    gp_error g = {0};
+    t->negotiated = 1;
+    if (gp_format_negotiate(accept, &f, &g) != GP_OK)
+        return gd_fail(e, 406, "not_acceptable", "Accept", "%s",
+                       g.message[0] ? g.message : "no acceptable format in the Accept header");
+    const char *name = gp_format_name(f);
+    return gd_params_set(&t->r, "format", 6, name, strlen(name), e);
+}
+
+static int finish(gd_tensor *t, const gd_config *cfg, gd_error *e)
+{
+    gp_request *r = &t->r;
+    if (!r->seed_set) {
+        uint64_t seed;
+        randombytes_buf(&seed, sizeof seed);
+        gp_request_set_seed(r, seed);
+        t->seed_drawn = 1;
+    }
+    gp_limits lim = {cfg->max_elements, 0};
+    gp_error g = {0};
+    if (gp_request_finish(r, &lim, &g) != GP_OK)
+        return gd_fail_gp(e, &g);
+    if (r->format == GP_FORMAT_JSON && r->out_numel > cfg->max_json_elements)
+        return gd_fail(e, 413, gp_code_name(GP_ELIMIT), "shape",
+                       "format=json is limited to %llu elements (--max-json-elements); this "
+                       "request has %llu: use raw, npy or safetensors",
+                       (unsigned long long)cfg->max_json_elements,
+                       (unsigned long long)r->out_numel);
+    if (gp_canonical(r, t->canonical, sizeof t->canonical, &g) != GP_OK ||
+        gp_etag(r, t->etag, &g) != GP_OK)
+        return gd_fail_gp(e, &g);
+    return 0;
+}
+
+int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_error *e)
+{
+    const gd_config *cfg = &req->srv->cfg;
+    memset(t, 0, offsetof(gd_tensor, etag));
+    t->etag[0] = t->canonical[0] = '\0';
+    gp_request_init(&t->r);
+    query_ctx q = {&t->r, e};
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, on_query_arg, &q);
+    if (e->status != 0)
+        return -1;
+    if (req->is_post && req->upload_too_large)
+        return gd_fail(e, 413, "body_too_large", "",
+                       "the body is larger than the limit of %llu bytes (--max-body-bytes)",
+                       (unsigned long long)cfg->max_body_bytes);
+    if (req->is_post && gd_params_json(&t->r, (const char *)req->upload, req->upload_len, e) != 0)
+        return -1;
+    if (negotiate(c, t, e) != 0)
+        return -1;
+    return finish(t, cfg, e);
+}
+
+/* ---- headers ------------------------------------------------------------------------ */
+
+/* name with bytes outside printable ASCII, and '%', percent-encoded. */
+static void header_safe(const char *in, size_t len, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 4 <= size; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '%') {
+            out[o++] = (char)ch;
+            continue;
+        }
+        out[o++] = '%';
+        out[o++] = hex[ch >> 4];
+        out[o++] = hex[ch & 15];
+    }
+    out[o] = '\0';
+}
+
+static void shape_text(const gp_request *r, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < r->rank && used < size; i++) {
+        int n = snprintf(out + used, size - used, "%s%llu", i ? "," : "",
+                         (unsigned long long)r->shape[i]);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+    }
+}
+
+static int add(struct MHD_Response *resp, const char *name, const char *value)
+{
+    return MHD_add_response_header(resp, name, value) == MHD_YES ? 0 : -1;
+}
+
+static int add_u64(struct MHD_Response *resp, const char *name, uint64_t v)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+    return add(resp, name, text);
+}
+
+/* Content-Type, Content-Disposition and Accept-Ranges. */
+static int content_headers(struct MHD_Response *resp, const gp_request *r)
+{
+    char file[GP_PART_TEXT_MAX + 200], disposition[sizeof file + 32];
+    gp_filename(r, file, sizeof file);
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", file);
+    int bad = add(resp, MHD_HTTP_HEADER_CONTENT_TYPE, gp_format_content_type(r->format));
+    bad |= add(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+    bad |= add(resp, MHD_HTTP_HEADER_ACCEPT_RANGES,
+               r->format == GP_FORMAT_JSON ? "none" : "bytes");
+    return bad;
+}
+
+/* The Glorot-* description of what is generated (the full shape; the part in
+ * Glorot-Slice). */
+static int glorot_headers(struct MHD_Response *resp, const gd_tensor *t)
+{
+    const gp_request *r = &t->r;
+    char text[GP_MAX_NAME * 3 + 1];
+    int bad = add_u64(resp, "Glorot-Seed", r->seed);
+    bad |= add(resp, "Glorot-Algorithm", gp_algorithm_name(r->algorithm));
+    bad |= add(resp, "Glorot-Dtype", gp_dtype_name(r->dtype));
+    shape_text(r, text, sizeof text);
+    bad |= add(resp, "Glorot-Shape", text);
+    bad |= add_u64(resp, "Glorot-Fan-In", r->fan_in);
+    bad |= add_u64(resp, "Glorot-Fan-Out", r->fan_out);
+    snprintf(text, sizeof text, "%.17g", r->limit);
+    bad |= add(resp, "Glorot-Limit", text);
+    bad |= add(resp, "Glorot-Gain", r->gain_spec);
+    header_safe(r->name, r->name_len, text, sizeof text);
+    bad |= add(resp, "Glorot-Name", text);
+    bad |= add(resp, "Glorot-Format", gp_format_name(r->format));
+    if (r->algorithm == GP_ALG_MLX_SEEDED)
+        bad |= add_u64(resp, "Glorot-Call", r->call);
+    if (r->slice_axes > 0 || r->shard_world > 0) {
+        gp_part_text(r, text, sizeof text);
+        bad |= add(resp, "Glorot-Slice", text);
+    }
+    bad |= add(resp, "Glorot-Canonical", t->canonical);
+    return bad;
+}
+
+int gd_tensor_headers(struct MHD_Response *resp, const gd_tensor *t, int with_content)
+{
+    int bad = glorot_headers(resp, t);
+    bad |= add(resp, MHD_HTTP_HEADER_ETAG, t->etag);
+    bad |= add(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+               t->seed_drawn ? "no-store" : "public, max-age=31536000, immutable");
+    if (t->negotiated)
+        bad |= add(resp, MHD_HTTP_HEADER_VARY, "Accept");
+    if (with_content)
+        bad |= content_headers(resp, &t->r);
+    return bad ? -1 : 0;
+}
+
+/* ---- request headers -------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    int (*fn)(void *user, const char *value, size_t len);
+    void *user;
+    size_t seen;
+    int stop;
+} header_walk;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 size_t key_size, const char *value, size_t value_size)
+{
+    (void)kind;
+    header_walk *w = cls;
+    if (key_size != strlen(w->name) || strncasecmp(key, w->name, key_size) != 0)
+        return MHD_YES;
+    w->seen++;
+    if (w->fn != NULL && !w->stop)
+        w->stop = w->fn(w->user, value != NULL ? value : "", value != NULL ? value_size : 0);
+    return MHD_YES;
+}
+
+size_t gd_header_values(struct MHD_Connection *c, const char *name,
+                        int (*fn)(void *user, const char *value, size_t len), void *user)
+{
+    header_walk w = {name, fn, user, 0, 0};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, on_header, &w);
+    return w.seen;
+}
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+void gd_tensor_count(const gp_body *b, uint64_t pos, size_t n, uint64_t *json_seen)
+{
+    uint64_t count;
+    if (b->format == GP_FORMAT_JSON) {
+        count = b->json_next - *json_seen;
+        *json_seen = b->json_next;
+    } else {
+        uint64_t es = gp_dtype_size(b->req.dtype), lo = b->data_offset;
+        uint64_t start = pos > lo ? pos - lo : 0;
+        uint64_t end = pos + n > lo ? pos + n - lo : 0;
+        count = (end + es - 1) / es - (start + es - 1) / es; /* element starts in [start, end) */
+    }
+    if (count > 0)
+        stats_add_generated(b->req.algorithm, b->req.dtype, count);
+}

@@ -1,0 +1,73 @@
+/*
+ * tensor.h - what the tensor endpoints share (GET/HEAD/POST /v1/glorot_uniform
+ * in stream.c, byte ranges in range.c, /v1/digest in digest.c): the request
+ * built from the query, the JSON body and Accept, its canonical form and
+ * ETag, and the headers that describe an answer.
+ */
+#ifndef GLOROTD_TENSOR_H
+#define GLOROTD_TENSOR_H
+
+#include "server.h"
+
+/* One resolved tensor request. */
+typedef struct {
+    gp_request r;                     /* finished, seed set */
+    int negotiated;                   /* the format came from Accept: Vary: Accept */
+    int seed_drawn;                   /* the server drew the seed: Cache-Control: no-store */
+    char etag[GP_ETAG_MAX];           /* strong, quoted */
+    char canonical[GP_CANONICAL_MAX]; /* gp_canonical */
+} gd_tensor;
+
+/* ---- tensor.c ---- */
+
+/* Build t for this request: query parameters, the POST body (req->upload),
+ * Accept negotiation, a drawn seed when none was given, gp_request_finish
+ * with the server's caps (--max-elements on the part sent,
+ * --max-json-elements for json), canonical form and ETag. Returns 0, or -1
+ * with e filled (400, 406, 413, 422, 500). */
+int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_error *e);
+
+/* Add the headers every answer about t carries, 200, 206, 304 and HEAD alike:
+ * Glorot-* (seed, algorithm, dtype, full shape, fans, limit, gain, name,
+ * format, call, slice, canonical), ETag, Cache-Control, Vary (when the
+ * format was negotiated). with_content adds Content-Type,
+ * Content-Disposition and Accept-Ranges (bytes for binary formats, none for
+ * json). Returns 0, or -1 when MHD cannot add one. */
+int gd_tensor_headers(struct MHD_Response *resp, const gd_tensor *t, int with_content);
+
+/* Every value of request header `name` (case-insensitive), for headers that
+ * may come in several lines. fn returns nonzero to stop. Returns the number
+ * of values seen. */
+size_t gd_header_values(struct MHD_Connection *c, const char *name,
+                        int (*fn)(void *user, const char *value, size_t len), void *user);
+
+/* Count generated elements for /metrics: the body elements whose first byte
+ * is in body bytes [pos, pos + n) of b (json: elements printed since
+ * *json_seen, which is updated). */
+void gd_tensor_count(const gp_body *b, uint64_t pos, size_t n, uint64_t *json_seen);
+
+/* ---- range.c ---- */
+
+/* How a GET of a binary body answers its Range / If-Range headers. */
+typedef struct {
+    unsigned status; /* 200, 206 or 416 */
+    uint64_t first;  /* 206: first body byte sent */
+    uint64_t length; /* bytes sent (200: size) */
+    uint64_t size;   /* the whole body */
+} gd_range_plan;
+
+/* Decide from Range and If-Range (GET only; HEAD, POST and json bodies get
+ * 200): one satisfiable range -> 206, none -> 416, several or an invalid
+ * header or an If-Range other than t's ETag -> 200. */
+void gd_range_decide(struct MHD_Connection *c, const gd_req *req, const gd_tensor *t,
+                     uint64_t size, gd_range_plan *plan);
+
+/* Add Content-Range for a 206. Returns 0 or -1. */
+int gd_range_headers(struct MHD_Response *resp, const gd_range_plan *plan);
+
+/* Queue the 416 answer: a JSON error body (range_not_satisfiable, param
+ * Range) with Content-Range: bytes (star)/size. No ETag or Cache-Control: an
+ * error is not the representation. */
+enum MHD_Result gd_range_reply_416(struct MHD_Connection *c, gd_req *req, uint64_t size);
+
+#endif
