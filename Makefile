@@ -146,6 +146,30 @@ test-unit: $(BINS) $(UNIT_BINS)
 test-e2e: $(BINS) $(E2E_BINS)
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
 
+# ---- containers and scale-out (docs/DEPLOY.md) --------------------------------
+#   make docker-test   build docker/Dockerfile with podman, run the image, check it
+#   make deploy-test   replicas behind nginx (no containers); the k8s manifests checked
+DOCKER_IMAGE    := glorotd:$(VERSION)
+GLOROT_CI_CACHE ?= /var/cache/glorotd-ci
+DOCKER_PKGS := podman runc netavark aardvark-dns iptables debootstrap zstd curl git python3
+DEPLOY_PKGS := nginx python3 python3-yaml
+
+.PHONY: docker-test deploy-test deps-docker deps-deploy
+deps-docker:
+	$(call install_missing,$(DOCKER_PKGS))
+deps-deploy:
+	$(call install_missing,$(DEPLOY_PKGS))
+
+docker-test: deps-run deps-docker
+	$(MAKE) all
+	$(TEST_ENV) GLOROT_IMAGE=$(DOCKER_IMAGE) GLOROT_VERSION=$(VERSION) \
+	  GLOROT_CI_CACHE=$(GLOROT_CI_CACHE) timeout 900 docker/test.sh
+
+deploy-test: deps-run deps-deploy
+	$(MAKE) all
+	@set -e; for t in tests/deploy/test_*.py; do echo "== $$t"; \
+	  $(TEST_ENV) GLOROT_IMAGE=$(DOCKER_IMAGE) timeout 300 /usr/bin/python3 $$t; done
+
 # ---- install -----------------------------------------------------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/glorot $(DESTDIR)$(PREFIX)/bin
