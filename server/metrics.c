@@ -17,15 +17,15 @@ typedef struct {
     char *buf;
     size_t len, cap;
     int oom;
-} text;
+} mtext;
 
-static void add(text *t, const char *fmt, ...)
+static void add(mtext *t, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 
-static void add(text *t, const char *fmt, ...)
+static void add(mtext *t, const char *fmt, ...)
 {
     for (int attempt = 0; attempt < 2 && !t->oom; attempt++) {
         va_list ap;
@@ -51,7 +51,7 @@ static void add(text *t, const char *fmt, ...)
     }
 }
 
-static void family(text *t, const char *name, const char *type, const char *help)
+static void family(mtext *t, const char *name, const char *type, const char *help)
 {
     add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -64,7 +64,7 @@ static uint64_t endpoint_requests(const stats_snapshot *s, unsigned e)
     return n;
 }
 
-static void requests(text *t, const stats_snapshot *s)
+static void requests(mtext *t, const stats_snapshot *s)
 {
     family(t, "glorotd_requests_total", "counter",
            "Requests completed, by endpoint and HTTP status (0: the client left before an "
@@ -83,7 +83,7 @@ static void requests(text *t, const stats_snapshot *s)
                 stats_endpoint_name((stats_endpoint)e), (unsigned long long)s->bytes_sent[e]);
 }
 
-static void durations(text *t, const stats_snapshot *s)
+static void durations(mtext *t, const stats_snapshot *s)
 {
     family(t, "glorotd_request_duration_seconds", "histogram",
            "Time from the request headers to the end of the answer, by endpoint.");
@@ -106,7 +106,7 @@ static void durations(text *t, const stats_snapshot *s)
     }
 }
 
-static void generation(text *t, const stats_snapshot *s)
+static void generation(mtext *t, const stats_snapshot *s)
 {
     family(t, "glorotd_generated_elements_total", "counter",
            "Tensor elements handed to clients, by algorithm and dtype.");
@@ -122,7 +122,7 @@ static void generation(text *t, const stats_snapshot *s)
             gp_algorithm_name((gp_algorithm)a), (double)s->generation_ns[a] / 1e9);
 }
 
-static void connections(text *t, const stats_snapshot *s, const gd_metrics_gauges *g)
+static void connections(mtext *t, const stats_snapshot *s, const gd_metrics_gauges *g)
 {
     family(t, "glorotd_open_connections", "gauge", "Client connections open now.");
     add(t, "glorotd_open_connections %lld\n", (long long)s->connections_open);
@@ -146,7 +146,7 @@ static void connections(text *t, const stats_snapshot *s, const gd_metrics_gauge
 
 char *gd_metrics_render(const stats_snapshot *s, const gd_metrics_gauges *g, size_t *len)
 {
-    text t = {malloc(8192), 0, 8192, 0};
+    mtext t = {malloc(8192), 0, 8192, 0};
     if (t.buf == NULL)
         return NULL;
     t.buf[0] = '\0';
