@@ -20,7 +20,7 @@ enum {
     CLI_EXIT_VERIFY = 6    /* received bytes differ from local generation */
 };
 
-typedef enum { CMD_FETCH, CMD_GEN, CMD_INFO, CMD_HEALTH } cli_command;
+typedef enum { CMD_FETCH, CMD_GEN, CMD_INFO, CMD_HEALTH, CMD_DIGEST } cli_command;
 
 typedef struct {
     cli_command command;

@@ -1,5 +1,5 @@
 /*
- * main.c - the glorot command: fetch, gen, info, health.
+ * main.c - the glorot command: fetch, gen, digest, info, health.
  */
 #include "cli.h"
 
@@ -112,6 +112,31 @@ static int cmd_info(const cli_args *a)
     return CLI_EXIT_OK;
 }
 
+/* One "key value" line each, for scripts: sha256, length, seed, etag, canonical. */
+static int cmd_digest(const cli_args *a)
+{
+    int code = CLI_EXIT_OK;
+    glorot_client *c = connect_client(a, &code);
+    if (c == NULL)
+        return code;
+    glorot_error err = {0};
+    glorot_digest_info d;
+    glorot_code rc = glorot_digest(c, &a->req, &d, &err);
+    glorot_client_free(c);
+    if (rc != GLOROT_OK) {
+        cli_report(&err);
+        return cli_exit_for(rc, &err);
+    }
+    int ok = printf("sha256 %s\nlength %llu\nseed %llu\netag %s\ncanonical %s\n", d.sha256,
+                    (unsigned long long)d.length, (unsigned long long)d.seed, d.etag,
+                    d.canonical) > 0;
+    if (fflush(stdout) != 0 || !ok) {
+        fprintf(stderr, "glorot: cannot write to stdout\n");
+        return CLI_EXIT_LOCAL;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int cmd_health(const cli_args *a)
 {
     int code = CLI_EXIT_OK;
@@ -133,7 +158,11 @@ static int cmd_health(const cli_args *a)
 static const struct {
     char name[8];
     cli_command command;
-} commands[] = {{"fetch", CMD_FETCH}, {"gen", CMD_GEN}, {"info", CMD_INFO}, {"health", CMD_HEALTH}};
+} commands[] = {{"fetch", CMD_FETCH},
+                {"gen", CMD_GEN},
+                {"info", CMD_INFO},
+                {"health", CMD_HEALTH},
+                {"digest", CMD_DIGEST}};
 
 int main(int argc, char **argv)
 {
@@ -161,6 +190,8 @@ int main(int argc, char **argv)
             return cmd_info(&a);
         if (a.command == CMD_HEALTH)
             return cmd_health(&a);
+        if (a.command == CMD_DIGEST)
+            return cmd_digest(&a);
         return cmd_tensor(&a);
     }
     fprintf(stderr, "glorot: unknown command '%s' (see glorot --help)\n", argv[1]);

@@ -14,9 +14,11 @@
 #define ON_GEN (1u << CMD_GEN)
 #define ON_INFO (1u << CMD_INFO)
 #define ON_HEALTH (1u << CMD_HEALTH)
+#define ON_DIGEST (1u << CMD_DIGEST)
 #define ON_TENSOR (ON_FETCH | ON_GEN)
-#define ON_NETWORK (ON_FETCH | ON_INFO | ON_HEALTH)
-#define ON_ALL (ON_TENSOR | ON_INFO | ON_HEALTH)
+#define ON_REQUEST (ON_TENSOR | ON_DIGEST)
+#define ON_NETWORK (ON_FETCH | ON_INFO | ON_HEALTH | ON_DIGEST)
+#define ON_ALL (ON_REQUEST | ON_INFO | ON_HEALTH)
 
 enum {
     O_URL = 256,
@@ -31,6 +33,9 @@ enum {
     O_NAME,
     O_CALL,
     O_FORMAT,
+    O_SLICE,
+    O_SHARD,
+    O_AXIS,
     O_VERIFY,
     O_TIMEOUT,
     O_CONNECT_TIMEOUT,
@@ -49,22 +54,25 @@ typedef struct {
 
 static const option_def defs[] = {
     {"url", O_URL, "", ON_NETWORK},
-    {"shape", O_SHAPE, "shape", ON_TENSOR},
-    {"seed", O_SEED, "seed", ON_TENSOR},
-    {"dtype", O_DTYPE, "dtype", ON_TENSOR},
-    {"gain", O_GAIN, "gain", ON_TENSOR},
-    {"algorithm", O_ALGORITHM, "algorithm", ON_TENSOR},
-    {"fan", O_FAN, "fan", ON_TENSOR},
-    {"fan-in", O_FAN_IN, "fan_in", ON_TENSOR},
-    {"fan-out", O_FAN_OUT, "fan_out", ON_TENSOR},
-    {"name", O_NAME, "name", ON_TENSOR},
-    {"call", O_CALL, "call", ON_TENSOR},
-    {"format", O_FORMAT, "format", ON_TENSOR},
+    {"shape", O_SHAPE, "shape", ON_REQUEST},
+    {"seed", O_SEED, "seed", ON_REQUEST},
+    {"dtype", O_DTYPE, "dtype", ON_REQUEST},
+    {"gain", O_GAIN, "gain", ON_REQUEST},
+    {"algorithm", O_ALGORITHM, "algorithm", ON_REQUEST},
+    {"fan", O_FAN, "fan", ON_REQUEST},
+    {"fan-in", O_FAN_IN, "fan_in", ON_REQUEST},
+    {"fan-out", O_FAN_OUT, "fan_out", ON_REQUEST},
+    {"name", O_NAME, "name", ON_REQUEST},
+    {"call", O_CALL, "call", ON_REQUEST},
+    {"format", O_FORMAT, "format", ON_REQUEST},
+    {"slice", O_SLICE, "slice", ON_REQUEST},
+    {"shard", O_SHARD, "shard", ON_REQUEST},
+    {"axis", O_AXIS, "axis", ON_REQUEST},
     {"output", O_OUTPUT, "", ON_TENSOR},
     {"verify", O_VERIFY, "", ON_FETCH},
     {"timeout", O_TIMEOUT, "", ON_NETWORK},
     {"connect-timeout", O_CONNECT_TIMEOUT, "", ON_NETWORK},
-    {"retries", O_RETRIES, "", ON_FETCH | ON_INFO},
+    {"retries", O_RETRIES, "", ON_FETCH | ON_INFO | ON_DIGEST},
     {"ca-file", O_CA_FILE, "", ON_NETWORK},
     {"quiet", O_QUIET, "", ON_ALL},
 };
@@ -84,6 +92,9 @@ static const struct option long_options[] = {
     {"name", required_argument, NULL, O_NAME},
     {"call", required_argument, NULL, O_CALL},
     {"format", required_argument, NULL, O_FORMAT},
+    {"slice", required_argument, NULL, O_SLICE},
+    {"shard", required_argument, NULL, O_SHARD},
+    {"axis", required_argument, NULL, O_AXIS},
     {"output", required_argument, NULL, O_OUTPUT},
     {"verify", required_argument, NULL, O_VERIFY},
     {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -96,7 +107,7 @@ static const struct option long_options[] = {
 
 static const char *command_name(cli_command c)
 {
-    static const char names[][8] = {"fetch", "gen", "info", "health"};
+    static const char names[][8] = {"fetch", "gen", "info", "health", "digest"};
     return names[c];
 }
 
@@ -205,10 +216,12 @@ static int check_required(const cli_args *a)
 {
     if (a->command != CMD_GEN && a->url == NULL)
         return usage_error(a->command, "--url (or GLOROT_URL) is required", "");
-    if (a->command != CMD_FETCH && a->command != CMD_GEN)
+    if (a->command != CMD_FETCH && a->command != CMD_GEN && a->command != CMD_DIGEST)
         return CLI_EXIT_OK;
     if (a->req.rank == 0)
         return usage_error(a->command, "--shape is required", "");
+    if (a->command == CMD_DIGEST)
+        return CLI_EXIT_OK;
     if (a->command == CMD_GEN && !a->req.seed_set)
         return usage_error(a->command, "--seed is required for local generation", "");
     if (a->output == NULL)
@@ -302,6 +315,7 @@ void cli_usage(FILE *f)
 {
     fputs("usage: glorot fetch --url URL --shape D1,D2[,...] [request options] -o FILE|-\n"
           "       glorot gen --shape D1,D2[,...] --seed N [request options] -o FILE|-\n"
+          "       glorot digest --url URL --shape D1,D2[,...] [request options]\n"
           "       glorot info --url URL\n"
           "       glorot health --url URL\n"
           "       glorot --help | --version\n"
@@ -309,7 +323,8 @@ void cli_usage(FILE *f)
           "fetch downloads Glorot-uniform weights from glorotd; gen writes the same bytes\n"
           "computed locally, without a server. Output files are written atomically: a\n"
           "temporary file renamed into place, so a failed run never leaves a partial file.\n"
-          "-o - writes to stdout (binary formats are refused on a terminal).\n"
+          "-o - writes to stdout (binary formats are refused on a terminal). digest prints\n"
+          "the server's SHA-256 and length of the body the same fetch would get.\n"
           "\n"
           "request options (names and values as in the HTTP protocol):\n"
           "  --shape D1,D2,...   2 to 8 dimensions (required)\n"
@@ -323,9 +338,12 @@ void cli_usage(FILE *f)
           "  --fan-in N, --fan-out N   override the fans computed from the shape\n"
           "  --name NAME         tensor name in npy/safetensors (default weight)\n"
           "  --format F          raw (default), npy, safetensors, json\n"
+          "  --slice S           a part: numpy start:stop per axis, e.g. 0:128,:,-64:\n"
+          "  --shard R/W         part R of W numpy.array_split parts of one axis\n"
+          "  --axis N            the shard axis (default 0; negative from the end)\n"
           "  -o, --output FILE   where to write; - for stdout\n"
           "\n"
-          "network options (fetch, info, health):\n"
+          "network options (fetch, digest, info, health):\n"
           "  --url URL           server base URL; default $GLOROT_URL\n"
           "  --timeout S         whole-command limit in seconds (health: default 5)\n"
           "  --connect-timeout S per connection attempt (default 10, health: 2)\n"

@@ -25,6 +25,9 @@ static const struct {
     {"glorot-call", GLOROTP_H_CALL},
     {"content-length", GLOROTP_H_CONTENT_LENGTH},
     {"retry-after", GLOROTP_H_RETRY_AFTER},
+    {"glorot-slice", GLOROTP_H_SLICE},
+    {"etag", GLOROTP_H_ETAG},
+    {"content-range", GLOROTP_H_CONTENT_RANGE},
 };
 
 void glorotp_headers_reset(glorotp_headers *h)
@@ -122,6 +125,22 @@ int glorotp_content_length(const glorotp_headers *h, uint64_t *len)
     return glorotp_parse_u64(v, strlen(v), UINT64_MAX - 1, len) == 0 ? 1 : -1;
 }
 
+int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *last,
+                          uint64_t *size)
+{
+    if (!h->seen[GLOROTP_H_CONTENT_RANGE])
+        return 0;
+    const char *v = h->value[GLOROTP_H_CONTENT_RANGE];
+    const char *dash = strchr(v, '-'), *slash = strchr(v, '/');
+    if (strncmp(v, "bytes ", 6) != 0 || dash == NULL || slash == NULL || slash < dash ||
+        glorotp_parse_u64(v + 6, (size_t)(dash - v - 6), UINT64_MAX, first) != 0 ||
+        glorotp_parse_u64(dash + 1, (size_t)(slash - dash - 1), UINT64_MAX, last) != 0 ||
+        glorotp_parse_u64(slash + 1, strlen(slash + 1), UINT64_MAX, size) != 0 ||
+        *last < *first || *last >= *size)
+        return -1;
+    return 1;
+}
+
 long glorotp_retry_after_ms(const glorotp_headers *h, long cap_ms)
 {
     uint64_t seconds;
@@ -149,6 +168,9 @@ static const char header_names[GLOROTP_H_COUNT][20] = {
     [GLOROTP_H_CALL] = "Glorot-Call",
     [GLOROTP_H_CONTENT_LENGTH] = "Content-Length",
     [GLOROTP_H_RETRY_AFTER] = "Retry-After",
+    [GLOROTP_H_SLICE] = "Glorot-Slice",
+    [GLOROTP_H_ETAG] = "ETag",
+    [GLOROTP_H_CONTENT_RANGE] = "Content-Range",
 };
 
 static glorot_code disagree(int id, const char *got, const char *want, glorot_error *err)
@@ -231,6 +253,11 @@ glorot_code glorotp_check_answer(const glorotp_headers *h, const gp_request *r, 
         rc = check_number(h, GLOROTP_H_CALL, r->call, err);
     if (rc == GLOROT_OK)
         rc = check_limit(h, r->limit, err);
+    if (rc == GLOROT_OK) {
+        char part[GP_PART_TEXT_MAX];
+        gp_part_text(r, part, sizeof part);
+        rc = check_text(h, GLOROTP_H_SLICE, part, err);
+    }
     return rc;
 }
 

@@ -97,6 +97,9 @@ enum {
     GLOROTP_H_CALL,
     GLOROTP_H_CONTENT_LENGTH,
     GLOROTP_H_RETRY_AFTER,
+    GLOROTP_H_SLICE,
+    GLOROTP_H_ETAG,
+    GLOROTP_H_CONTENT_RANGE,
     GLOROTP_H_COUNT
 };
 
@@ -119,7 +122,8 @@ void glorotp_headers_reset(glorotp_headers *h);
  * Returns 1 when this line ended the block, 0 otherwise. */
 int glorotp_header_line(glorotp_headers *h, const char *line, size_t len);
 
-/* Check a 200 answer's Glorot-* headers against the resolved request r.
+/* Check a 200 or 206 answer's Glorot-* headers against the resolved request r
+ * (Glorot-Slice, when present, against the part r resolves to).
  * Glorot-Seed is required and must match a seed that was asked for; every
  * other header, when present, must agree with what r computes. On success
  * *seed holds the answer's seed. GLOROT_E_PROTOCOL otherwise. */
@@ -129,6 +133,11 @@ glorot_code glorotp_check_answer(const glorotp_headers *h, const gp_request *r, 
 /* Content-Length, when present and well-formed: 1 and *len; 0 when absent;
  * -1 when malformed. */
 int glorotp_content_length(const glorotp_headers *h, uint64_t *len);
+
+/* Content-Range of a 206, "bytes FIRST-LAST/SIZE" exactly: 1 with the three
+ * numbers; 0 when absent; -1 when malformed (or LAST < FIRST, LAST >= SIZE). */
+int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *last,
+                          uint64_t *size);
 
 /* Retry-After in milliseconds (delta-seconds only), capped; -1 if absent or
  * not delta-seconds. */
@@ -200,6 +209,7 @@ typedef struct {
     const glorot_request *req; /* tensor transfers: the caller's request, else NULL */
     gp_request resolved;       /* tensor transfers: finished; seed set from the first answer */
     int single_attempt;        /* health checks: no retries */
+    int digest;                /* /v1/digest: req's query, a JSON answer (no Glorot-* checks) */
     uint64_t capacity;         /* refuse answers longer than this (GLOROT_E_BUFFER) */
     /* sink: return nonzero to stop with GLOROT_E_ABORTED */
     int (*sink)(void *user, uint64_t offset, const void *data, size_t len);

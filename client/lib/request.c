@@ -12,7 +12,7 @@ void glorot_request_init(glorot_request *req)
     memset(req, 0, sizeof *req);
 }
 
-enum field_kind { F_SHAPE, F_SEED, F_CALL, F_FAN_IN, F_FAN_OUT, F_TEXT };
+enum field_kind { F_SHAPE, F_SEED, F_CALL, F_FAN_IN, F_FAN_OUT, F_SHARD, F_AXIS, F_TEXT };
 
 typedef struct {
     char key[12];
@@ -32,6 +32,9 @@ static const field fields[] = {
     {"fan", F_TEXT, offsetof(glorot_request, fan)},
     {"name", F_TEXT, offsetof(glorot_request, name)},
     {"format", F_TEXT, offsetof(glorot_request, format)},
+    {"slice", F_TEXT, offsetof(glorot_request, slice)},
+    {"shard", F_SHARD, 0},
+    {"axis", F_AXIS, 0},
 };
 
 static const field *find_field(const char *key)
@@ -84,6 +87,13 @@ glorot_code glorot_request_set(glorot_request *req, const char *key, const char 
     case F_FAN_OUT:
         req->fan_out = scratch.fan_out_override;
         break;
+    case F_SHARD:
+        req->shard_rank = scratch.shard_rank;
+        req->shard_world = scratch.shard_world;
+        break;
+    case F_AXIS:
+        req->axis = scratch.shard_axis;
+        break;
     case F_TEXT:
         memcpy((char *)req + f->text_offset, &value, sizeof value);
         break;
@@ -96,8 +106,7 @@ static glorot_code check_outline(const glorot_request *req, glorot_error *err)
     for (size_t i = 0; i < sizeof req->reserved / sizeof req->reserved[0]; i++)
         if (req->reserved[i] != 0)
             return glorotp_fail(err, GLOROT_E_INVALID, "",
-                                "reserved request fields must be zero (slices and shards are "
-                                "not supported by this version)");
+                                "reserved request fields must be zero");
     if (req->rank == 0)
         return glorotp_fail(err, GLOROT_E_INVALID, "shape", "shape is required");
     if (req->rank > GLOROT_MAX_RANK)
@@ -131,6 +140,33 @@ static glorot_code set_numbers(const glorot_request *req, gp_request *r, glorot_
     return GLOROT_OK;
 }
 
+/* shard and axis as the text the protocol carries ("3/8", "-1"). */
+static void shard_text(const glorot_request *req, char out[48])
+{
+    snprintf(out, 48, "%llu/%llu", (unsigned long long)req->shard_rank,
+             (unsigned long long)req->shard_world);
+}
+
+static void axis_text(const glorot_request *req, char out[24])
+{
+    snprintf(out, 24, "%lld", (long long)req->axis);
+}
+
+static glorot_code set_part(const glorot_request *req, gp_request *r, glorot_error *err)
+{
+    char text[48];
+    glorot_code rc = GLOROT_OK;
+    if (req->shard_world != 0 || req->shard_rank != 0) {
+        shard_text(req, text);
+        rc = gp_set(r, "shard", text, err);
+    }
+    if (rc == GLOROT_OK && req->axis != 0) {
+        axis_text(req, text);
+        rc = gp_set(r, "axis", text, err);
+    }
+    return rc;
+}
+
 static glorot_code set_texts(const glorot_request *req, gp_request *r, glorot_error *err)
 {
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -160,6 +196,8 @@ glorot_code glorotp_resolve(const glorot_request *req, gp_request *r, glorot_err
         rc = set_texts(req, r, err);
     if (rc == GLOROT_OK)
         rc = set_numbers(req, r, err);
+    if (rc == GLOROT_OK)
+        rc = set_part(req, r, err);
     if (rc != GLOROT_OK)
         return rc;
     gp_error gerr = {0};
@@ -209,6 +247,23 @@ static int add_number(glorotp_str *q, const char *key, uint64_t value)
     return add_pair(q, key, text, 0);
 }
 
+static int add_part(const glorot_request *req, glorotp_str *q)
+{
+    char text[48];
+    int bad = 0;
+    if (req->slice != NULL)
+        bad |= add_pair(q, "slice", req->slice, 1);
+    if (req->shard_world != 0 || req->shard_rank != 0) {
+        shard_text(req, text);
+        bad |= add_pair(q, "shard", text, 0);
+    }
+    if (req->axis != 0) {
+        axis_text(req, text);
+        bad |= add_pair(q, "axis", text, 0);
+    }
+    return bad;
+}
+
 int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_str *q)
 {
     char shape[GLOROT_MAX_RANK * 21 + 1];
@@ -230,7 +285,7 @@ int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_
         bad |= add_number(q, "fan_in", req->fan_in);
     if (req->fan_out != 0)
         bad |= add_number(q, "fan_out", req->fan_out);
-    return bad != 0 ? -1 : 0;
+    return bad != 0 || add_part(req, q) != 0 ? -1 : 0;
 }
 
 void glorotp_meta_fill(const gp_request *r, uint64_t size, glorot_meta *meta)
@@ -249,6 +304,8 @@ void glorotp_meta_fill(const gp_request *r, uint64_t size, glorot_meta *meta)
     meta->fan_out = r->fan_out;
     meta->limit = r->limit;
     meta->call = r->algorithm == GP_ALG_MLX_SEEDED ? r->call : 0;
-    meta->numel = r->numel;
+    meta->numel = r->out_numel;
     meta->size = size;
+    memcpy(meta->part_start, r->part_start, sizeof meta->part_start);
+    memcpy(meta->part_stop, r->part_stop, sizeof meta->part_stop);
 }

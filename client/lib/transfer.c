@@ -4,11 +4,13 @@
  * Each attempt is a fresh GET. Bytes are handed to the sink exactly once, in
  * order: `delivered` counts what the sink has taken across attempts, `pos`
  * is the body offset of the next byte of the current answer. An attempt after
- * a broken one starts at body offset attempt_start() and silently skips what
- * was already delivered: the body is a pure function of the request and seed,
- * so the skipped bytes equal the delivered ones. Once the server supports
- * byte ranges, attempt_start() returns `delivered`, the attempt sends
- * "Range: bytes=N-" and accepts 206: the skipping then does nothing.
+ * a broken one asks for the rest only when it can: a binary body whose first
+ * answer carried a strong ETag gets "Range: bytes=N-" and "If-Range: ETAG"
+ * (attempt_start()), and a 206 answer starts at byte N. When the server
+ * answers 200 instead (it ignored the range, or the ETag changed), or for
+ * json, the answer starts at 0 and what was already delivered is skipped:
+ * the body is a pure function of the request and seed, so the skipped bytes
+ * equal the delivered ones.
  *
  * The first 200 answer fixes the seed (drawn by the server when the caller
  * gave none); later attempts ask for it explicitly, so they produce the same
@@ -33,7 +35,10 @@ typedef struct {
     uint64_t expected;          /* exact body size, GP_SIZE_UNKNOWN until known */
     int accepted;               /* tensor jobs: a 200 answer fixed the seed */
     glorotp_verifier *verifier; /* NULL without verification */
+    char etag[GLOROTP_HEADER_VALUE_MAX]; /* a 200 answer's strong ETag, "" if none */
     /* the current attempt */
+    uint64_t range_from;                 /* asked for bytes range_from.. (0: the whole body) */
+    struct curl_slist *range_headers;    /* the client's headers plus Range and If-Range */
     glorotp_headers h;
     int streaming; /* this answer's body goes to the sink */
     uint64_t pos;
@@ -41,10 +46,14 @@ typedef struct {
     glorot_error stop; /* why a callback stopped libcurl */
 } xfer;
 
+/* The body byte the next attempt asks to start at: what was delivered, when
+ * an accepted binary answer named a strong ETag; else 0 (the whole body). */
 static uint64_t attempt_start(const xfer *x)
 {
-    (void)x; /* with Range support: return x->delivered; */
-    return 0;
+    if (!x->accepted || x->etag[0] != '"' || x->expected == GP_SIZE_UNKNOWN ||
+        x->delivered >= x->expected)
+        return 0;
+    return x->delivered;
 }
 
 static long now_ms(void)
@@ -77,6 +86,12 @@ long glorotp_backoff_ms(const glorotp_settings *s, unsigned attempt, double jitt
 
 /* ---- accepting an answer ------------------------------------------------------- */
 
+/* A tensor download (not /v1/digest, /v1/info or /healthz). */
+static int is_tensor(const xfer *x)
+{
+    return x->job->req != NULL && !x->job->digest;
+}
+
 /* The first 200 answer to a tensor request: fix the seed, the size, the verifier. */
 static glorot_code accept_tensor(xfer *x, uint64_t seed)
 {
@@ -100,7 +115,7 @@ static glorot_code check_size(xfer *x)
     if (cl < 0)
         return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "", "malformed Content-Length '%s'",
                             x->h.value[GLOROTP_H_CONTENT_LENGTH]);
-    if (cl > 0 && x->job->req == NULL)
+    if (cl > 0 && !is_tensor(x))
         x->expected = announced;
     if (cl > 0 && announced > capacity)
         return glorotp_fail(&x->stop, GLOROT_E_BUFFER, "",
@@ -117,14 +132,63 @@ static glorot_code check_size(xfer *x)
     return GLOROT_OK;
 }
 
+/* Keep a 200 answer's ETag for If-Range, when it is a strong one that can
+ * go back in a header line (printable ASCII). */
+static void keep_etag(xfer *x)
+{
+    const char *v = x->h.value[GLOROTP_H_ETAG];
+    size_t n = strlen(v);
+    if (x->etag[0] != '\0' || !x->h.seen[GLOROTP_H_ETAG] || n < 2 || v[0] != '"' ||
+        v[n - 1] != '"')
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0x21 || v[i] > 0x7e)
+            return;
+    memcpy(x->etag, v, n + 1);
+}
+
+/* A 206 answer to "Range: bytes=N-": exactly the rest of the same body. */
+static glorot_code start_partial(xfer *x)
+{
+    uint64_t first = 0, last = 0, size = 0, announced = 0, seed = 0;
+    const char *etag = x->h.value[GLOROTP_H_ETAG];
+    if (x->range_from == 0 || !x->accepted)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the server answered 206 to a request without a range");
+    if (glorotp_content_range(&x->h, &first, &last, &size) != 1 || first != x->range_from ||
+        size != x->expected || last != size - 1)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the server's Content-Range '%s' is not bytes %llu-%llu/%llu",
+                            x->h.value[GLOROTP_H_CONTENT_RANGE],
+                            (unsigned long long)x->range_from,
+                            (unsigned long long)(x->expected - 1), (unsigned long long)x->expected);
+    if (x->h.seen[GLOROTP_H_ETAG] && strcmp(etag, x->etag) != 0)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the 206 answer's ETag %s is not the first answer's %s", etag, x->etag);
+    int cl = glorotp_content_length(&x->h, &announced);
+    if (cl < 0 || (cl > 0 && announced != size - first))
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the 206 answer's Content-Length '%s' is not %llu",
+                            x->h.value[GLOROTP_H_CONTENT_LENGTH],
+                            (unsigned long long)(size - first));
+    glorot_code rc = glorotp_check_answer(&x->h, &x->job->resolved, &seed, &x->stop);
+    if (rc != GLOROT_OK)
+        return rc;
+    x->pos = first;
+    x->streaming = 1;
+    return GLOROT_OK;
+}
+
 /* Called once the final header block of an attempt is complete. */
 static glorot_code start_answer(xfer *x)
 {
-    x->pos = attempt_start(x);
+    x->pos = 0;
     x->streaming = 0;
+    if (x->h.status == 206 && is_tensor(x))
+        return start_partial(x);
     if (x->h.status != 200)
         return GLOROT_OK;
-    if (x->job->req != NULL) {
+    if (is_tensor(x)) {
         uint64_t seed;
         glorot_code rc = glorotp_check_answer(&x->h, &x->job->resolved, &seed, &x->stop);
         if (rc == GLOROT_OK && !x->accepted) {
@@ -133,6 +197,7 @@ static glorot_code start_answer(xfer *x)
         }
         if (rc != GLOROT_OK)
             return rc;
+        keep_etag(x);
     }
     glorot_code rc = check_size(x);
     x->streaming = rc == GLOROT_OK;
@@ -242,7 +307,9 @@ static CURLcode setup_curl(xfer *x, const char *url, long remaining_ms)
     rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     rc |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     rc |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-    if (x->c->headers != NULL)
+    if (x->range_headers != NULL)
+        rc |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->range_headers);
+    else if (x->c->headers != NULL)
         rc |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->c->headers);
     if (x->c->ca_file != NULL)
         rc |= curl_easy_setopt(h, CURLOPT_CAINFO, x->c->ca_file);
@@ -300,9 +367,42 @@ static glorot_code classify(const xfer *x, CURLcode cc, int *retry, glorot_error
     }
 }
 
+/* Free the attempt's header list; it may hold a copy of the token. */
+static void drop_range_headers(xfer *x)
+{
+    for (struct curl_slist *item = x->range_headers; item != NULL; item = item->next)
+        sodium_memzero(item->data, strlen(item->data));
+    curl_slist_free_all(x->range_headers);
+    x->range_headers = NULL;
+}
+
+static int append_line(xfer *x, const char *line)
+{
+    struct curl_slist *longer = curl_slist_append(x->range_headers, line);
+    if (longer == NULL)
+        return -1;
+    x->range_headers = longer;
+    return 0;
+}
+
+/* The client's headers plus "Range: bytes=N-" and "If-Range: ETAG". 0 or -1. */
+static int build_range_headers(xfer *x)
+{
+    char line[GLOROTP_HEADER_VALUE_MAX + 40];
+    for (const struct curl_slist *item = x->c->headers; item != NULL; item = item->next)
+        if (append_line(x, item->data) != 0)
+            return -1;
+    snprintf(line, sizeof line, "Range: bytes=%llu-", (unsigned long long)x->range_from);
+    if (append_line(x, line) != 0)
+        return -1;
+    snprintf(line, sizeof line, "If-Range: %s", x->etag);
+    return append_line(x, line);
+}
+
 static void reset_attempt(xfer *x)
 {
     glorotp_headers_reset(&x->h);
+    x->range_from = attempt_start(x);
     x->streaming = 0;
     x->pos = 0;
     x->errbody.len = 0;
@@ -321,7 +421,7 @@ static glorot_code finish_attempt(xfer *x, CURLcode cc, int *retry, long *retry_
     }
     if (cc != CURLE_OK)
         return classify(x, cc, retry, err);
-    if (x->h.status != 200) {
+    if (x->h.status != 200 && x->h.status != 206) {
         *retry = x->h.status == 503;
         *retry_after = glorotp_retry_after_ms(&x->h, x->c->s.retry_max_ms);
         return glorotp_http_error(x->h.status, x->errbody.data, x->errbody.len, err);
@@ -342,18 +442,21 @@ static glorot_code attempt(xfer *x, long remaining_ms, int *retry, long *retry_a
     reset_attempt(x);
     *retry = 0;
     *retry_after = -1;
-    if (build_url(x, &url) != 0) {
+    if (build_url(x, &url) != 0 || (x->range_from > 0 && build_range_headers(x) != 0)) {
         glorotp_str_free(&url);
-        return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory building the URL");
+        drop_range_headers(x);
+        return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory building the request");
     }
     CURLcode cc = setup_curl(x, url.data, remaining_ms);
     if (cc != CURLE_OK) {
         glorotp_str_free(&url);
+        drop_range_headers(x);
         return glorotp_fail(err, GLOROT_E_INTERNAL, "",
                             "libcurl refused an option (is it older than 7.85?)");
     }
     cc = curl_easy_perform(x->c->curl);
     glorotp_str_free(&url);
+    drop_range_headers(x);
     glorot_code rc = finish_attempt(x, cc, retry, retry_after, err);
     if (err != NULL && rc != GLOROT_OK && err->http_status == 0)
         err->http_status = (int)x->h.status;
@@ -426,7 +529,7 @@ glorot_code glorotp_transfer(glorot_client *c, glorotp_job *job, glorot_meta *me
             *err = last;
         return rc;
     }
-    if (job->req != NULL)
+    if (job->req != NULL && !job->digest)
         glorotp_meta_fill(&job->resolved, x.delivered, meta);
     if (delivered != NULL)
         *delivered = x.delivered;

@@ -28,7 +28,7 @@ glorot_code glorotp_verify_init(glorotp_verifier *v, glorot_verify mode, const g
     v->mode = mode;
     if (gp_body_init(&v->body, r, &gerr) != GP_OK)
         return glorotp_from_gp(err, &gerr);
-    v->numel = r->numel;
+    v->numel = r->out_numel;
     v->elem_size = gp_dtype_size(r->dtype);
     v->data_offset = v->body.data_offset;
     if (mode == GLOROT_VERIFY_SAMPLE && r->format == GP_FORMAT_JSON)

@@ -29,7 +29,7 @@ static const char *const public_api[] = {
     "glorot_client_free", "glorot_client_new",  "glorot_fetch",       "glorot_fetch_stream",
     "glorot_free",        "glorot_generate",    "glorot_generate_stream", "glorot_health",
     "glorot_info",        "glorot_request_init", "glorot_request_set", "glorot_size",
-    "glorot_strerror",    "glorot_version",
+    "glorot_strerror",    "glorot_version",     "glorot_digest",      "glorot_digest_check",
 };
 
 /* The repository root: the parent of GLOROT_TESTS. */

@@ -135,7 +135,9 @@ GLOROT_API void glorot_client_free(glorot_client *client);
 
 /* The parameters of GET /v1/glorot_uniform. Text fields use the names of the
  * HTTP protocol (docs/PROTOCOL.md) and are NULL for the server's default;
- * they are not copied, so they must stay valid while the request is in use. */
+ * they are not copied, so they must stay valid while the request is in use.
+ * slice and shard select a part of the tensor (bit-identical to that part of
+ * the whole); at most one of them. */
 typedef struct glorot_request {
     size_t rank; /* 2..GLOROT_MAX_RANK dimensions (required) */
     uint64_t shape[GLOROT_MAX_RANK];
@@ -150,7 +152,11 @@ typedef struct glorot_request {
     uint64_t call;         /* mlx-seeded only, >= 1; 0 = default (1) */
     const char *name;      /* tensor name for npy/safetensors; NULL = "weight" */
     const char *format;    /* raw | npy | safetensors | json; NULL = raw */
-    uint64_t reserved[8];  /* for slices and shards; must stay zero */
+    const char *slice;     /* numpy start:stop per axis, "0:128,:,-64:"; NULL = whole tensor */
+    uint64_t shard_rank;   /* with shard_world: part shard_rank (0-based) ... */
+    uint64_t shard_world;  /* ... of shard_world numpy.array_split parts; 0 = no shard */
+    int64_t axis;          /* the shard axis, negative counts from the end; default 0 */
+    uint64_t reserved[4];  /* must stay zero */
 } glorot_request;
 
 /* glorot_request_init - fill req with defaults (everything unset, rank 0).
@@ -159,7 +165,8 @@ GLOROT_API void glorot_request_init(glorot_request *req);
 
 /* glorot_request_set - set one field from its text form, as the CLI does.
  * Parameters: key is a protocol name (shape, gain, dtype, seed, algorithm,
- *   call, fan, fan_in, fan_out, name, format); value its text ("256,512").
+ *   call, fan, fan_in, fan_out, name, format, slice, shard ("RANK/WORLD"),
+ *   axis); value its text ("256,512").
  * Returns: GLOROT_OK, or GLOROT_E_INVALID naming the key (unknown key, or a
  *   value the server would reject on its own, e.g. "float8" or "12x").
  * Ownership: numbers are parsed into req; for text keys req keeps the value
@@ -190,8 +197,13 @@ typedef struct glorot_meta {
     double limit;   /* values lie in [-limit, limit] */
     char gain[48];  /* canonical gain text: "1", "relu" */
     uint64_t call;  /* mlx-seeded: the call number; else 0 */
-    uint64_t numel; /* elements */
+    uint64_t numel; /* elements delivered (of the part, for a slice or shard) */
     uint64_t size;  /* body bytes delivered (format header included) */
+    /* The part delivered: axis i covers [part_start[i], part_stop[i]) of
+     * shape[i] (the whole axis without slice or shard). shape, fans and limit
+     * are always those of the full tensor. */
+    uint64_t part_start[GLOROT_MAX_RANK];
+    uint64_t part_stop[GLOROT_MAX_RANK];
 } glorot_meta;
 
 /* ---- fetching ---------------------------------------------------------- */
@@ -202,7 +214,7 @@ typedef struct glorot_meta {
  * (glorot_fetch_stream then returns GLOROT_E_ABORTED). */
 typedef int (*glorot_chunk_fn)(void *user, uint64_t offset, const void *data, size_t len);
 
-/* glorot_fetch - download the tensor for req into buf.
+/* glorot_fetch - download the tensor (or the part of it) for req into buf.
  * Parameters: client; req (validated locally first); buf of buf_size bytes;
  *   meta (may be NULL) receives what was fetched; err may be NULL.
  * Returns: GLOROT_OK when buf holds exactly meta->size bytes, all of them.
@@ -217,7 +229,10 @@ typedef int (*glorot_chunk_fn)(void *user, uint64_t offset, const void *data, si
  *   transfers broken mid-body are retried with exponential back-off up to
  *   opts.retries times within opts.timeout_ms; a resumed transfer continues
  *   from the byte reached, with the seed of the first answer, so the result is
- *   identical to an unbroken one. Other error statuses are never retried.
+ *   identical to an unbroken one: binary formats ask for the rest only
+ *   ("Range: bytes=N-" with If-Range set to the first answer's ETag); json,
+ *   or a server that answers 200 anyway, is asked again and the delivered
+ *   prefix skipped. Other error statuses are never retried.
  * Thread safety: one thread at a time per client. */
 GLOROT_API glorot_code glorot_fetch(glorot_client *client, const glorot_request *req, void *buf,
                                     size_t buf_size, glorot_meta *meta, glorot_error *err);
@@ -247,6 +262,36 @@ GLOROT_API glorot_code glorot_generate(const glorot_request *req, void *buf, siz
  * Thread safety: reentrant; fn runs on the caller's thread. */
 GLOROT_API glorot_code glorot_generate_stream(const glorot_request *req, glorot_chunk_fn fn,
                                               void *user, glorot_meta *meta, glorot_error *err);
+
+/* ---- digests ------------------------------------------------------------ */
+
+/* What GET /v1/digest says about the body a request would get. */
+typedef struct glorot_digest_info {
+    char sha256[65];      /* lowercase hex SHA-256 of the body */
+    uint64_t length;      /* its bytes */
+    uint64_t seed;        /* the seed it is for (drawn by the server if unset) */
+    char etag[48];        /* the body's strong ETag, quotes included */
+    char canonical[1536]; /* the canonical request: every parameter explicit */
+} glorot_digest_info;
+
+/* glorot_digest - ask the server for the SHA-256 and length of the body req
+ *   would get, without downloading it (the server generates it once).
+ * Parameters: client; req (validated locally first; give a seed, or the
+ *   digest is of a tensor with a seed drawn for this call only, reported in
+ *   out->seed); out receives the answer; err may be NULL.
+ * Returns: GLOROT_OK; GLOROT_E_PROTOCOL when the answer is malformed or its
+ *   length, seed, ETag or canonical form disagree with the request; otherwise
+ *   as glorot_fetch (retried the same way).
+ * Thread safety: one thread at a time per client. */
+GLOROT_API glorot_code glorot_digest(glorot_client *client, const glorot_request *req,
+                                     glorot_digest_info *out, glorot_error *err);
+
+/* glorot_digest_check - check downloaded bytes against a digest.
+ * Returns: GLOROT_OK when data (len bytes) has d's length and SHA-256,
+ *   GLOROT_E_VERIFY otherwise, GLOROT_E_INVALID for NULL arguments.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_digest_check(const glorot_digest_info *d, const void *data,
+                                           size_t len, glorot_error *err);
 
 /* ---- service ----------------------------------------------------------- */
 
