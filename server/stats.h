@@ -1,7 +1,6 @@
 /*
  * stats.h - glorotd's process-wide counters, rendered at GET /metrics
- * (metrics.c). The counters are the one piece of global state in glorotd
- * besides libsodium (docs/GLOBAL_STATE.md).
+ * (metrics.c). Process-wide state, listed in docs/GLOBAL_STATE.md.
  *
  * Every function is thread-safe and lock-free: each counter is a C11 atomic
  * updated with relaxed ordering, so every counter is exact on its own; a
