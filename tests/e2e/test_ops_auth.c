@@ -93,8 +93,7 @@ ParameterizedTest(acase *c, ops_auth, routes, .init = auth_setup, .fini = auth_t
     const char *const with[] = {"-H", c->header, NULL};
     ops_get(&r, ts_url(), c->path, c->header[0] != '\0' ? with : NULL);
     if (c->status != 401) {
-        cr_assert_eq(r.status, c->status, "%s [%s]: %s", c->path, c->header,
-                     (const char *)r.body);
+        cr_assert_eq(r.status, c->status, "%s [%s]: %s", c->path, c->header, (const char *)r.body);
         th_response_free(&r);
         return;
     }
@@ -174,9 +173,8 @@ ParameterizedTest(fcase *c, ops_auth, bad_token_files)
         fputs(c->content, f);
         fclose(f);
     }
-    const char *const argv[] = {th_env("GLOROTD_BIN"), "--listen",   "127.0.0.1:0",
-                                "--allow-root",        "--token-file", path,
-                                NULL};
+    const char *const argv[] = {th_env("GLOROTD_BIN"), "--listen", "127.0.0.1:0", "--allow-root",
+                                "--token-file",        path,       NULL};
     char *err;
     int rc = ops_run(argv, NULL, &err);
     cr_expect_eq(rc, 2, "%s: exit %d: %s", c->label, rc, err);
@@ -231,9 +229,8 @@ static void tls_start(tls_env *t)
     make_cert(t->dir, "cert.pem", "key.pem");
     snprintf(t->cert, sizeof t->cert, "%s/cert.pem", t->dir);
     snprintf(t->key, sizeof t->key, "%s/key.pem", t->dir);
-    const char *const extra[] = {"--tls-cert", t->cert, "--tls-key",
-                                 t->key,       "--token-file", t->tokens,
-                                 NULL};
+    const char *const extra[] = {"--tls-cert",   t->cert,   "--tls-key", t->key,
+                                 "--token-file", t->tokens, NULL};
     cr_assert_eq(th_daemon_start(&t->d, extra), 0);
     snprintf(t->https, sizeof t->https, "https://127.0.0.1:%d", t->d.port);
 }

@@ -201,8 +201,7 @@ ParameterizedTest(ccase *c, ops_lifecycle, check_config)
     int rc = ops_run(argv, &out, &err);
     cr_assert_eq(rc, c->exit_code, "%s: exit %d: %s%s", c->label, rc, out, err);
     for (size_t i = 0; i < 2; i++)
-        cr_expect(strstr(out, c->out[i]) != NULL, "%s: no '%s' in:\n%s", c->label, c->out[i],
-                  out);
+        cr_expect(strstr(out, c->out[i]) != NULL, "%s: no '%s' in:\n%s", c->label, c->out[i], out);
     cr_expect(strstr(err, c->err) != NULL, "%s: %s", c->label, err);
     cr_expect(strstr(out, "check-config-token") == NULL, "a token printed:\n%s", out);
     free(out);
@@ -218,8 +217,8 @@ Test(ops_lifecycle, check_config_does_not_bind)
     cr_assert_eq(th_daemon_start(&d, NULL), 0);
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", d.port);
-    const char *const argv[] = {th_env("GLOROTD_BIN"), "--check-config", "--allow-root",
-                                "--listen", listen, NULL};
+    const char *const argv[] = {
+        th_env("GLOROTD_BIN"), "--check-config", "--allow-root", "--listen", listen, NULL};
     char *out, *err;
     cr_expect_eq(ops_run(argv, &out, &err), 0, "%s", err);
     free(out);
@@ -290,8 +289,9 @@ Test(ops_lifecycle, user_drops_root)
     snprintf(log, sizeof log, "%s/log", dir);
     int port = free_privileged_port();
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    const char *const argv[] = {th_env("GLOROTD_BIN"), "--listen", listen, "--port-file",
-                                port_file, "--user", "nobody", "--threads", "2", NULL};
+    const char *const argv[] = {
+        th_env("GLOROTD_BIN"), "--listen", listen, "--port-file", port_file, "--user", "nobody",
+        "--threads",           "2",        NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -116,8 +116,8 @@ Test(ops_limits, per_client_connections)
     close(third);
 
     char *text = ops_scrape(&d, "127.0.0.2", NULL);
-    cr_expect_eq(ops_metric(text, "glorotd_rejected_connections_total{reason=\"per_ip\"}"), 1,
-                 "%s", text);
+    cr_expect_eq(ops_metric(text, "glorotd_rejected_connections_total{reason=\"per_ip\"}"), 1, "%s",
+                 text);
     cr_expect_eq(ops_metric(text, "glorotd_open_connections"), 3, "two held + this scrape: %s",
                  text);
     free(text);
@@ -167,8 +167,14 @@ ParameterizedTestParameters(ops_limits, sizes)
 ParameterizedTest(lcase *c, ops_limits, sizes)
 {
     th_daemon d;
-    static const char *const extra[] = {"--max-header-bytes", "8192", "--max-body-bytes",   "64",
-                                        "--max-elements",     "1000", "--max-json-elements", "10",
+    static const char *const extra[] = {"--max-header-bytes",
+                                        "8192",
+                                        "--max-body-bytes",
+                                        "64",
+                                        "--max-elements",
+                                        "1000",
+                                        "--max-json-elements",
+                                        "10",
                                         NULL};
     cr_assert_eq(th_daemon_start(&d, extra), 0);
     static char big[12000];
@@ -176,7 +182,8 @@ ParameterizedTest(lcase *c, ops_limits, sizes)
     char header[12100], url[12200];
     snprintf(header, sizeof header, "X-Big: %s", big);
     snprintf(url, sizeof url, "%s/v1/glorot_uniform?shape=2,2&name=%s", d.base_url, big);
-    const char *body = "{\"shape\": [2, 2], \"seed\": 1, \"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
+    const char *body =
+        "{\"shape\": [2, 2], \"seed\": 1, \"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
     th_response r;
     if (c->kind == 0) {
         const char *const args[] = {"-H", header, url, NULL};

@@ -21,8 +21,9 @@ static size_t run_step(const th_daemon *d, const step *s)
         const char *const args[] = {"-I", url, NULL};
         cr_assert_eq(th_curl(&r, args), 0);
     } else if (strcmp(s->method, "POST") == 0) {
-        const char *const args[] = {"-H", "Content-Type: application/json", "--data",
-                                    "{\"shape\": [2, 3], \"seed\": 4}", url, NULL};
+        const char *const args[] = {"-H",     "Content-Type: application/json",
+                                    "--data", "{\"shape\": [2, 3], \"seed\": 4}",
+                                    url,      NULL};
         cr_assert_eq(th_curl(&r, args), 0);
     } else {
         const char *const args[] = {url, NULL};
@@ -92,9 +93,8 @@ Test(ops_metrics, exact_after_known_requests)
                   32);
     expect_metric(text,
                   "glorotd_generated_elements_total{algorithm=\"chacha20\",dtype=\"float16\"}", 0);
-    expect_metric(text,
-                  "glorotd_generated_elements_total{algorithm=\"mlx-seeded\",dtype=\"float32\"}",
-                  0);
+    expect_metric(
+        text, "glorotd_generated_elements_total{algorithm=\"mlx-seeded\",dtype=\"float32\"}", 0);
     cr_expect_gt(ops_metric(text, "glorotd_generation_seconds_total{algorithm=\"chacha20\"}"), 0);
     cr_expect_gt(ops_metric(text, "glorotd_generation_seconds_total{algorithm=\"mlx\"}"), 0);
     expect_metric(text, "glorotd_generation_seconds_total{algorithm=\"mlx-seeded\"}", 0);
@@ -174,8 +174,7 @@ ParameterizedTest(icase *c, ops_metrics, request_ids, .init = ids_setup, .fini =
     ops_get(&r, ts_url(), c->path, c->given[0] != '\0' ? with : NULL);
     cr_assert_eq(r.status, c->status, "%s", (const char *)r.body);
     char id[160];
-    cr_assert_eq(th_header(&r, "X-Request-Id", id, sizeof id), 0, "no X-Request-Id: %s",
-                 r.headers);
+    cr_assert_eq(th_header(&r, "X-Request-Id", id, sizeof id), 0, "no X-Request-Id: %s", r.headers);
     if (c->kept) {
         cr_expect_str_eq(id, c->given);
     } else {

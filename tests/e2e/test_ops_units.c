@@ -144,18 +144,114 @@ ParameterizedTestParameters(ops_units, settings)
          "",
          "/c"},
         {"check", {"--check-config"}, {""}, GD_CONFIG_CHECK, "", DEFAULTS, "", "", ""},
-        {"cert without key", {"--tls-cert", "/c"}, {""}, GD_CONFIG_ERROR, "go together", DEFAULTS, "", "", ""},
-        {"key without cert", {""}, {"GLOROTD_TLS_KEY=/k"}, GD_CONFIG_ERROR, "go together", DEFAULTS, "", "", ""},
-        {"bad bool", {"--public-metrics=maybe"}, {""}, GD_CONFIG_ERROR, "not a boolean", DEFAULTS, "", "", ""},
-        {"bad bool env", {""}, {"GLOROTD_ALLOW_ROOT=2"}, GD_CONFIG_ERROR, "GLOROTD_ALLOW_ROOT", DEFAULTS, "", "", ""},
-        {"bad format", {"--log-format", "xml"}, {""}, GD_CONFIG_ERROR, "text or json", DEFAULTS, "", "", ""},
-        {"bad user", {"--user", "-root"}, {""}, GD_CONFIG_ERROR, "not a user name", DEFAULTS, "", "", ""},
-        {"user spaces", {"--user", "a b"}, {""}, GD_CONFIG_ERROR, "not a user name", DEFAULTS, "", "", ""},
-        {"header small", {"--max-header-bytes", "4096"}, {""}, GD_CONFIG_ERROR, "8192 to", DEFAULTS, "", "", ""},
-        {"requests zero", {"--max-requests", "0"}, {""}, GD_CONFIG_ERROR, "--max-requests", DEFAULTS, "", "", ""},
-        {"drain long", {"--drain-delay", "3601"}, {""}, GD_CONFIG_ERROR, "--drain-delay", DEFAULTS, "", "", ""},
-        {"token empty", {"--token-file="}, {""}, GD_CONFIG_ERROR, "--token-file", DEFAULTS, "", "", ""},
-        {"per ip env", {""}, {"GLOROTD_MAX_REQUESTS_PER_IP=x"}, GD_CONFIG_ERROR, "PER_IP", DEFAULTS, "", "", ""},
+        {"cert without key",
+         {"--tls-cert", "/c"},
+         {""},
+         GD_CONFIG_ERROR,
+         "go together",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"key without cert",
+         {""},
+         {"GLOROTD_TLS_KEY=/k"},
+         GD_CONFIG_ERROR,
+         "go together",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"bad bool",
+         {"--public-metrics=maybe"},
+         {""},
+         GD_CONFIG_ERROR,
+         "not a boolean",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"bad bool env",
+         {""},
+         {"GLOROTD_ALLOW_ROOT=2"},
+         GD_CONFIG_ERROR,
+         "GLOROTD_ALLOW_ROOT",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"bad format",
+         {"--log-format", "xml"},
+         {""},
+         GD_CONFIG_ERROR,
+         "text or json",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"bad user",
+         {"--user", "-root"},
+         {""},
+         GD_CONFIG_ERROR,
+         "not a user name",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"user spaces",
+         {"--user", "a b"},
+         {""},
+         GD_CONFIG_ERROR,
+         "not a user name",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"header small",
+         {"--max-header-bytes", "4096"},
+         {""},
+         GD_CONFIG_ERROR,
+         "8192 to",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"requests zero",
+         {"--max-requests", "0"},
+         {""},
+         GD_CONFIG_ERROR,
+         "--max-requests",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"drain long",
+         {"--drain-delay", "3601"},
+         {""},
+         GD_CONFIG_ERROR,
+         "--drain-delay",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"token empty",
+         {"--token-file="},
+         {""},
+         GD_CONFIG_ERROR,
+         "--token-file",
+         DEFAULTS,
+         "",
+         "",
+         ""},
+        {"per ip env",
+         {""},
+         {"GLOROTD_MAX_REQUESTS_PER_IP=x"},
+         GD_CONFIG_ERROR,
+         "PER_IP",
+         DEFAULTS,
+         "",
+         "",
+         ""},
     };
     return cr_make_param_array(ocase, cases, sizeof cases / sizeof cases[0]);
 }
@@ -204,9 +300,9 @@ typedef struct {
 
 ParameterizedTestParameters(ops_units, booleans)
 {
-    static bcase cases[] = {{"1", 1},  {"true", 1},  {"YES", 1}, {"On", 1},    {"0", 0},
-                            {"no", 0}, {"FALSE", 0}, {"off", 0}, {"", -1},     {"2", -1},
-                            {" 1", -1}, {"yess", -1}, {"t", -1}, {"true ", -1}};
+    static bcase cases[] = {{"1", 1},   {"true", 1},  {"YES", 1}, {"On", 1},    {"0", 0},
+                            {"no", 0},  {"FALSE", 0}, {"off", 0}, {"", -1},     {"2", -1},
+                            {" 1", -1}, {"yess", -1}, {"t", -1},  {"true ", -1}};
     return cr_make_param_array(bcase, cases, sizeof cases / sizeof cases[0]);
 }
 
@@ -271,16 +367,16 @@ Test(ops_units, loopback)
     static const struct {
         const char *listen;
         int loopback;
-    } cases[] = {{"127.0.0.1:1", 1}, {"127.9.8.7:1", 1},  {"[::1]:1", 1},
-                 {"0.0.0.0:1", 0},   {"10.0.0.1:1", 0},   {"[::]:1", 0},
+    } cases[] = {{"127.0.0.1:1", 1}, {"127.9.8.7:1", 1},         {"[::1]:1", 1},
+                 {"0.0.0.0:1", 0},   {"10.0.0.1:1", 0},          {"[::]:1", 0},
                  {"128.0.0.1:1", 0}, {"[::ffff:127.0.0.1]:1", 0}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gd_config cfg;
         char msg[256];
         set_defaults(&cfg);
-        cr_assert_eq(gd_parse_listen(cases[i].listen, &cfg.addr, &cfg.addr_len, &cfg.ipv6, msg,
-                                     sizeof msg),
-                     0);
+        cr_assert_eq(
+            gd_parse_listen(cases[i].listen, &cfg.addr, &cfg.addr_len, &cfg.ipv6, msg, sizeof msg),
+            0);
         cr_expect_eq(gd_config_is_loopback(&cfg), cases[i].loopback, "%s", cases[i].listen);
     }
 }
@@ -325,8 +421,7 @@ ParameterizedTest(tfcase *c, ops_units, token_files)
     if (c->count == 0) {
         cr_assert_null(a, "%s: accepted", c->label);
         cr_expect(strstr(msg, c->message) != NULL, "%s: '%s'", c->label, msg);
-        cr_expect(strstr(msg, "aaaa") == NULL, "%s: the message quotes a token: %s", c->label,
-                  msg);
+        cr_expect(strstr(msg, "aaaa") == NULL, "%s: the message quotes a token: %s", c->label, msg);
         return;
     }
     cr_assert_not_null(a, "%s: %s", c->label, msg);
@@ -689,12 +784,10 @@ Test(ops_units, stats_counters)
     cr_expect_eq(after->requests[STATS_EP_INFO][0] - before->requests[STATS_EP_INFO][0], 1);
     cr_expect_eq(after->requests[STATS_EP_OTHER][404] - before->requests[STATS_EP_OTHER][404], 1);
     cr_expect_eq(after->bytes_sent[STATS_EP_INFO] - before->bytes_sent[STATS_EP_INFO], 150);
-    cr_expect_eq(after->duration_buckets[STATS_EP_INFO][1] -
-                     before->duration_buckets[STATS_EP_INFO][1],
-                 1);
-    cr_expect_eq(after->duration_buckets[STATS_EP_INFO][0] -
-                     before->duration_buckets[STATS_EP_INFO][0],
-                 1);
+    cr_expect_eq(
+        after->duration_buckets[STATS_EP_INFO][1] - before->duration_buckets[STATS_EP_INFO][1], 1);
+    cr_expect_eq(
+        after->duration_buckets[STATS_EP_INFO][0] - before->duration_buckets[STATS_EP_INFO][0], 1);
     cr_expect_eq(after->duration_buckets[STATS_EP_INFO][STATS_BUCKETS - 1] -
                      before->duration_buckets[STATS_EP_INFO][STATS_BUCKETS - 1],
                  1);
@@ -722,9 +815,10 @@ typedef struct {
 ParameterizedTestParameters(ops_units, buckets)
 {
     static hcase cases[] = {
-        {0, 0},          {1000000, 0},           {1000001, 1},           {5000000, 1},
-        {9999999, 2},    {1000000000, 6},        {1000000001, 7},        {300000000000ull, 11},
-        {300000000001ull, 12}, {UINT64_MAX, 12},
+        {0, 0},           {1000000, 0},          {1000001, 1},
+        {5000000, 1},     {9999999, 2},          {1000000000, 6},
+        {1000000001, 7},  {300000000000ull, 11}, {300000000001ull, 12},
+        {UINT64_MAX, 12},
     };
     return cr_make_param_array(hcase, cases, sizeof cases / sizeof cases[0]);
 }
@@ -789,12 +883,9 @@ typedef struct {
 ParameterizedTestParameters(ops_units, json_escape)
 {
     static ecase cases[] = {
-        {"plain /path", 64, "plain /path"},
-        {"q\"b\\", 64, "q\\\"b\\\\"},
-        {"nl\n\x01", 64, "nl\\u000a\\u0001"},
-        {"caf\xc3\xa9", 64, "caf\xc3\xa9"},
-        {"abcdefghij", 8, "abcd..."},
-        {"\"\"\"\"", 9, "\\\"\\\"..."},
+        {"plain /path", 64, "plain /path"},   {"q\"b\\", 64, "q\\\"b\\\\"},
+        {"nl\n\x01", 64, "nl\\u000a\\u0001"}, {"caf\xc3\xa9", 64, "caf\xc3\xa9"},
+        {"abcdefghij", 8, "abcd..."},         {"\"\"\"\"", 9, "\\\"\\\"..."},
     };
     return cr_make_param_array(ecase, cases, sizeof cases / sizeof cases[0]);
 }
