@@ -41,6 +41,18 @@ static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
     return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
+/* A bodiless answer (HEAD, 304) of unknown length: libmicrohttpd 0.9.75
+ * would announce chunked framing and then send the last chunk, "0\r\n\r\n",
+ * which the client reads as the start of the next answer. Without chunking
+ * (and so with Connection: close) nothing follows the headers. */
+static int bodiless_unknown_length(struct MHD_Response *resp)
+{
+    return MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) ==
+                   MHD_YES
+               ? 0
+               : -1;
+}
+
 /* The client has these bytes: 304 for GET and HEAD, 412 for POST (RFC 9110
  * 13.1.2). Nothing is generated. A 304 may only carry the Content-Length of
  * the 200 (RFC 9110 8.6), so the response is sized like it; MHD sends no
@@ -59,7 +71,8 @@ static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const
         size == GP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size, 64, no_body, NULL, NULL);
     if (resp == NULL)
         return MHD_NO;
-    if (gd_tensor_headers(resp, t, 0) != 0) {
+    if (gd_tensor_headers(resp, t, 0) != 0 ||
+        (size == GP_SIZE_UNKNOWN && bodiless_unknown_length(resp) != 0)) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }
@@ -158,7 +171,8 @@ static struct MHD_Response *make_stream(gd_req *req, const gd_tensor *t,
     atomic_fetch_add(&req->refs, 1);
     req->streaming = 1;
     if (gd_tensor_headers(resp, t, 1) != 0 ||
-        (plan->status == 206 && gd_range_headers(resp, plan) != 0)) {
+        (plan->status == 206 && gd_range_headers(resp, plan) != 0) ||
+        (req->is_head && size == GP_SIZE_UNKNOWN && bodiless_unknown_length(resp) != 0)) {
         MHD_destroy_response(resp);
         req->streaming = 0;
         gd_fail(e, 500, "internal", "", "cannot add the response headers");
