@@ -434,7 +434,7 @@ Test(ops_units, token_file_limits)
     init_sodium();
     char msg[256];
     size_t n = GD_TOKENS_MAX + 1, len = n * (GD_TOKEN_MIN + 1);
-    char *text = malloc(len);
+    char *text = malloc(len + 1); /* snprintf writes its NUL past the last line */
     cr_assert_not_null(text);
     for (size_t i = 0; i < n; i++)
         snprintf(text + i * (GD_TOKEN_MIN + 1), GD_TOKEN_MIN + 2, "%016zx\n", i);
