@@ -6,10 +6,12 @@
  *
  * The server is a thread in the test process. It serves one connection at a
  * time, always with "Connection: close"; connection i gets script[i] (the
- * last entry repeats), and every request line is recorded, so tests can
- * count attempts and see what each asked for. Nothing depends on timing:
- * cuts are by byte count, and a stalled connection stays open until the
- * client gives up.
+ * last entry repeats), and every request line and head is recorded, so tests
+ * can count attempts and see what each asked for. Answers carry a strong
+ * ETag; an R_PARTIAL answer honours "Range: bytes=N-" with the matching
+ * If-Range by sending 206 and the rest of the body. Nothing depends on
+ * timing: cuts are by byte count, and a stalled connection stays open until
+ * the client gives up.
  */
 #include "../support/harness.h"
 #include "glorot/client.h"
@@ -37,6 +39,7 @@ typedef enum {
     R_ERROR,   /* status with a text body */
     R_CLOSE,   /* read the request, close without a word */
     R_STALL,   /* read the request, send nothing, wait until the client leaves */
+    R_PARTIAL, /* like R_BODY, but 206 and the rest from N for "Range: bytes=N-" + If-Range */
 } reply_kind;
 
 typedef struct {
@@ -49,6 +52,8 @@ typedef struct {
     long flip;                  /* R_BODY: body byte to corrupt, -1 = none */
     char drop_header[24];       /* R_BODY: a Glorot-* header to leave out */
     char override[64];          /* R_BODY: replace a header line (same name) */
+    long range_shift;           /* R_PARTIAL: added to the start its Content-Range names */
+    long force_from;            /* R_PARTIAL: answer 206 from here whatever was asked (-1 = no) */
 } fake_reply;
 
 typedef struct {
@@ -64,8 +69,11 @@ typedef struct {
     pthread_mutex_t lock;
     size_t connections;
     char requests[FAKE_LOG_MAX][512];
+    char heads[FAKE_LOG_MAX][2048]; /* each request's whole head */
     int stop;
 } fake_server;
+
+#define FAKE_ETAG "\"fake-etag-1\""
 
 /* ---- the server ------------------------------------------------------------ */
 
@@ -112,6 +120,9 @@ static int read_request(fake_server *f, int fd, size_t index)
         pthread_mutex_lock(&f->lock);
         memcpy(f->requests[index], buf, line);
         f->requests[index][line] = '\0';
+        size_t head = used < sizeof f->heads[0] ? used : sizeof f->heads[0] - 1;
+        memcpy(f->heads[index], buf, head);
+        f->heads[index][head] = '\0';
         pthread_mutex_unlock(&f->lock);
     }
     return 0;
@@ -176,6 +187,42 @@ static void serve_body(fake_server *f, int fd, const fake_reply *r)
         wait_for_client(f, fd);
 }
 
+/* The N of "Range: bytes=N-" when If-Range names our ETag; -1 otherwise. */
+static long asked_from(const char *head)
+{
+    static const char pattern[] = "\r\nRange: bytes=";
+    const char *range = strstr(head, pattern);
+    const char *if_range = strstr(head, "\r\nIf-Range: " FAKE_ETAG "\r\n");
+    if (range == NULL || if_range == NULL)
+        return -1;
+    return strtol(range + sizeof pattern - 1, NULL, 10);
+}
+
+static void serve_partial(fake_server *f, int fd, const fake_reply *r, size_t index)
+{
+    long from = r->force_from >= 0 ? r->force_from
+                                   : asked_from(index < FAKE_LOG_MAX ? f->heads[index] : "");
+    if (from < 0 || (size_t)from >= f->body_len) {
+        serve_body(f, fd, r);
+        return;
+    }
+    char head[2048], length[64];
+    fake_reply whole = *r;
+    snprintf(length, sizeof length, "Content-Length: %zu", f->body_len - (size_t)from);
+    snprintf(whole.override, sizeof whole.override, "%s", r->override[0] ? r->override : length);
+    header_block(f, &whole, head, sizeof head);
+    char *status_end = strstr(head, "\r\n");
+    char range[96];
+    snprintf(range, sizeof range, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %ld-%zu/%zu",
+             from + r->range_shift, f->body_len - 1, f->body_len);
+    send_all(fd, range, strlen(range));
+    send_all(fd, status_end, strlen(status_end));
+    size_t n = f->body_len - (size_t)from;
+    if (r->cut_after < n)
+        n = (size_t)r->cut_after;
+    send_all(fd, f->body + from, n);
+}
+
 static void serve_error(int fd, const fake_reply *r)
 {
     char head[1024];
@@ -203,6 +250,9 @@ static void serve(fake_server *f, int fd, size_t index)
         break;
     case R_STALL:
         wait_for_client(f, fd);
+        break;
+    case R_PARTIAL:
+        serve_partial(f, fd, r, index);
         break;
     }
 }
@@ -240,7 +290,7 @@ static void glorot_headers(fake_server *f, const glorot_meta *m)
              "Glorot-Seed: %llu\r\nGlorot-Algorithm: %s\r\nGlorot-Dtype: %s\r\n"
              "Glorot-Shape: %s\r\nGlorot-Fan-In: %llu\r\nGlorot-Fan-Out: %llu\r\n"
              "Glorot-Limit: %.17g\r\nGlorot-Gain: %s\r\nGlorot-Name: weight\r\n"
-             "Glorot-Format: %s\r\n",
+             "Glorot-Format: %s\r\nETag: " FAKE_ETAG "\r\n",
              (unsigned long long)m->seed, m->algorithm, m->dtype, shape,
              (unsigned long long)m->fan_in, (unsigned long long)m->fan_out, m->limit, m->gain,
              m->format);
@@ -314,7 +364,7 @@ static glorot_client *fake_client(const fake_server *f, glorot_verify verify, in
     return c;
 }
 
-static const fake_reply FULL = {R_BODY, 0, "", "", ALL, 0, -1, "", ""};
+static const fake_reply FULL = {R_BODY, 0, "", "", ALL, 0, -1, "", "", 0, -1};
 
 static fake_reply cut(uint64_t n)
 {
@@ -325,7 +375,7 @@ static fake_reply cut(uint64_t n)
 
 static fake_reply error_reply(int status, const char *body, const char *headers)
 {
-    fake_reply r = {R_ERROR, status, "", "", ALL, 0, -1, "", ""};
+    fake_reply r = {R_ERROR, status, "", "", ALL, 0, -1, "", "", 0, -1};
     snprintf(r.body, sizeof r.body, "%s", body);
     snprintf(r.headers, sizeof r.headers, "%s", headers);
     return r;
@@ -410,6 +460,155 @@ ParameterizedTest(resume_case *rc, fake, resumes_identically)
     free(buf);
 }
 
+/* ---- resumption with byte ranges (206) ------------------------------------------ */
+
+static fake_reply partial(uint64_t cut_after)
+{
+    fake_reply r = FULL;
+    r.kind = R_PARTIAL;
+    r.cut_after = cut_after;
+    r.force_from = -1;
+    return r;
+}
+
+ParameterizedTestParameters(fake, resumes_with_a_range)
+{
+    static resume_case real[] = {
+        {1, 1, 0, GLOROT_VERIFY_NONE},       {4097, 0, 1, GLOROT_VERIFY_FULL},
+        {120000, 1, 1, GLOROT_VERIFY_SAMPLE}, {239999, 0, 0, GLOROT_VERIFY_FULL},
+    };
+    return cr_make_param_array(resume_case, real, sizeof real / sizeof real[0]);
+}
+
+ParameterizedTest(resume_case *rc, fake, resumes_with_a_range)
+{
+    fake_server f;
+    fake_reply script[] = {cut(rc->cut), partial(ALL)};
+    fake_start(&f, script, 2);
+    glorot_client *c = fake_client(&f, rc->verify, 3, 20000);
+    glorot_request req;
+    glorot_error err = {0};
+    glorot_meta meta;
+    test_request(&req, rc->seeded);
+    collected got = {0};
+    unsigned char *buf = malloc(f.body_len);
+    glorot_code code = rc->stream ? glorot_fetch_stream(c, &req, collect, &got, &meta, &err)
+                                  : glorot_fetch(c, &req, buf, f.body_len, &meta, &err);
+    cr_assert_eq(code, GLOROT_OK, "%s", err.message);
+    const unsigned char *result = rc->stream ? got.data : buf;
+    if (rc->stream)
+        cr_assert_eq(got.len, f.body_len, "each byte exactly once");
+    cr_expect_arr_eq(result, f.body, f.body_len, "bytes differ from an unbroken answer");
+    cr_expect_eq(meta.size, f.body_len);
+    glorot_client_free(c);
+    cr_expect_eq(fake_stop(&f), 2);
+    char want[64];
+    snprintf(want, sizeof want, "\r\nRange: bytes=%llu-\r\n", (unsigned long long)rc->cut);
+    cr_expect(strstr(f.heads[1], want) != NULL, "the retry must ask for the rest: %s", f.heads[1]);
+    cr_expect(strstr(f.heads[1], "\r\nIf-Range: " FAKE_ETAG "\r\n") != NULL, "%s", f.heads[1]);
+    cr_expect(strstr(f.requests[1], "seed=77") != NULL, "%s", f.requests[1]);
+    cr_expect(strstr(f.heads[0], "Range:") == NULL, "%s", f.heads[0]);
+    free(got.data);
+    free(buf);
+}
+
+Test(fake, ranges_chain_across_several_breaks)
+{
+    fake_server f;
+    fake_reply script[] = {cut(50000), partial(30000), partial(1), partial(ALL)};
+    fake_start(&f, script, 4);
+    glorot_client *c = fake_client(&f, GLOROT_VERIFY_FULL, 5, 20000);
+    glorot_request req;
+    glorot_error err = {0};
+    test_request(&req, 0);
+    collected got = {0};
+    cr_assert_eq(glorot_fetch_stream(c, &req, collect, &got, NULL, &err), GLOROT_OK, "%s",
+                 err.message);
+    cr_assert_eq(got.len, f.body_len);
+    cr_expect_not(got.out_of_order);
+    cr_expect_arr_eq(got.data, f.body, f.body_len);
+    glorot_client_free(c);
+    cr_expect_eq(fake_stop(&f), 4);
+    cr_expect(strstr(f.heads[1], "Range: bytes=50000-") != NULL, "%s", f.heads[1]);
+    cr_expect(strstr(f.heads[2], "Range: bytes=80000-") != NULL, "%s", f.heads[2]);
+    cr_expect(strstr(f.heads[3], "Range: bytes=80001-") != NULL, "%s", f.heads[3]);
+    free(got.data);
+}
+
+/* Without an ETag in the first answer the retry asks for everything and skips. */
+Test(fake, no_etag_no_range)
+{
+    fake_server f;
+    fake_reply first = cut(70000);
+    snprintf(first.drop_header, sizeof first.drop_header, "ETag");
+    fake_reply second = partial(ALL);
+    snprintf(second.drop_header, sizeof second.drop_header, "ETag");
+    fake_reply script[] = {first, second};
+    fake_start(&f, script, 2);
+    glorot_client *c = fake_client(&f, GLOROT_VERIFY_NONE, 3, 20000);
+    glorot_request req;
+    glorot_error err = {0};
+    test_request(&req, 1);
+    unsigned char *buf = malloc(f.body_len);
+    cr_assert_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
+                 err.message);
+    cr_expect_arr_eq(buf, f.body, f.body_len);
+    glorot_client_free(c);
+    cr_expect_eq(fake_stop(&f), 2);
+    cr_expect(strstr(f.heads[1], "Range:") == NULL, "%s", f.heads[1]);
+    free(buf);
+}
+
+typedef struct {
+    char label[32];
+    long range_shift;
+    long force_from; /* on the first answer */
+    char override[64];
+    glorot_code expected;
+    size_t connections;
+} bad_partial_case;
+
+ParameterizedTestParameters(fake, wrong_partial_answers_rejected)
+{
+    static bad_partial_case cases[] = {
+        {"range starts early", -1, -1, "", GLOROT_E_PROTOCOL, 2},
+        {"range starts late", 1, -1, "", GLOROT_E_PROTOCOL, 2},
+        {"other etag", 0, -1, "ETag: \"fake-etag-2\"", GLOROT_E_PROTOCOL, 2},
+        {"short length", 0, -1, "Content-Length: 10", GLOROT_E_PROTOCOL, 2},
+        {"other seed", 0, -1, "Glorot-Seed: 78", GLOROT_E_PROTOCOL, 2},
+        {"206 unasked", 0, 100, "", GLOROT_E_PROTOCOL, 1},
+    };
+    return cr_make_param_array(bad_partial_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(bad_partial_case *bc, fake, wrong_partial_answers_rejected)
+{
+    fake_server f;
+    fake_reply lie = partial(ALL);
+    lie.range_shift = bc->range_shift;
+    snprintf(lie.override, sizeof lie.override, "%s", bc->override);
+    fake_reply first = cut(100000);
+    if (bc->force_from >= 0) {
+        first = lie;
+        first.force_from = bc->force_from;
+    }
+    fake_reply script[] = {first, lie};
+    fake_start(&f, script, 2);
+    glorot_client *c = fake_client(&f, GLOROT_VERIFY_NONE, 3, 20000);
+    glorot_request req;
+    glorot_error err = {0};
+    test_request(&req, 1);
+    unsigned char *buf = malloc(f.body_len + 64);
+    memset(buf, 0xA5, f.body_len + 64);
+    glorot_code code = glorot_fetch(c, &req, buf, f.body_len, NULL, &err);
+    cr_expect_eq(code, bc->expected, "%s: %s: %s", bc->label, glorot_strerror(code), err.message);
+    for (size_t i = f.body_len; i < f.body_len + 64; i++)
+        cr_assert_eq(buf[i], 0xA5, "%s: wrote past the buffer", bc->label);
+    glorot_client_free(c);
+    cr_expect_eq(fake_stop(&f), bc->connections, "%s: a wrong 206 is not retried", bc->label);
+    free(buf);
+}
+
 Test(fake, broken_answer_without_retries_is_protocol_error)
 {
     fake_server f;
@@ -474,7 +673,7 @@ Test(fake, stalled_answer_is_retried_after_idle_timeout)
 Test(fake, silent_server_times_out_within_the_deadline)
 {
     fake_server f;
-    fake_reply stall = {R_STALL, 0, "", "", ALL, 0, -1, "", ""};
+    fake_reply stall = {R_STALL, 0, "", "", ALL, 0, -1, "", "", 0, -1};
     fake_start(&f, &stall, 1);
     glorot_client *c = fake_client(&f, GLOROT_VERIFY_NONE, 3, 1000);
     glorot_request req;
@@ -491,7 +690,7 @@ Test(fake, silent_server_times_out_within_the_deadline)
 Test(fake, closed_without_answer_is_retried)
 {
     fake_server f;
-    fake_reply script[] = {{R_CLOSE, 0, "", "", ALL, 0, -1, "", ""}, FULL};
+    fake_reply script[] = {{R_CLOSE, 0, "", "", ALL, 0, -1, "", "", 0, -1}, FULL};
     fake_start(&f, script, 2);
     glorot_client *c = fake_client(&f, GLOROT_VERIFY_FULL, 3, 20000);
     glorot_request req;
@@ -756,11 +955,11 @@ typedef struct {
 ParameterizedTestParameters(fake, cli_exit_codes)
 {
     static cli_case cases[] = {
-        {"ok", {R_BODY, 0, "", "", ALL, 0, -1, "", ""}, 0},
-        {"corrupted", {R_BODY, 0, "", "", ALL, 0, 0, "", ""}, 6},
-        {"400", {R_ERROR, 400, "", "", ALL, 0, -1, "", ""}, 3},
-        {"503", {R_ERROR, 503, "", "Retry-After: 0\r\n", ALL, 0, -1, "", ""}, 4},
-        {"broken", {R_BODY, 0, "", "", 1000, 0, -1, "", ""}, 4},
+        {"ok", {R_BODY, 0, "", "", ALL, 0, -1, "", "", 0, -1}, 0},
+        {"corrupted", {R_BODY, 0, "", "", ALL, 0, 0, "", "", 0, -1}, 6},
+        {"400", {R_ERROR, 400, "", "", ALL, 0, -1, "", "", 0, -1}, 3},
+        {"503", {R_ERROR, 503, "", "Retry-After: 0\r\n", ALL, 0, -1, "", "", 0, -1}, 4},
+        {"broken", {R_BODY, 0, "", "", 1000, 0, -1, "", "", 0, -1}, 4},
     };
     snprintf(cases[2].reply.body, sizeof cases[2].reply.body, "%s", bad_json);
     snprintf(cases[3].reply.body, sizeof cases[3].reply.body, "%s", busy_json);

@@ -27,7 +27,7 @@
 #include <criterion/parameterized.h>
 #include <sys/stat.h>
 
-#define MAX_ELEMENTS "100000"
+#define MAX_ELEMENTS "1000000"
 #define JSON_CAP "500"
 
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
@@ -291,6 +291,9 @@ ParameterizedTestParameters(sharding, ranges_equal_the_same_bytes_of_the_whole)
         {"shape=33,17&seed=5&format=safetensors&dtype=float64", 8},
         {"shape=40,30&seed=6&format=npy&algorithm=mlx&slice=3:-4,5:9", 4},
         {"shape=40,30&seed=6&format=safetensors&dtype=bfloat16&shard=2/3&axis=1", 2},
+        /* past 256 KiB: streamed block by block rather than generated at once */
+        {"shape=300,500&seed=7&format=npy&algorithm=mlx-seeded", 4},
+        {"shape=1000,400&seed=7&slice=1:-1,3:-3&dtype=float64", 8},
     };
     return cr_make_param_array(range_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -478,8 +481,8 @@ ParameterizedTestParameters(sharding, refusals)
         {"shape=8,8&slice=1:2:1", 400, "invalid_parameter", "slice"},
         {"shape=8,8&slice=1:2,:,:", 400, "invalid_parameter", "slice"},
         {"shape=8,8&shard=1", 400, "invalid_parameter", "shard"},
-        {"shape=1000,1000&slice=0:101", 413, "too_large", "shape"},
-        {"shape=1000,1000&shard=0/9", 413, "too_large", "shape"},
+        {"shape=10000,1000&slice=0:1001", 413, "too_large", "shape"},
+        {"shape=10000,1000&shard=0/9", 413, "too_large", "shape"},
         {"shape=100,100&slice=0:6&format=json", 413, "too_large", "shape"},
         {"shape=65536,65537&slice=0:1&algorithm=mlx", 422, "unsupported", "shape"},
     };

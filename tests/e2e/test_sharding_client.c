@@ -1,0 +1,481 @@
+/*
+ * test_sharding_client.c - libglorot-client and the glorot command with
+ * slices, shards, byte-range resumption and digests, against a live glorotd:
+ *
+ * - slice and shard fields fetch exactly the server's part (and what
+ *   glorot_generate makes locally), with the part's bounds in glorot_meta;
+ * - a download whose connection is killed mid-stream (a relay thread between
+ *   client and daemon closes both sockets after N bytes) resumes with
+ *   "Range: bytes=N-" + If-Range, the daemon answers 206, and the result is
+ *   identical to an unbroken download (buffer and stream, three binary
+ *   formats, a slice, a server-drawn seed, every verification mode); json
+ *   resumes by asking again and skipping, without a Range;
+ * - glorot_digest agrees with the downloaded bytes (glorot_digest_check) and
+ *   with sha256sum of the file `glorot fetch` writes.
+ */
+#include "glorot/client.h"
+#include "test_server_util.h"
+
+#include <criterion/parameterized.h>
+#include <poll.h>
+#include <pthread.h>
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    static const char *const extra[] = {"--threads", "2", NULL};
+    ts_shared_start(extra);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    ts_shared_stop();
+}
+
+static glorot_client *client_for(const char *url, glorot_verify verify)
+{
+    glorot_options o = {0};
+    glorot_error err = {0};
+    o.verify = verify;
+    o.retries = 3;
+    o.retry_base_ms = 5;
+    o.retry_max_ms = 20;
+    o.timeout_ms = 60000;
+    glorot_client *c = glorot_client_new(url, &o, &err);
+    cr_assert_not_null(c, "%s", err.message);
+    return c;
+}
+
+static void set(glorot_request *req, const char *key, const char *value)
+{
+    glorot_error err = {0};
+    cr_assert_eq(glorot_request_set(req, key, value, &err), GLOROT_OK, "%s=%s: %s", key, value,
+                 err.message);
+}
+
+/* A request from "k=v&k=v" through glorot_request_set (values stay in text). */
+static void request_from(glorot_request *req, char *text)
+{
+    glorot_request_init(req);
+    for (char *p = text; *p != '\0';) {
+        size_t len = strcspn(p, "&");
+        char *eq = memchr(p, '=', len);
+        int last = p[len] == '\0';
+        cr_assert_not_null(eq);
+        *eq = '\0';
+        p[len] = '\0';
+        set(req, p, eq + 1);
+        p += len + !last;
+    }
+}
+
+/* ---- parts through the library ------------------------------------------------------ */
+
+typedef struct {
+    char query[160];
+    uint64_t part_start[3], part_stop[3];
+} part_case;
+
+ParameterizedTestParameters(client_parts, fetch_equals_server_and_generate)
+{
+    static part_case cases[] = {
+        {"shape=30,20&seed=4&slice=3:-3,:5", {3, 0}, {27, 5}},
+        {"shape=30,20&seed=4&shard=2/3&axis=1&format=npy&dtype=float16", {0, 14}, {30, 20}},
+        {"shape=6,5,4&seed=4&shard=0/4&axis=-1&format=safetensors&algorithm=mlx", {0, 0, 0},
+         {6, 5, 1}},
+        {"shape=9,8&seed=4&slice=-1:&format=json&algorithm=mlx-seeded&call=2", {8, 0}, {9, 8}},
+    };
+    return cr_make_param_array(part_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(part_case *pc, client_parts, fetch_equals_server_and_generate)
+{
+    char text[160];
+    snprintf(text, sizeof text, "%s", pc->query);
+    glorot_request req;
+    request_from(&req, text);
+    glorot_client *c = client_for(ts_url(), GLOROT_VERIFY_FULL);
+    glorot_error err = {0};
+    glorot_meta meta;
+    unsigned char *got = malloc(1 << 20), *local = malloc(1 << 20);
+    cr_assert_eq(glorot_fetch(c, &req, got, 1 << 20, &meta, &err), GLOROT_OK, "%s: %s",
+                 pc->query, err.message);
+    glorot_meta local_meta;
+    cr_assert_eq(glorot_generate(&req, local, 1 << 20, &local_meta, &err), GLOROT_OK, "%s",
+                 err.message);
+    cr_assert_eq(meta.size, local_meta.size);
+    cr_assert_arr_eq(got, local, meta.size, "%s", pc->query);
+    uint64_t numel = 1;
+    for (size_t i = 0; i < meta.rank; i++) {
+        cr_expect_eq(meta.part_start[i], pc->part_start[i], "%s axis %zu", pc->query, i);
+        cr_expect_eq(meta.part_stop[i], pc->part_stop[i], "%s axis %zu", pc->query, i);
+        numel *= meta.part_stop[i] - meta.part_start[i];
+    }
+    cr_expect_eq(meta.numel, numel);
+    /* the same bytes as a plain GET of the same query */
+    th_response r;
+    char url[512];
+    snprintf(url, sizeof url, "%s/v1/glorot_uniform?%s", ts_url(), pc->query);
+    const char *args[] = {url, NULL};
+    cr_assert_eq(th_curl(&r, args), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(r.body_len, meta.size);
+    cr_assert_arr_eq(r.body, got, meta.size);
+    th_response_free(&r);
+    free(got);
+    free(local);
+    glorot_client_free(c);
+}
+
+Test(client_parts, bad_parts_are_refused_locally)
+{
+    glorot_request req;
+    glorot_error err = {0};
+    uint64_t size;
+    glorot_request_init(&req);
+    set(&req, "shape", "8,8");
+    cr_expect_eq(glorot_request_set(&req, "shard", "3/3", &err), GLOROT_E_INVALID);
+    cr_expect_str_eq(err.param, "shard");
+    req.slice = "2:2";
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID);
+    cr_expect_str_eq(err.param, "slice");
+    req.slice = "2:4";
+    req.shard_world = 2;
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID, "slice and shard");
+    req.slice = NULL;
+    req.shard_world = 0;
+    req.axis = 1;
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID, "axis without shard");
+    req.shard_world = 4;
+    req.shard_rank = 1;
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_OK, "%s", err.message);
+    cr_expect_eq(size, 8 * 2 * 4);
+}
+
+/* ---- a relay that kills the first connection mid-stream ------------------------------- */
+
+#define RELAY_LOG 8
+
+typedef struct {
+    int listen_fd, port, upstream;
+    char url[64];
+    pthread_t thread;
+    uint64_t cut_first; /* response bytes the first connection forwards before both ends close */
+    pthread_mutex_t lock;
+    int stop;
+    size_t connections;
+    char request[RELAY_LOG][2048]; /* each connection's first request head */
+    char status[RELAY_LOG][64];    /* ... and its answer's status line */
+} relay;
+
+static int relay_stopping(relay *r)
+{
+    pthread_mutex_lock(&r->lock);
+    int stop = r->stop;
+    pthread_mutex_unlock(&r->lock);
+    return stop;
+}
+
+static int send_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Keep the first bytes of a direction's stream (up to the first blank line). */
+static void note(char *log, size_t size, const char *data, size_t n)
+{
+    size_t have = strlen(log);
+    if (strstr(log, "\r\n\r\n") != NULL || have + 1 >= size)
+        return;
+    if (n > size - 1 - have)
+        n = size - 1 - have;
+    memcpy(log + have, data, n);
+    log[have + n] = '\0';
+}
+
+/* Shuttle bytes both ways until either side closes, or `cut` response bytes
+ * have gone through (then close both: the connection is killed). */
+static void relay_one(relay *r, int client, size_t index)
+{
+    int up = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)r->upstream);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(up, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(up);
+        return;
+    }
+    uint64_t cut = index == 0 ? r->cut_first : UINT64_MAX, sent = 0;
+    char buf[16384], req[2048] = "", status[2048] = "";
+    while (!relay_stopping(r) && sent < cut) {
+        struct pollfd p[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
+        if (poll(p, 2, 50) <= 0)
+            continue;
+        if (p[0].revents) {
+            ssize_t n = recv(client, buf, sizeof buf, 0);
+            if (n <= 0 || send_all(up, buf, (size_t)n) != 0)
+                break;
+            note(req, sizeof req, buf, (size_t)n);
+        }
+        if (p[1].revents) {
+            ssize_t n = recv(up, buf, sizeof buf, 0);
+            if (n <= 0)
+                break;
+            size_t take = (uint64_t)n < cut - sent ? (size_t)n : (size_t)(cut - sent);
+            note(status, sizeof status, buf, take);
+            if (send_all(client, buf, take) != 0)
+                break;
+            sent += take;
+        }
+    }
+    pthread_mutex_lock(&r->lock);
+    if (index < RELAY_LOG) {
+        snprintf(r->request[index], sizeof r->request[index], "%s", req);
+        snprintf(r->status[index], sizeof r->status[index], "%.*s", (int)strcspn(status, "\r"),
+                 status);
+    }
+    pthread_mutex_unlock(&r->lock);
+    close(up);
+}
+
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+    while (!relay_stopping(r)) {
+        struct pollfd p = {r->listen_fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(r->listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        pthread_mutex_lock(&r->lock);
+        size_t index = r->connections++;
+        pthread_mutex_unlock(&r->lock);
+        relay_one(r, fd, index);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void relay_start(relay *r, uint64_t cut_first)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+    r->cut_first = cut_first;
+    r->upstream = ts_port();
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    r->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_eq(bind(r->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(getsockname(r->listen_fd, (struct sockaddr *)&a, &alen), 0);
+    cr_assert_eq(listen(r->listen_fd, 8), 0);
+    r->port = ntohs(a.sin_port);
+    snprintf(r->url, sizeof r->url, "http://127.0.0.1:%d", r->port);
+    cr_assert_eq(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+static size_t relay_stop(relay *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->stop = 1;
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    close(r->listen_fd);
+    pthread_mutex_destroy(&r->lock);
+    return r->connections;
+}
+
+typedef struct {
+    unsigned char *data;
+    size_t len, cap;
+    int out_of_order;
+} collected;
+
+static int collect(void *user, uint64_t offset, const void *data, size_t len)
+{
+    collected *c = user;
+    if (offset != c->len)
+        c->out_of_order = 1;
+    if (c->len + len > c->cap) {
+        c->cap = (c->len + len) * 2;
+        c->data = realloc(c->data, c->cap);
+    }
+    memcpy(c->data + c->len, data, len);
+    c->len += len;
+    return 0;
+}
+
+typedef struct {
+    char query[160];
+    uint64_t cut;
+    int stream;
+    glorot_verify verify;
+    int ranged; /* a binary body: the retry must be a 206 */
+} resume_case;
+
+ParameterizedTestParameters(client_resume, killed_connection_resumes_identically)
+{
+    static resume_case cases[] = {
+        {"shape=300,500&seed=3", 100000, 0, GLOROT_VERIFY_NONE, 1},
+        {"shape=300,500&seed=3&format=npy&dtype=float16", 50001, 1, GLOROT_VERIFY_FULL, 1},
+        {"shape=300,500&seed=3&format=safetensors&algorithm=mlx", 262144, 0,
+         GLOROT_VERIFY_SAMPLE, 1},
+        {"shape=900,500&seed=3&slice=100:-100,7:-7&dtype=bfloat16", 123457, 1,
+         GLOROT_VERIFY_FULL, 1},
+        {"shape=300,500&dtype=float64", 333333, 1, GLOROT_VERIFY_SAMPLE, 1},
+        {"shape=300,500&seed=3&shard=1/2&axis=1&format=npy", 3000, 0, GLOROT_VERIFY_FULL, 1},
+        {"shape=40,30&seed=3&format=json", 5000, 1, GLOROT_VERIFY_FULL, 0},
+    };
+    return cr_make_param_array(resume_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(resume_case *rc, client_resume, killed_connection_resumes_identically)
+{
+    char text[160];
+    snprintf(text, sizeof text, "%s", rc->query);
+    glorot_request req;
+    request_from(&req, text);
+    relay r;
+    relay_start(&r, rc->cut);
+    glorot_client *c = client_for(r.url, rc->verify);
+    glorot_error err = {0};
+    glorot_meta meta;
+    collected got = {0};
+    size_t cap = 4 << 20;
+    unsigned char *buf = malloc(cap);
+    glorot_code code = rc->stream ? glorot_fetch_stream(c, &req, collect, &got, &meta, &err)
+                                  : glorot_fetch(c, &req, buf, cap, &meta, &err);
+    glorot_client_free(c);
+    size_t connections = relay_stop(&r);
+    cr_assert_eq(code, GLOROT_OK, "%s: %s", rc->query, err.message);
+    const unsigned char *result = rc->stream ? got.data : buf;
+    if (rc->stream) {
+        cr_expect_not(got.out_of_order);
+        cr_assert_eq(got.len, meta.size, "each byte exactly once");
+    }
+    /* the unbroken answer, with the seed the first answer fixed */
+    glorot_request same = req;
+    same.seed = meta.seed;
+    same.seed_set = 1;
+    unsigned char *want = malloc(cap);
+    glorot_meta want_meta;
+    cr_assert_eq(glorot_generate(&same, want, cap, &want_meta, &err), GLOROT_OK, "%s",
+                 err.message);
+    cr_assert_eq(meta.size, want_meta.size);
+    cr_assert_gt(meta.size, rc->cut, "the cut must fall inside the body");
+    cr_assert_arr_eq(result, want, meta.size, "%s: resumed bytes differ", rc->query);
+    cr_assert_eq(connections, 2, "%s: %zu connections", rc->query, connections);
+    cr_expect(strncmp(r.status[0], "HTTP/1.1 200", 12) == 0, "%s", r.status[0]);
+    if (rc->ranged) {
+        cr_expect(ts_find_ci(r.request[1], "\r\nRange: bytes=") != NULL, "%s", r.request[1]);
+        cr_expect(ts_find_ci(r.request[1], "\r\nIf-Range: \"") != NULL, "%s", r.request[1]);
+        cr_expect(strncmp(r.status[1], "HTTP/1.1 206", 12) == 0, "%s: retry got %s", rc->query,
+                  r.status[1]);
+    } else {
+        cr_expect(ts_find_ci(r.request[1], "\r\nRange:") == NULL, "%s", r.request[1]);
+        cr_expect(strncmp(r.status[1], "HTTP/1.1 200", 12) == 0, "%s", r.status[1]);
+    }
+    char seed[40];
+    snprintf(seed, sizeof seed, "seed=%llu", (unsigned long long)meta.seed);
+    cr_expect(strstr(r.request[1], seed) != NULL, "the retry asks for the first seed: %s",
+              r.request[1]);
+    free(buf);
+    free(want);
+    free(got.data);
+}
+
+/* ---- digests ---------------------------------------------------------------------------- */
+
+Test(client_digest, digest_checks_the_download)
+{
+    char text[] = "shape=120,80&seed=12&format=npy&shard=2/3&dtype=bfloat16";
+    glorot_request req;
+    request_from(&req, text);
+    glorot_client *c = client_for(ts_url(), GLOROT_VERIFY_NONE);
+    glorot_error err = {0};
+    glorot_digest_info d;
+    cr_assert_eq(glorot_digest(c, &req, &d, &err), GLOROT_OK, "%s", err.message);
+    uint64_t size;
+    cr_assert_eq(glorot_size(&req, &size, &err), GLOROT_OK);
+    cr_expect_eq(d.length, size);
+    cr_expect_eq(d.seed, 12);
+    cr_expect(strstr(d.canonical, "&slice=80:120,0:80") != NULL, "%s", d.canonical);
+    unsigned char *buf = malloc(size);
+    cr_assert_eq(glorot_fetch(c, &req, buf, size, NULL, &err), GLOROT_OK, "%s", err.message);
+    cr_expect_eq(glorot_digest_check(&d, buf, size, &err), GLOROT_OK, "%s", err.message);
+    buf[size / 2] ^= 1;
+    cr_expect_eq(glorot_digest_check(&d, buf, size, &err), GLOROT_E_VERIFY);
+    buf[size / 2] ^= 1;
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_digest_check(&d, buf, size - 1, &err), GLOROT_E_VERIFY);
+    /* without a seed: the digest names the seed it drew, consistently */
+    req.seed_set = 0;
+    memset(&err, 0, sizeof err);
+    cr_assert_eq(glorot_digest(c, &req, &d, &err), GLOROT_OK, "%s", err.message);
+    char seed[40];
+    snprintf(seed, sizeof seed, "&seed=%llu&", (unsigned long long)d.seed);
+    cr_expect(strstr(d.canonical, seed) != NULL, "%s", d.canonical);
+    free(buf);
+    glorot_client_free(c);
+}
+
+Test(client_digest, cli_digest_equals_sha256sum_of_cli_fetch)
+{
+    char dir[] = "/tmp/glorot-cli-digest-XXXXXX", out[96], listing[96], sums[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(out, sizeof out, "%s/w.safetensors", dir);
+    snprintf(listing, sizeof listing, "%s/digest.txt", dir);
+    snprintf(sums, sizeof sums, "%s/sum.txt", dir);
+    const char *fetch[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape", "50,40",
+                           "--seed", "6", "--shard", "1/4", "--axis", "-1", "--format",
+                           "safetensors", "-q", "-o", out, NULL};
+    cr_assert_eq(th_run(fetch, NULL, 60), 0);
+    const char *digest[] = {th_env("GLOROT_BIN"), "digest", "--url", ts_url(), "--shape", "50,40",
+                            "--seed", "6", "--shard", "1/4", "--axis", "-1", "--format",
+                            "safetensors", NULL};
+    cr_assert_eq(th_run(digest, listing, 60), 0);
+    const char *sum[] = {"sha256sum", out, NULL};
+    cr_assert_eq(th_run(sum, sums, 30), 0);
+    unsigned char *d = th_read_file(listing, NULL), *s = th_read_file(sums, NULL);
+    cr_assert(d != NULL && s != NULL);
+    cr_assert_eq(strncmp((char *)d, "sha256 ", 7), 0, "%s", d);
+    cr_expect_eq(strncmp((char *)d + 7, (char *)s, 64), 0, "digest %.64s, sha256sum %.64s",
+                 d + 7, s);
+    size_t len = 0;
+    unsigned char *file = th_read_file(out, &len);
+    char length[48];
+    snprintf(length, sizeof length, "\nlength %zu\n", len);
+    cr_expect(strstr((char *)d, length) != NULL, "%s", d);
+    /* gen writes the same part */
+    snprintf(listing, sizeof listing, "%s/gen.safetensors", dir);
+    const char *gen[] = {th_env("GLOROT_BIN"), "gen", "--shape", "50,40", "--seed", "6",
+                         "--shard", "1/4", "--axis", "-1", "--format", "safetensors", "-o",
+                         listing, NULL};
+    cr_assert_eq(th_run(gen, NULL, 60), 0);
+    size_t glen = 0;
+    unsigned char *generated = th_read_file(listing, &glen);
+    cr_assert_eq(glen, len);
+    cr_expect_arr_eq(generated, file, len);
+    free(d);
+    free(s);
+    free(file);
+    free(generated);
+    const char *rm[] = {"rm", "-rf", dir, NULL};
+    th_run(rm, NULL, 30);
+}
