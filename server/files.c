@@ -29,7 +29,8 @@ static int read_all(int fd, char *buf, size_t want)
 char *gd_file_read(const char *path, size_t max, size_t *len, int *loose, char *msg,
                    size_t msg_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: a FIFO at path must not hang start-up (it is refused below). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         snprintf(msg, msg_size, "cannot open %.300s: %s", path, strerror(errno));
         return NULL;

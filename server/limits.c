@@ -54,7 +54,7 @@ gd_limits *gd_limits_new(size_t max_clients, unsigned conns_per_ip, unsigned req
                          unsigned requests_per_ip)
 {
     size_t cap = 16;
-    while (cap < max_clients * 2 && cap <= SIZE_MAX / 4 / sizeof(slot))
+    while (cap / 2 < max_clients && cap <= SIZE_MAX / 4 / sizeof(slot))
         cap *= 2;
     gd_limits *l = calloc(1, sizeof *l);
     if (l == NULL)

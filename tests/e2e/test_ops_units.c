@@ -522,6 +522,10 @@ Test(ops_units, token_file_load)
     cr_expect(strstr(msg, "cannot open") != NULL, "%s", msg);
     cr_expect_null(gd_auth_load("/tmp", &loose, msg, sizeof msg));
     cr_expect(strstr(msg, "not a regular file") != NULL, "%s", msg);
+    cr_assert_eq(mkfifo(path, 0600), 0); /* no writer: opening must not wait for one */
+    cr_expect_null(gd_auth_load(path, &loose, msg, sizeof msg));
+    cr_expect(strstr(msg, "not a regular file") != NULL, "%s", msg);
+    unlink(path);
 }
 
 /* ---- per-client limits ------------------------------------------------------------ */
