@@ -170,6 +170,22 @@ deploy-test: deps-run deps-deploy
 	@set -e; for t in tests/deploy/test_*.py; do echo "== $$t"; \
 	  $(TEST_ENV) GLOROT_IMAGE=$(DOCKER_IMAGE) timeout 300 /usr/bin/python3 $$t; done
 
+# ---- benchmarks (not part of check; bench/README.md) ---------------------------
+BENCH_PKGS := $(CHECK_PKGS) nginx wrk python3-torch
+BENCH_BINS := $(B)/bench/bench_kernels $(B)/bench/bench_fetch
+.PHONY: bench deps-bench
+.PRECIOUS: $(B)/bench/%.o
+
+deps-bench:
+	$(call install_missing,$(BENCH_PKGS))
+
+$(B)/bench/%: $(B)/bench/%.o $(CLIENT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+
+bench: deps-bench
+	$(MAKE) all $(BENCH_BINS)
+	B=$(abspath $(B)) timeout 1200 bench/run.sh
+
 # ---- install -----------------------------------------------------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/glorot $(DESTDIR)$(PREFIX)/bin

@@ -1,0 +1,218 @@
+/*
+ * bench_kernels.c - generator kernels, elements per second on one core, for
+ * each algorithm, dtype and kernel set, next to memcpy of the same bytes,
+ * libsodium's raw ChaCha20 keystream and our own.
+ *
+ * A fill streams chunks of CHUNK_BYTES (the daemon's 256 KiB block) into one
+ * reused buffer, as glorotd does. Each figure is the median of REPS runs of
+ * about RUN_SECONDS each, with min and max. Output: one TSV line per figure:
+ *   what  simd  dtype  median_Melem_s  min  max  median_GB_s
+ * Usage: bench_kernels [seconds-per-run] [reps]
+ *        bench_kernels --simd        the kernel set in use
+ */
+#include "gen_internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHUNK_BYTES (256u * 1024u)
+#define MAX_REPS 15
+
+static double run_seconds = 0.25;
+static int reps = 5;
+static unsigned char *buf, *src;
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    const char *what;
+    gp_gen gen;
+    size_t esize;
+    uint64_t pos; /* next element for gen fills, wraps at gen.numel */
+} job;
+
+/* One chunk of work; returns the elements produced. */
+typedef size_t (*step_fn)(job *j);
+
+static size_t step_fill(job *j)
+{
+    size_t n = CHUNK_BYTES / j->esize;
+
+    if (j->pos + n > j->gen.numel)
+        j->pos = 0;
+    gp_gen_fill(&j->gen, j->pos, n, buf);
+    j->pos += n;
+    return n;
+}
+
+static size_t step_memcpy(job *j)
+{
+    memcpy(buf, src, CHUNK_BYTES);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    return CHUNK_BYTES / j->esize;
+}
+
+static size_t step_sodium(job *j)
+{
+    static const unsigned char nonce[8];
+
+    crypto_stream_chacha20(buf, CHUNK_BYTES, nonce, j->gen.chacha_key);
+    return CHUNK_BYTES / j->esize;
+}
+
+/* MLX's raw words of a whole small stream: Threefry alone, each block once. */
+static size_t step_words(job *j)
+{
+    size_t n = CHUNK_BYTES / 4;
+
+    gpi_mlx_words(j->gen.mlx_key, n, 0, n, (uint32_t *)(void *)buf);
+    return n;
+}
+
+/* The same blocks one counter at a time through gpi_threefry2x32: the
+ * scalar rate without the compiler's SSE2 vectorisation of the batch loop. */
+static size_t step_one_counter(job *j)
+{
+    uint32_t *w = (uint32_t *)(void *)buf;
+    size_t n = CHUNK_BYTES / 4;
+
+    for (uint32_t k = 0; k < n / 2; k++) {
+        const uint32_t ctr[2] = {k, k + (uint32_t)(n / 2)};
+        gpi_threefry2x32(j->gen.mlx_key, ctr, w + 2 * k);
+    }
+    return n;
+}
+
+static size_t step_keystream(job *j)
+{
+    gpi_chacha_keystream(j->gen.chacha_key, j->pos * 4, CHUNK_BYTES, buf);
+    j->pos += CHUNK_BYTES / 4;
+    return CHUNK_BYTES / j->esize;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void measure(job *j, step_fn step, const char *dtype)
+{
+    double rate[MAX_REPS];
+
+    step(j); /* warm the buffer and the code */
+    for (int r = 0; r < reps; r++) {
+        double t0 = now(), t;
+        uint64_t elems = 0;
+        do {
+            elems += step(j);
+            t = now();
+        } while (t - t0 < run_seconds);
+        rate[r] = (double)elems / (t - t0);
+    }
+    qsort(rate, (size_t)reps, sizeof rate[0], cmp_double);
+    printf("%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\n", j->what, gpi_simd_name(gpi_simd_active()), dtype,
+           rate[reps / 2] / 1e6, rate[0] / 1e6, rate[reps - 1] / 1e6,
+           rate[reps / 2] * (double)j->esize / 1e9);
+    fflush(stdout);
+}
+
+static void init_job(job *j, const char *what, gp_algorithm alg, gp_dtype dtype, uint64_t numel)
+{
+    gp_request r;
+    gp_error err = {0};
+
+    memset(j, 0, sizeof *j);
+    memset(&r, 0, sizeof r);
+    r.algorithm = alg;
+    r.dtype = dtype;
+    r.numel = numel;
+    r.seed = 42;
+    r.limit = 0.05;
+    memcpy(r.name, "weight", 6);
+    r.name_len = 6;
+    if (gp_gen_init(&j->gen, &r, &err) != GP_OK) {
+        fprintf(stderr, "bench_kernels: %s\n", err.message);
+        exit(1);
+    }
+    j->what = what;
+    j->esize = gp_dtype_size(dtype);
+}
+
+static void bench_level(gpi_simd level)
+{
+    static const gp_dtype dtypes[] = {GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16, GP_FLOAT64};
+    job j;
+
+    if (gpi_simd_force(level) != 0)
+        return;
+    for (size_t d = 0; d < 4; d++) {
+        init_job(&j, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40);
+        measure(&j, step_fill, gp_dtype_name(dtypes[d]));
+    }
+    for (size_t d = 0; d < 3; d++) {
+        /* A streamed tensor: each chunk lies in one half of MLX's layout, so
+         * each Threefry block is computed for one of its two words. */
+        init_job(&j, "mlx-stream", GP_ALG_MLX, dtypes[d], UINT64_C(1) << 31);
+        measure(&j, step_fill, gp_dtype_name(dtypes[d]));
+        /* A whole small tensor per fill: each block serves two words. */
+        init_job(&j, "mlx-whole", GP_ALG_MLX, dtypes[d], CHUNK_BYTES / gp_dtype_size(dtypes[d]));
+        measure(&j, step_fill, gp_dtype_name(dtypes[d]));
+    }
+    init_job(&j, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
+    measure(&j, step_words, "raw");
+    if (level == GPI_SIMD_SCALAR) {
+        init_job(&j, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
+        measure(&j, step_one_counter, "raw");
+    }
+    init_job(&j, "keystream", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40);
+    measure(&j, step_keystream, "raw");
+}
+
+int main(int argc, char **argv)
+{
+    job j;
+
+    if (argc == 2 && strcmp(argv[1], "--simd") == 0) { /* the kernel set a run would use */
+        printf("%s (widest on this CPU: %s)\n", gpi_simd_name(gpi_simd_active()),
+               gpi_simd_name(gpi_simd_supported()));
+        return 0;
+    }
+    if (argc > 1)
+        run_seconds = strtod(argv[1], NULL);
+    if (argc > 2)
+        reps = (int)strtol(argv[2], NULL, 10);
+    if (!(run_seconds > 0 && run_seconds < 10) || reps < 1 || reps > MAX_REPS) {
+        fprintf(stderr, "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)]\n",
+                MAX_REPS);
+        return 2;
+    }
+    if (gp_init() != 0)
+        return 1;
+    buf = malloc(CHUNK_BYTES);
+    src = malloc(CHUNK_BYTES);
+    if (buf == NULL || src == NULL)
+        return 1;
+    memset(buf, 1, CHUNK_BYTES);
+    memset(src, 2, CHUNK_BYTES);
+    printf("what\tsimd\tdtype\tmedian_Melem_s\tmin\tmax\tmedian_GB_s\n");
+    init_job(&j, "memcpy", GP_ALG_CHACHA20, GP_FLOAT32, 1);
+    measure(&j, step_memcpy, "float32");
+    init_job(&j, "libsodium-chacha20", GP_ALG_CHACHA20, GP_FLOAT32, 1);
+    measure(&j, step_sodium, "raw");
+    for (int level = GPI_SIMD_SCALAR; level < GPI_SIMD_COUNT; level++)
+        bench_level((gpi_simd)level);
+    free(buf);
+    free(src);
+    return 0;
+}

@@ -1,0 +1,252 @@
+#!/bin/bash
+# bench/run.sh - measure glorotd against nginx, numpy and PyTorch on this
+# machine, side by side in one run, and write bench/RESULTS.md (through
+# bench/report.py) plus the raw figures in bench/results.tsv.
+#
+#   B=build bench/run.sh          (make bench does this after building)
+#
+# Environment: B (build dir, default build), RUNS (repetitions per figure,
+# default 5), SECTIONS (default "kernels stream small local memory").
+# Every step is bounded in time; the whole run takes a few minutes.
+# bench/README.md explains each section and gives the commands one by one.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$(cd "${B:-$ROOT/build}" && pwd)
+RUNS=${RUNS:-5}
+SECTIONS=${SECTIONS:-kernels stream small local memory}
+PY=${GLOROT_PYTHON:-/usr/bin/python3}
+GLOROTD=$B/glorotd
+WORK=$(mktemp -d /tmp/glorot-bench.XXXXXX)
+SHM=$(mktemp -d /dev/shm/glorot-bench.XXXXXX)
+chmod 755 "$SHM" # nginx workers run as nobody
+RAW=$WORK/raw.tsv
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$SHM" "$WORK"
+}
+trap cleanup EXIT
+
+note() { printf '== %s\n' "$*" >&2; }
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
+
+# ---- servers -------------------------------------------------------------------
+
+# start_glorotd NAME [flags...]: glorotd on an ephemeral loopback port, two
+# worker threads (the machine's cores), caps raised so 32 connections from
+# one address are served; its access log goes to a file, like nginx's.
+start_glorotd() {
+    local name=$1
+    shift
+    rm -f "$WORK/$name.port"
+    "$GLOROTD" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" --threads 2 --timeout 0 \
+        --max-requests 1024 --max-requests-per-ip 1024 --max-connections-per-ip 1024 \
+        --allow-root "$@" >/dev/null 2>"$WORK/$name.log" &
+    PIDS+=($!)
+    eval "${name}_PID=$!"
+    for _ in $(seq 100); do
+        [ -s "$WORK/$name.port" ] && break
+        sleep 0.05
+    done
+    eval "${name}_URL=http://127.0.0.1:$(cat "$WORK/$name.port")"
+}
+
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# start_nginx NAME PORT on|off: Debian's nginx, 2 workers, files from $SHM.
+start_nginx() {
+    local name=$1 port=$2 sendfile=$3 dir=$WORK/nginx-$1
+    mkdir -p "$dir"
+    sed -e "s|@DIR@|$dir|g" -e "s|@ROOT@|$SHM|g" -e "s|@PORT@|$port|g" \
+        -e "s|@SENDFILE@|$sendfile|g" "$ROOT/bench/nginx.conf.in" >"$dir/nginx.conf"
+    nginx -c "$dir/nginx.conf" -e "$dir/error.log" &
+    PIDS+=($!)
+    eval "${name}_PID=$!"
+    eval "${name}_URL=http://127.0.0.1:$port"
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+        sleep 0.05
+    done
+}
+
+free_port() {
+    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ---- 4. generator kernels ---------------------------------------------------------
+
+section_kernels() {
+    note "kernels: elements/s per core (bench_kernels)"
+    "$B/bench/bench_kernels" 0.25 "$RUNS" | tail -n +2 | while IFS=$'\t' read -r what simd dtype med lo hi gbs; do
+        record kernel "$what/$simd/$dtype" Melem_s "$med"
+        record kernel "$what/$simd/$dtype" min "$lo"
+        record kernel "$what/$simd/$dtype" max "$hi"
+        record kernel "$what/$simd/$dtype" GB_s "$gbs"
+    done
+}
+
+# ---- 1. one large stream -------------------------------------------------------------
+
+curl_rate() { # URL -> bytes/s, or nothing on failure
+    curl -s --max-time 60 -o /dev/null -w '%{http_code} %{speed_download}\n' "$1" |
+        awk '$1 == 200 { print $2 }'
+}
+
+section_stream() {
+    note "stream: 1 GiB to curl -o /dev/null"
+    head -c 1073741824 /dev/urandom >"$SHM/1g.bin"
+    start_nginx ngoff "$(free_port)" off
+    start_nginx ngon "$(free_port)" on
+    start_glorotd gd
+    local q="$gd_URL/v1/glorot_uniform?seed=1"
+    local -a names=(nginx-sendfile-off nginx-sendfile-on chacha20-float32 mlx-float32
+        chacha20-bfloat16 mlx-bfloat16)
+    local -a urls=("$ngoff_URL/1g.bin" "$ngon_URL/1g.bin"
+        "$q&shape=16384,16384&algorithm=chacha20" "$q&shape=16384,16384&algorithm=mlx"
+        "$q&shape=16384,32768&dtype=bfloat16&algorithm=chacha20"
+        "$q&shape=16384,32768&dtype=bfloat16&algorithm=mlx")
+    for r in $(seq "$RUNS"); do # interleaved: each run sees the same machine
+        for i in "${!names[@]}"; do
+            record stream "${names[$i]}" B_s "$(curl_rate "${urls[$i]}")"
+        done
+    done
+    stop_pid "$ngoff_PID"
+    stop_pid "$ngon_PID"
+    stop_pid "$gd_PID"
+    rm -f "$SHM/1g.bin"
+}
+
+# ---- 2. small requests ----------------------------------------------------------------
+
+wrk_run() { # NAME URL: requests/s and p99 latency (ms) of one 3 s wrk run
+    local out
+    out=$(timeout 20 wrk -t2 -c32 -d3s --latency "$2")
+    record small "$1" rps "$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")"
+    record small "$1" p99_ms "$(awk '$1 == "99%" { v = $2;
+        if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) sub(/ms$/, "", v);
+        else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } print v }' <<<"$out")"
+    record small "$1" non2xx "$(awk '/Non-2xx/ { print $NF }' <<<"$out")"
+}
+
+section_small() {
+    note "small: wrk -t2 -c32 on 1 KiB and 256 KiB answers"
+    head -c 1024 /dev/urandom >"$SHM/1k.bin"
+    head -c 262144 /dev/urandom >"$SHM/256k.bin"
+    start_nginx ngoff "$(free_port)" off
+    start_glorotd gd
+    start_glorotd gd8k --max-header-bytes 8192
+    local q="/v1/glorot_uniform?seed=1"
+    local -a names=(nginx-1k glorotd-16x16 glorotd-8k-16x16 nginx-256k glorotd-256x256-chacha20
+        glorotd-256x256-mlx)
+    local -a urls=("$ngoff_URL/1k.bin" "$gd_URL$q&shape=16,16" "$gd8k_URL$q&shape=16,16"
+        "$ngoff_URL/256k.bin" "$gd_URL$q&shape=256,256" "$gd_URL$q&shape=256,256&algorithm=mlx")
+    for r in $(seq "$RUNS"); do
+        for i in "${!names[@]}"; do
+            wrk_run "${names[$i]}" "${urls[$i]}"
+        done
+    done
+    stop_pid "$ngoff_PID"
+    stop_pid "$gd_PID"
+    stop_pid "$gd8k_PID"
+}
+
+# ---- 3. against local generation ---------------------------------------------------------
+
+section_local() {
+    note "local: 256 MiB float32 (8192 x 8192) into memory"
+    start_glorotd gd
+    local alg kind mode
+    for alg in chacha20 mlx; do
+        for mode in fetch fetch-huge generate generate-huge; do
+            timeout 300 "$B/bench/bench_fetch" "$mode" "$gd_URL" "$alg" 8192 8192 "$RUNS" |
+                while read -r s; do record local "client-$mode-$alg" s "$s"; done
+        done
+    done
+    stop_pid "$gd_PID"
+    for kind in numpy-random numpy-uniform torch-xavier; do
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout 300 "$PY" "$ROOT/bench/local_gen.py" \
+            "$kind" 8192 8192 "$RUNS" | while read -r s; do record local "$kind" s "$s"; done ||
+            note "$kind unavailable (python3-numpy / python3-torch not installed?)"
+    done
+}
+
+# ---- 5. memory -----------------------------------------------------------------------------
+
+kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
+
+# peak_rss PID CMD...: run CMD while sampling PID's VmRSS every 10 ms; print
+# the largest sample in KiB. (VmHWM is not used: the kernel updates it lazily.)
+peak_rss() {
+    local pid=$1 flag=$WORK/sampling
+    shift
+    : >"$flag"
+    (
+        peak=0
+        while [ -e "$flag" ]; do
+            v=$(kib "$pid" VmRSS)
+            [ "${v:-0}" -gt "$peak" ] && peak=$v
+            sleep 0.01
+        done
+        echo "$peak" >"$WORK/peak"
+    ) &
+    local sampler=$!
+    "$@" >/dev/null || true
+    rm -f "$flag"
+    wait "$sampler"
+    cat "$WORK/peak"
+}
+
+streams16() { # URL: 16 clients at once, 1 GiB each (all must get a 200)
+    local -a cpids=()
+    for i in $(seq 16); do
+        curl -s --max-time 120 -o /dev/null -w '%{http_code}\n' \
+            "$1/v1/glorot_uniform?shape=16384,16384&seed=$i" >>"$WORK/streams16" &
+        cpids+=($!)
+    done
+    for p in "${cpids[@]}"; do wait "$p" || true; done
+}
+
+section_memory() {
+    note "memory: the daemon's peak RSS"
+    start_glorotd gd
+    local pid=$gd_PID q="$gd_URL/v1/glorot_uniform?seed=1" n
+    curl -s -o /dev/null "$q&shape=16,16" # first request: code and libraries paged in
+    sleep 0.2
+    record memory idle KiB "$(kib "$pid" VmRSS)"
+    : >"$WORK/streams16"
+    record memory 16x1GiB-streams peak_KiB "$(peak_rss "$pid" streams16 "$gd_URL")"
+    record memory 16x1GiB-streams ok "$(grep -c '^200$' "$WORK/streams16")"
+    for n in 1 1000000; do
+        record memory "wrk-32-conn-$n-elements" peak_KiB \
+            "$(peak_rss "$pid" timeout 20 wrk -t2 -c32 -d2s "$q&shape=1,$n")"
+    done
+    stop_pid "$pid"
+}
+
+# ---- run ---------------------------------------------------------------------------------------
+
+{
+    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'cpu\t%s\n' "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+    printf 'cores\t%s\n' "$(nproc)"
+    printf 'kernel\t%s\n' "$(uname -r)"
+    printf 'simd\t%s\n' "$("$B/bench/bench_kernels" --simd)"
+    printf 'nginx\t%s\n' "$(nginx -v 2>&1 | sed 's|.*/||')"
+    printf 'curl\t%s\n' "$(curl --version | awk 'NR == 1 { print $2 }')"
+    printf 'numpy\t%s\n' "$("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || echo -)"
+    printf 'torch\t%s\n' "$("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo -)"
+    printf 'runs\t%s\n' "$RUNS"
+} >"$WORK/env.tsv"
+: >"$RAW"
+for s in $SECTIONS; do "section_$s"; done
+cp "$RAW" "$ROOT/bench/results.tsv"
+cp "$WORK/env.tsv" "$ROOT/bench/environment.tsv"
+"$PY" "$ROOT/bench/report.py" "$ROOT/bench/environment.tsv" "$ROOT/bench/results.tsv" \
+    >"$ROOT/bench/RESULTS.md"
+note "wrote bench/RESULTS.md"
