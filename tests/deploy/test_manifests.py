@@ -4,7 +4,8 @@ against the daemon.
 docker/k8s/*.yaml, docker/compose.yaml and docker/Dockerfile are parsed and
 checked structurally, table-driven: the image name is the Makefile's tag,
 probe paths and ports are the daemon's, terminationGracePeriodSeconds is the
-drain delay plus the shutdown grace, the pod runs as the Dockerfile's
+drain delay plus the shutdown grace, the drain delay outlasts the time the
+readiness probe takes to notice, the pod runs as the Dockerfile's
 non-root user with a locked-down security context, resources, HPA and PDB
 fit together, and every GLOROTD_* variable is one glorotd knows. A live
 glorotd, started with the Deployment's environment, must answer both probe
@@ -211,6 +212,13 @@ def c_grace(m):
     return pod(m).get("terminationGracePeriodSeconds") == grace + drain
 
 
+def c_drain(m):
+    """The drain delay outlasts the time readiness takes to notice (period x threshold)."""
+    r = container(m).get("readinessProbe", {})
+    noticed = r.get("periodSeconds", 10) * r.get("failureThreshold", 3)
+    return int(env_of(m).get("GLOROTD_DRAIN_DELAY", DEFAULT_DRAIN_DELAY)) > noticed
+
+
 def c_pod_security(m):
     sc = pod(m).get("securityContext", {})
     uid = dockerfile_uid(m)
@@ -311,6 +319,7 @@ CHECKS = [
     ("readiness", "readiness probe: GET /readyz on the container port", c_readiness),
     ("liveness", "liveness probe: GET /healthz on the container port", c_liveness),
     ("grace", "terminationGracePeriodSeconds = drain delay + shutdown grace", c_grace),
+    ("drain", "the drain delay outlasts readiness period x failure threshold", c_drain),
     ("pod-security", "pod runs as non-root, as the Dockerfile's numeric user", c_pod_security),
     ("container-security", "no privilege gain, read-only root, all capabilities dropped",
      c_container_security),
@@ -385,6 +394,9 @@ MUTATIONS = [
                                                "/readyz")),
     ("liveness", "liveness on port 80", setter(CTR + ["livenessProbe", "httpGet", "port"], 80)),
     ("grace", "grace period 30", setter(POD + ["terminationGracePeriodSeconds"], 30)),
+    ("drain", "readiness noticed after the drain delay",
+     setter(CTR + ["readinessProbe", "periodSeconds"], 10)),
+    ("drain", "no drain delay", env_setter("GLOROTD_DRAIN_DELAY", "0")),
     ("pod-security", "runAsNonRoot off", setter(POD + ["securityContext", "runAsNonRoot"], False)),
     ("pod-security", "another uid", setter(POD + ["securityContext", "runAsUser"], 1000)),
     ("container-security", "privilege escalation",
