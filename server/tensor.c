@@ -29,12 +29,10 @@ static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const ch
     return gd_params_set(q->r, key, key_size, value, value_size, q->e) == 0 ? MHD_YES : MHD_NO;
 }
 
-/* Explicit `format` wins; otherwise the Accept header decides (406 if nothing fits). */
-static int negotiate(struct MHD_Connection *c, gd_tensor *t, gd_error *e)
+int gd_tensor_negotiate(gd_tensor *t, const char *accept, gd_error *e)
 {
     if (t->r.format_set)
         return 0;
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     gp_format f;
     gp_error g = {0};
     t->negotiated = 1;
@@ -45,7 +43,7 @@ static int negotiate(struct MHD_Connection *c, gd_tensor *t, gd_error *e)
     return gd_params_set(&t->r, "format", 6, name, strlen(name), e);
 }
 
-static int finish(gd_tensor *t, const gd_config *cfg, gd_error *e)
+int gd_tensor_finish(gd_tensor *t, const gd_config *cfg, gd_error *e)
 {
     gp_request *r = &t->r;
     if (!r->seed_set) {
@@ -70,12 +68,17 @@ static int finish(gd_tensor *t, const gd_config *cfg, gd_error *e)
     return 0;
 }
 
-int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_error *e)
+void gd_tensor_init(gd_tensor *t)
 {
-    const gd_config *cfg = &req->srv->cfg;
     memset(t, 0, offsetof(gd_tensor, etag));
     t->etag[0] = t->canonical[0] = '\0';
     gp_request_init(&t->r);
+}
+
+int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_error *e)
+{
+    const gd_config *cfg = &req->srv->cfg;
+    gd_tensor_init(t);
     query_ctx q = {&t->r, e};
     MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, on_query_arg, &q);
     if (e->status != 0)
@@ -86,9 +89,10 @@ int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_erro
                        (unsigned long long)cfg->max_body_bytes);
     if (req->is_post && gd_params_json(&t->r, (const char *)req->upload, req->upload_len, e) != 0)
         return -1;
-    if (negotiate(c, t, e) != 0)
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    if (gd_tensor_negotiate(t, accept, e) != 0)
         return -1;
-    return finish(t, cfg, e);
+    return gd_tensor_finish(t, cfg, e);
 }
 
 /* ---- headers ------------------------------------------------------------------------ */

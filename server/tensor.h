@@ -27,6 +27,16 @@ typedef struct {
  * with e filled (400, 406, 413, 422, 500). */
 int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_error *e);
 
+/* The steps of gd_tensor_build that need no connection (the fuzzers in
+ * tests/fuzz drive them directly). gd_tensor_init: t empty, defaults set.
+ * gd_tensor_negotiate: unless `format` was given, the format from an Accept
+ * value (NULL = none); 406 when nothing fits. gd_tensor_finish: draw a seed
+ * if none was given, gp_request_finish under cfg's caps, the json cap,
+ * canonical form and ETag. Both return 0, or -1 with e filled. */
+void gd_tensor_init(gd_tensor *t);
+int gd_tensor_negotiate(gd_tensor *t, const char *accept, gd_error *e);
+int gd_tensor_finish(gd_tensor *t, const gd_config *cfg, gd_error *e);
+
 /* Add the headers every answer about t carries, 200, 206, 304 and HEAD alike:
  * Glorot-* (seed, algorithm, dtype, full shape, fans, limit, gain, name,
  * format, call, slice, canonical), ETag, Cache-Control, Vary (when the
