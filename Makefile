@@ -6,6 +6,7 @@
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make install PREFIX=/usr/local   client library, header, pkg-config file, binaries
 #   make lint       clang-format in check mode
+#   make fuzz / fuzz-ci / valgrind / soak   reliability runs (tests/reliability.mk, docs/RELIABILITY.md)
 
 VERSION := 0.1.0
 PREFIX  ?= /usr/local
@@ -29,7 +30,7 @@ CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
            -DGLOROT_VERSION='"$(VERSION)"' -Iproto -Iclient/include $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
 
-PROTO_LIBS  := -lsodium -lm
+PROTO_LIBS  := -ljansson -lsodium -lm
 SERVER_LIBS := -lmicrohttpd -ljansson -lsodium -lpthread -lm
 CLIENT_LIBS := -lcurl -ljansson -lsodium -lm
 TEST_LIBS   := -lcriterion
@@ -203,5 +204,7 @@ lint:
 
 clean:
 	rm -rf build build-asan
+
+include tests/reliability.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
