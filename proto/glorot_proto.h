@@ -317,6 +317,58 @@ typedef enum {
 gp_ranges gp_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first,
                          uint64_t *last);
 
+/* ---- batches: a whole model in one answer (batch.c) --------------------- */
+
+/* A parsed and resolved manifest (POST /v1/batch): the tensors in manifest
+ * order, each a finished gp_request, and the layout of the one answer
+ * (safetensors: every offset known before any value is generated; json: an
+ * array of per-tensor KServe objects, streamed). Opaque; gp_batch_free. */
+typedef struct gp_batch gp_batch;
+
+typedef struct {
+    uint64_t max_tensors;       /* 0 = no cap */
+    uint64_t max_bytes;         /* cap on the whole safetensors answer, 0 = no cap */
+    uint64_t max_json_elements; /* json: cap on the elements of all tensors, 0 = no cap */
+} gp_batch_limits;
+
+/* Parse a JSON manifest (len bytes, no NUL needed) and resolve every tensor
+ * through gp_request_set / gp_request_finish (top-level seed, algorithm,
+ * dtype, fan, gain, slice, shard are defaults; a tensor may override gain,
+ * dtype, fan, slice, shard, fan_in, fan_out). format: GP_FORMAT_SAFETENSORS
+ * or GP_FORMAT_JSON (others: GP_EUNSUPPORTED, param "format"). Keys per
+ * tensor: chacha20 from (seed, name); mlx-seeded: tensor k (1-based) gets
+ * call=k; mlx: every tensor uses key(seed). Errors name the tensor and field
+ * in err->param ("tensors[3].shape"); GP_ELIMIT for the caps in lim (NULL =
+ * none). A pure function over (buf, len): no I/O, fuzzable (the fuzz target
+ * is gp_batch_parse). On success *out is a new batch the caller frees with
+ * gp_batch_free; on error *out is NULL. Reentrant. */
+gp_code gp_batch_parse(const char *buf, size_t len, gp_format format,
+                       const gp_batch_limits *lim, gp_batch **out, gp_error *err);
+
+/* Free a batch. NULL does nothing. */
+void gp_batch_free(gp_batch *b);
+
+/* Total bytes of the answer, GP_SIZE_UNKNOWN for json. */
+uint64_t gp_batch_size(const gp_batch *b);
+
+/* Copy up to len bytes of the answer from byte offset into buf; returns the
+ * count, 0 at the end. safetensors allows any offset; json must be read
+ * sequentially from 0. One reader at a time per batch (it caches the
+ * tensor being read). */
+size_t gp_batch_read(gp_batch *b, uint64_t offset, void *buf, size_t len);
+
+/* The tensors: count, and tensor i (finished, seed set, format raw: its
+ * canonical form asks for exactly its bytes in the answer). */
+size_t gp_batch_count(const gp_batch *b);
+const gp_request *gp_batch_tensor(const gp_batch *b, size_t i);
+gp_format gp_batch_format(const gp_batch *b);
+/* The strong ETag of the answer (quoted, NUL-terminated): BLAKE2b-128 of the
+ * tensors' canonical forms in order and the format. */
+const char *gp_batch_etag(const gp_batch *b);
+/* Elements of the tensors whose body bytes start in [pos, pos + n) of a
+ * safetensors answer (for metrics); 0 for json. */
+uint64_t gp_batch_elements_in(const gp_batch *b, uint64_t pos, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
