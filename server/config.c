@@ -42,6 +42,8 @@ static const opt_spec options[] = {
     NUM("--max-body-bytes", "GLOROTD_MAX_BODY_BYTES", 2, UINT64_C(1) << 30, max_body_bytes),
     NUM("--max-json-elements", "GLOROTD_MAX_JSON_ELEMENTS", 1, UINT64_C(1) << 40,
         max_json_elements),
+    NUM("--max-batch-tensors", "GLOROTD_MAX_BATCH_TENSORS", 1, 1048576, max_batch_tensors),
+    NUM("--max-batch-bytes", "GLOROTD_MAX_BATCH_BYTES", 1, UINT64_C(1) << 62, max_batch_bytes),
     NUM("--max-connections", "GLOROTD_MAX_CONNECTIONS", 1, 65536, max_connections),
     NUM("--max-connections-per-ip", "GLOROTD_MAX_CONNECTIONS_PER_IP", 1, 65536,
         max_connections_per_ip),
@@ -80,6 +82,10 @@ const char *gd_config_usage(void)
            "                            default 1048576)\n"
            "  --max-json-elements N     largest tensor served as format=json\n"
            "                            (GLOROTD_MAX_JSON_ELEMENTS, default 1048576)\n"
+           "  --max-batch-tensors N     tensors in one /v1/batch manifest\n"
+           "                            (GLOROTD_MAX_BATCH_TENSORS, default 4096)\n"
+           "  --max-batch-bytes N       bytes of one /v1/batch answer\n"
+           "                            (GLOROTD_MAX_BATCH_BYTES, default 68719476736)\n"
            "  --max-connections N       concurrent connections; more wait in the kernel's\n"
            "                            queue (GLOROTD_MAX_CONNECTIONS, default 1024)\n"
            "  --max-connections-per-ip N  connections from one client address; more are\n"
@@ -157,6 +163,8 @@ static void set_defaults(gd_config *c)
     c->max_elements = UINT64_C(4294967296);
     c->max_body_bytes = 1048576;
     c->max_json_elements = 1048576;
+    c->max_batch_tensors = 4096;
+    c->max_batch_bytes = UINT64_C(64) << 30;
     c->max_connections = 1024;
     c->max_connections_per_ip = 32;
     c->max_requests = 256;

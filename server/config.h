@@ -32,6 +32,8 @@ typedef struct {
     uint64_t max_elements;
     uint64_t max_body_bytes;
     uint64_t max_json_elements;
+    uint64_t max_batch_tensors; /* tensors in one /v1/batch manifest */
+    uint64_t max_batch_bytes;   /* bytes of one /v1/batch answer */
     unsigned max_connections;
     unsigned max_connections_per_ip;
     unsigned max_requests;        /* requests being served at once (503 busy beyond) */

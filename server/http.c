@@ -38,6 +38,7 @@ static const route_spec routes[] = {
     {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
     {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST", STATS_EP_GLOROT},
     {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
+    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_GLOROT},
 };
 
 static const route_spec *find_route(const char *url)
@@ -50,6 +51,9 @@ static const route_spec *find_route(const char *url)
 
 static int method_allowed(const route_spec *rs, const char *method)
 {
+    if (rs->route == GD_ROUTE_BATCH) /* the manifest is the body, HEAD carries one too */
+        return strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+               strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
         return 1;
     return (rs->route == GD_ROUTE_GLOROT || rs->route == GD_ROUTE_DIGEST) &&
@@ -99,6 +103,7 @@ void gd_req_release(gd_req *req)
     if (req == NULL || atomic_fetch_sub(&req->refs, 1) != 1)
         return;
     free(req->upload);
+    gp_batch_free(req->batch);
     free(req);
 }
 
@@ -161,7 +166,8 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
     }
     if (gd_admit_request(req, &e) != 0)
         return gd_reply_error(c, req, &e, NULL);
-    if (req->is_post && check_upload_headers(c, &req->srv->cfg, &e) != 0)
+    if ((req->is_post || req->route == GD_ROUTE_BATCH) &&
+        check_upload_headers(c, &req->srv->cfg, &e) != 0)
         return gd_reply_error(c, req, &e, NULL);
     return MHD_YES;
 }
@@ -186,7 +192,9 @@ static int upload_grow(gd_req *req, size_t need, size_t cap_limit)
 /* Keep POST bodies for /v1/glorot_uniform and /v1/digest up to the cap; drop anything else. */
 static enum MHD_Result on_upload(gd_req *req, const char *data, size_t size)
 {
-    if ((req->route != GD_ROUTE_GLOROT && req->route != GD_ROUTE_DIGEST) || !req->is_post)
+    int keep = ((req->route == GD_ROUTE_GLOROT || req->route == GD_ROUTE_DIGEST) && req->is_post) ||
+               req->route == GD_ROUTE_BATCH;
+    if (!keep)
         return MHD_YES;
     size_t cap = (size_t)req->srv->cfg.max_body_bytes;
     if (!req->upload_too_large && size > cap - req->upload_len) {
@@ -224,6 +232,8 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
         return gd_stream_respond(c, req);
     case GD_ROUTE_DIGEST:
         return gd_digest_respond(c, req);
+    case GD_ROUTE_BATCH:
+        return gd_batch_respond(c, req);
     case GD_ROUTE_NONE:
         break;
     }

@@ -41,20 +41,27 @@ static const char *single_header(struct MHD_Connection *c, const char *name, siz
 void gd_range_decide(struct MHD_Connection *c, const gd_req *req, const gd_tensor *t,
                      uint64_t size, gd_range_plan *plan)
 {
+    int ranged = !req->is_post && t->r.format != GP_FORMAT_JSON;
+    gd_range_plan_for(c, req, t->etag, ranged, size, plan);
+}
+
+void gd_range_plan_for(struct MHD_Connection *c, const gd_req *req, const char *etag, int ranged,
+                       uint64_t size, gd_range_plan *plan)
+{
     size_t len = 0, if_len = 0;
     uint64_t first = 0, last = 0;
     plan->status = 200;
     plan->first = 0;
     plan->length = size;
     plan->size = size;
-    if (req->is_head || req->is_post || t->r.format == GP_FORMAT_JSON)
+    if (req->is_head || !ranged)
         return;
     const char *range = single_header(c, MHD_HTTP_HEADER_RANGE, &len);
     if (range == NULL)
         return;
     const char *if_range = single_header(c, MHD_HTTP_HEADER_IF_RANGE, &if_len);
     if (gd_header_values(c, MHD_HTTP_HEADER_IF_RANGE, NULL, NULL) > 0 &&
-        !gp_etag_if_range(if_range, if_len, t->etag))
+        !gp_etag_if_range(if_range, if_len, etag))
         return; /* the client's copy is another one: send the whole body */
     switch (gp_range_parse(range, len, size, &first, &last)) {
     case GP_RANGES_ONE:

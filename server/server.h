@@ -53,7 +53,8 @@ typedef enum {
     GD_ROUTE_GLOROT,
     GD_ROUTE_READYZ,
     GD_ROUTE_METRICS,
-    GD_ROUTE_DIGEST
+    GD_ROUTE_DIGEST,
+    GD_ROUTE_BATCH
 } gd_route;
 
 typedef struct {
@@ -82,6 +83,7 @@ typedef struct {
     uint64_t body_first;   /* the body byte the answer starts at (206: the range) */
     uint64_t body_length;  /* bytes the answer carries, GP_SIZE_UNKNOWN for json */
     uint64_t json_counted; /* json elements already counted in the metrics */
+    gp_batch *batch;       /* POST/HEAD /v1/batch: the answer's tensors (freed with req) */
 } gd_req;
 
 /* ---- http.c ---- */
@@ -139,5 +141,10 @@ enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req);
 /* Answer GET/HEAD/POST /v1/digest: the same parameters, then a JSON object
  * with the SHA-256 and length of the body the tensor request would send. */
 enum MHD_Result gd_digest_respond(struct MHD_Connection *c, gd_req *req);
+
+/* ---- batch.c ---- */
+/* Answer POST/HEAD /v1/batch: the manifest in req->upload, then one
+ * safetensors file (or a json array) through gd_stream_answer. */
+enum MHD_Result gd_batch_respond(struct MHD_Connection *c, gd_req *req);
 
 #endif

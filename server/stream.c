@@ -25,9 +25,9 @@ static int check_none_match(void *user, const char *value, size_t len)
     return m->match;
 }
 
-static int none_match(struct MHD_Connection *c, const gd_tensor *t)
+static int none_match(struct MHD_Connection *c, const char *etag)
 {
-    none_match_ctx m = {t->etag, 0};
+    none_match_ctx m = {etag, 0};
     gd_header_values(c, MHD_HTTP_HEADER_IF_NONE_MATCH, check_none_match, &m);
     return m.match;
 }
@@ -57,7 +57,7 @@ static int bodiless_unknown_length(struct MHD_Response *resp)
  * 13.1.2). Nothing is generated. A 304 may only carry the Content-Length of
  * the 200 (RFC 9110 8.6), so the response is sized like it; MHD sends no
  * body with a 304 and never calls no_body. */
-static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const gd_tensor *t)
+static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const gd_answer *a)
 {
     if (req->is_post) {
         gd_error e = {0};
@@ -66,12 +66,12 @@ static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const
                 "HEAD for a 304)");
         return gd_reply_error(c, req, &e, NULL);
     }
-    uint64_t size = gp_body_size(&req->body);
+    uint64_t size = a->size;
     struct MHD_Response *resp = MHD_create_response_from_callback(
         size == GP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size, 64, no_body, NULL, NULL);
     if (resp == NULL)
         return MHD_NO;
-    if (gd_tensor_headers(resp, t, 0) != 0 ||
+    if (a->headers(resp, a->ctx, 0) != 0 ||
         (size == GP_SIZE_UNKNOWN && bodiless_unknown_length(resp) != 0)) {
         MHD_destroy_response(resp);
         return MHD_NO;
@@ -81,6 +81,26 @@ static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const
 
 /* ---- the stream ----------------------------------------------------------------- */
 
+/* Body bytes [at, at + max) of the answer, a tensor's (req->body) or a
+ * batch's (req->batch), timed and counted for /metrics. */
+static size_t answer_read(gd_req *req, uint64_t at, char *buf, size_t max)
+{
+    uint64_t t0 = stats_now_ns();
+    if (req->batch != NULL) {
+        const gp_request *r0 = gp_batch_tensor(req->batch, 0); /* one algorithm per batch */
+        size_t n = gp_batch_read(req->batch, at, buf, max);
+        stats_add_generation_ns(r0->algorithm, stats_now_ns() - t0);
+        uint64_t count = gp_batch_elements_in(req->batch, at, n);
+        if (count > 0)
+            stats_add_generated(r0->algorithm, r0->dtype, count);
+        return n;
+    }
+    size_t n = gp_body_read(&req->body, at, buf, max);
+    stats_add_generation_ns(req->body.req.algorithm, stats_now_ns() - t0);
+    gd_tensor_count(&req->body, at, n, &req->json_counted);
+    return n;
+}
+
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
     gd_req *req = cls;
@@ -88,10 +108,7 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (max > req->body_length - pos)
         max = (size_t)(req->body_length - pos);
-    uint64_t at = req->body_first + pos, t0 = stats_now_ns();
-    size_t n = gp_body_read(&req->body, at, buf, max);
-    stats_add_generation_ns(req->body.req.algorithm, stats_now_ns() - t0);
-    gd_tensor_count(&req->body, at, n, &req->json_counted);
+    size_t n = answer_read(req, req->body_first + pos, buf, max);
     if (n == 0)
         return req->body_length == GP_SIZE_UNKNOWN ? MHD_CONTENT_READER_END_OF_STREAM
                                                    : MHD_CONTENT_READER_END_WITH_ERROR;
@@ -133,10 +150,7 @@ static struct MHD_Response *make_whole(gd_req *req)
     if (w == NULL)
         return NULL;
     w->req = req;
-    uint64_t t0 = stats_now_ns();
-    size_t n = gp_body_read(&req->body, req->body_first, w->data, len);
-    stats_add_generation_ns(req->body.req.algorithm, stats_now_ns() - t0);
-    gd_tensor_count(&req->body, req->body_first, n, &req->json_counted);
+    size_t n = answer_read(req, req->body_first, (char *)w->data, len);
     struct MHD_Response *resp =
         n == len
             ? MHD_create_response_from_buffer_with_free_callback_cls(len, w->data, free_whole, w)
@@ -151,10 +165,10 @@ static struct MHD_Response *make_whole(gd_req *req)
 
 /* Create the streaming response. The caller has already counted it in
  * srv->inflight; from here on free_body undoes that. */
-static struct MHD_Response *make_stream(gd_req *req, const gd_tensor *t,
+static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a,
                                         const gd_range_plan *plan, gd_error *e)
 {
-    uint64_t size = gp_body_size(&req->body);
+    uint64_t size = a->size;
     req->body_first = plan->first;
     req->body_length = size == GP_SIZE_UNKNOWN ? GP_SIZE_UNKNOWN : plan->length;
     int whole = !req->is_head && req->body_length <= WHOLE_MAX; /* json: GP_SIZE_UNKNOWN */
@@ -170,7 +184,7 @@ static struct MHD_Response *make_stream(gd_req *req, const gd_tensor *t,
     }
     atomic_fetch_add(&req->refs, 1);
     req->streaming = 1;
-    if (gd_tensor_headers(resp, t, 1) != 0 ||
+    if (a->headers(resp, a->ctx, 1) != 0 ||
         (plan->status == 206 && gd_range_headers(resp, plan) != 0) ||
         (req->is_head && size == GP_SIZE_UNKNOWN && bodiless_unknown_length(resp) != 0)) {
         MHD_destroy_response(resp);
@@ -179,6 +193,11 @@ static struct MHD_Response *make_stream(gd_req *req, const gd_tensor *t,
         return NULL;
     }
     return resp;
+}
+
+static int tensor_headers(struct MHD_Response *resp, const void *ctx, int with_content)
+{
+    return gd_tensor_headers(resp, ctx, with_content);
 }
 
 enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req)
@@ -192,10 +211,18 @@ enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req)
         gd_fail_gp(&e, &g);
         return gd_reply_error(c, req, &e, NULL);
     }
-    if (none_match(c, &t))
-        return not_modified(c, req, &t);
+    gd_answer a = {gp_body_size(&req->body), t.etag, t.r.format != GP_FORMAT_JSON && !req->is_post,
+                   tensor_headers, &t};
+    return gd_stream_answer(c, req, &a);
+}
+
+enum MHD_Result gd_stream_answer(struct MHD_Connection *c, gd_req *req, const gd_answer *a)
+{
+    gd_error e = {0};
+    if (none_match(c, a->etag))
+        return not_modified(c, req, a);
     gd_range_plan plan;
-    gd_range_decide(c, req, &t, gp_body_size(&req->body), &plan);
+    gd_range_plan_for(c, req, a->etag, a->ranged, a->size, &plan);
     if (plan.status == 416)
         return gd_range_reply_416(c, req, plan.size);
     /* Count first, then look at the flag: main sets the flag, then waits for
@@ -206,7 +233,7 @@ enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req)
         gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
         return gd_reply_error(c, req, &e, NULL);
     }
-    struct MHD_Response *resp = make_stream(req, &t, &plan, &e);
+    struct MHD_Response *resp = make_stream(req, a, &plan, &e);
     if (resp == NULL)
         return gd_reply_error(c, req, &e, NULL);
     return gd_queue(c, req, plan.status, resp, 0);

@@ -72,6 +72,11 @@ typedef struct {
 void gd_range_decide(struct MHD_Connection *c, const gd_req *req, const gd_tensor *t,
                      uint64_t size, gd_range_plan *plan);
 
+/* The same for any answer: ranged = 0 (json bodies, POST of one tensor)
+ * always gets 200; If-Range is checked against etag. */
+void gd_range_plan_for(struct MHD_Connection *c, const gd_req *req, const char *etag, int ranged,
+                       uint64_t size, gd_range_plan *plan);
+
 /* Add Content-Range for a 206. Returns 0 or -1. */
 int gd_range_headers(struct MHD_Response *resp, const gd_range_plan *plan);
 
@@ -79,5 +84,23 @@ int gd_range_headers(struct MHD_Response *resp, const gd_range_plan *plan);
  * Range) with Content-Range: bytes (star)/size. No ETag or Cache-Control: an
  * error is not the representation. */
 enum MHD_Result gd_range_reply_416(struct MHD_Connection *c, gd_req *req, uint64_t size);
+
+/* ---- stream.c ---- */
+
+/* What stream.c needs to answer: the body is req->body, or req->batch when
+ * that is set (batch.c). */
+typedef struct {
+    uint64_t size;    /* the whole body, GP_SIZE_UNKNOWN for json */
+    const char *etag; /* strong, quoted: If-None-Match and If-Range */
+    int ranged;       /* Range is honoured (binary body, a method that may range) */
+    /* Add the answer's headers (with_content: Content-Type and the like too). */
+    int (*headers)(struct MHD_Response *resp, const void *ctx, int with_content);
+    const void *ctx;
+} gd_answer;
+
+/* If-None-Match (304 / 412 for POST), then Range (206, 416), then the
+ * streamed (or, up to a pooled buffer, whole) 200/206; HEAD gets the headers
+ * only. Shared by /v1/glorot_uniform and /v1/batch. */
+enum MHD_Result gd_stream_answer(struct MHD_Connection *c, gd_req *req, const gd_answer *a);
 
 #endif
