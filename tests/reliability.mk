@@ -2,3 +2,12 @@
 # Included by the Makefile; the hostile-client tests are e2e binaries
 # (tests/e2e/test_hostile*.c) and run with make check / make asan.
 include tests/fuzz/fuzz.mk
+
+# ---- valgrind: the daemon under memcheck with a scripted request mix ----------
+.PHONY: valgrind deps-valgrind
+deps-valgrind:
+	$(call install_missing,$(RUN_PKGS) valgrind curl)
+
+valgrind: deps-valgrind
+	$(MAKE) all
+	GLOROTD_BIN=$(abspath $(GLOROTD)) timeout 600 tests/valgrind/run.sh

@@ -36,9 +36,9 @@ static inline void fz_fail(const char *what)
 typedef int (*fz_pair_fn)(void *user, const char *key, size_t key_len, const char *value,
                           size_t value_len);
 
-/* Split text (len bytes) at '&' and the first '=' of each piece and
- * percent-decode both halves with MHD_http_unescape, as libmicrohttpd does
- * for GET arguments. Returns what the last fn call returned (0 = all). */
+/* Split text (len bytes) at '&' and the first '=' of each piece, turn '+'
+ * into ' ' and percent-decode both halves with MHD_http_unescape, as
+ * libmicrohttpd 0.9.75 does for GET arguments. Returns what the last fn call returned (0 = all). */
 static inline int fz_query_each(const char *text, size_t len, fz_pair_fn fn, void *user)
 {
     char piece[FZ_MAX_INPUT + 1];
@@ -57,6 +57,9 @@ static inline int fz_query_each(const char *text, size_t len, fz_pair_fn fn, voi
         char *value = eq ? eq + 1 : piece + n;
         if (eq)
             *eq = '\0';
+        for (char *c = piece; c < piece + n; c++)
+            if (*c == '+') /* MHD_unescape_plus, before percent-decoding */
+                *c = ' ';
         size_t kl = MHD_http_unescape(piece);
         size_t vl = MHD_http_unescape(value);
         int rc = fn(user, piece, kl, value, vl);
