@@ -35,6 +35,9 @@ typedef struct {
  * CLI_EXIT_OK, CLI_EXIT_USAGE or CLI_EXIT_REJECTED with a message printed. */
 int cli_parse(cli_command command, int argc, char **argv, cli_args *args);
 
+/* glorot batch (batch.c): argv[0] is "batch". Returns an exit code. */
+int cli_batch(int argc, char **argv);
+
 /* Print the usage text to f. */
 void cli_usage(FILE *f);
 

@@ -1,5 +1,5 @@
 /*
- * main.c - the glorot command: fetch, gen, digest, info, health.
+ * main.c - the glorot command: fetch, gen, digest, info, health, batch.
  */
 #include "cli.h"
 
@@ -179,6 +179,8 @@ int main(int argc, char **argv)
         printf("glorot %s (libglorot-client %s)\n", GLOROT_VERSION, glorot_version());
         return CLI_EXIT_OK;
     }
+    if (strcmp(argv[1], "batch") == 0)
+        return cli_batch(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
