@@ -11,3 +11,14 @@ deps-valgrind:
 valgrind: deps-valgrind
 	$(MAKE) all
 	GLOROTD_BIN=$(abspath $(GLOROTD)) timeout 600 tests/valgrind/run.sh
+
+# ---- soak: wrk + the client library on loopback, every answer checked ---------
+SOAK_SECONDS ?= 300
+.PHONY: soak deps-soak
+deps-soak:
+	$(call install_missing,$(RUN_PKGS) wrk curl)
+
+soak: deps-soak
+	$(MAKE) all
+	GLOROTD_BIN=$(abspath $(GLOROTD)) GLOROT_BIN=$(abspath $(GLOROT)) SOAK_SECONDS=$(SOAK_SECONDS) \
+	  timeout $$(( $(SOAK_SECONDS) + 300 )) tests/soak/run.sh
