@@ -5,65 +5,34 @@
  * tensor never overwrite each other). Built only from numbers and our own
  * ASCII names, so it needs no quoting or escaping.
  */
-#include "glorot_proto.h"
+#include "format_internal.h"
 
-#include <string.h>
-
-typedef struct {
-    char *out;
-    size_t size;
-    size_t len; /* full length, even past size */
-} name_builder;
-
-static void add(name_builder *nb, const char *s, size_t n)
-{
-    if (nb->size > 0 && nb->len < nb->size - 1) {
-        size_t room = nb->size - 1 - nb->len;
-        memcpy(nb->out + nb->len, s, n < room ? n : room);
-    }
-    nb->len += n;
-}
-
-static void add_str(name_builder *nb, const char *s)
-{
-    add(nb, s, strlen(s));
-}
-
-static void add_u64(name_builder *nb, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
-        v /= 10;
-        n++;
-    } while (v != 0);
-    add(nb, digits + sizeof digits - n, n);
-}
+/* "glorot_" + dims + "_" + dtype + "_seed" + u64 + "_slice" + bounds + extension */
+#define NAME_MAX_LEN (7 + GP_MAX_RANK * 21 + 1 + 8 + 5 + 20 + 6 + GP_MAX_RANK * 42 + 16)
 
 size_t gp_filename(const gp_request *r, char *out, size_t size)
 {
-    name_builder nb = {out, size, 0};
-    add_str(&nb, "glorot_");
+    unsigned char mem[NAME_MAX_LEN];
+    gpi_text t;
+    gpi_text_init(&t, mem, sizeof mem);
+    gpi_text_str(&t, "glorot_");
     if (r->rank == 0)
-        add_str(&nb, "scalar");
+        gpi_text_str(&t, "scalar");
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
-            add_str(&nb, "x");
-        add_u64(&nb, r->shape[i]);
+            gpi_text_str(&t, "x");
+        gpi_text_u64(&t, r->shape[i]);
     }
-    add_str(&nb, "_");
-    add_str(&nb, gp_dtype_name(r->dtype));
-    add_str(&nb, "_seed");
-    add_u64(&nb, r->seed);
+    gpi_text_str(&t, "_");
+    gpi_text_str(&t, gp_dtype_name(r->dtype));
+    gpi_text_str(&t, "_seed");
+    gpi_text_u64(&t, r->seed);
     for (size_t i = 0; r->partial && i < r->rank; i++) {
-        add_str(&nb, i == 0 ? "_slice" : "x");
-        add_u64(&nb, r->part_start[i]);
-        add_str(&nb, "-");
-        add_u64(&nb, r->part_stop[i]);
+        gpi_text_str(&t, i == 0 ? "_slice" : "x");
+        gpi_text_u64(&t, r->part_start[i]);
+        gpi_text_str(&t, "-");
+        gpi_text_u64(&t, r->part_stop[i]);
     }
-    add_str(&nb, gp_format_extension(r->format));
-    if (size > 0)
-        out[nb.len < size ? nb.len : size - 1] = '\0';
-    return nb.len;
+    gpi_text_str(&t, gp_format_extension(r->format));
+    return gpi_text_export(&t, out, size);
 }

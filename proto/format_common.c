@@ -44,6 +44,16 @@ void gpi_text_u64(gpi_text *t, uint64_t v)
     gpi_text_mem(t, digits + sizeof digits - n, n);
 }
 
+size_t gpi_text_export(const gpi_text *t, char *out, size_t size)
+{
+    if (size > 0) {
+        size_t n = t->len < size ? t->len : size - 1;
+        memcpy(out, t->p, n);
+        out[n] = '\0';
+    }
+    return t->len;
+}
+
 void gpi_text_spaces(gpi_text *t, size_t n)
 {
     if (t->overflow)

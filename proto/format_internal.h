@@ -28,6 +28,9 @@ void gpi_text_mem(gpi_text *t, const void *s, size_t n);
 void gpi_text_str(gpi_text *t, const char *s);
 void gpi_text_u64(gpi_text *t, uint64_t v);
 void gpi_text_spaces(gpi_text *t, size_t n);
+/* Copy the text to out as a NUL-terminated string, truncated to size - 1
+ * bytes (snprintf-like); returns the text's length. */
+size_t gpi_text_export(const gpi_text *t, char *out, size_t size);
 /* "%.17g" of a finite double: reads back as exactly the same double. */
 void gpi_text_g17(gpi_text *t, double v);
 /* s[0..n) as a quoted JSON string. GP_EPARAM (param `param`) when s is not

@@ -10,6 +10,7 @@
  * means what the same text between numpy's brackets means; a part with no
  * elements is refused, since a tensor with a zero dimension is of no use.
  */
+#include "format_internal.h"
 #include "glorot_proto.h"
 #include "request_internal.h"
 
@@ -169,8 +170,8 @@ static gp_code resolve_slice(gp_request *r, gp_error *err)
         uint64_t stop = clamp_bound(r->slice_to[i], len, len);
         if (stop <= start)
             return gp_fail(err, GP_EPARAM, "slice",
-                           "slice: axis %zu selects no elements (resolved to %" PRIu64
-                           ":%" PRIu64 " of %" PRIu64 "); every axis must keep at least one",
+                           "slice: axis %zu selects no elements (resolved to %" PRIu64 ":%" PRIu64
+                           " of %" PRIu64 "); every axis must keep at least one",
                            i, start, stop, len);
         r->part_start[i] = start;
         r->part_stop[i] = stop;
@@ -234,34 +235,17 @@ gp_code gpi_resolve_part(gp_request *r, int axis_given, gp_error *err)
 
 /* ---- text ------------------------------------------------------------------------ */
 
-static size_t put_u64(char *out, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
-        v /= 10;
-        n++;
-    } while (v != 0);
-    memcpy(out, digits + sizeof digits - n, n);
-    return n;
-}
-
 size_t gp_part_text(const gp_request *r, char *out, size_t size)
 {
-    char text[GP_PART_TEXT_MAX];
-    size_t len = 0;
+    unsigned char mem[GP_PART_TEXT_MAX];
+    gpi_text t;
+    gpi_text_init(&t, mem, sizeof mem);
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
-            text[len++] = ',';
-        len += put_u64(text + len, r->part_start[i]);
-        text[len++] = ':';
-        len += put_u64(text + len, r->part_stop[i]);
+            gpi_text_str(&t, ",");
+        gpi_text_u64(&t, r->part_start[i]);
+        gpi_text_str(&t, ":");
+        gpi_text_u64(&t, r->part_stop[i]);
     }
-    if (size > 0) {
-        size_t n = len < size ? len : size - 1;
-        memcpy(out, text, n);
-        out[n] = '\0';
-    }
-    return len;
+    return gpi_text_export(&t, out, size);
 }
