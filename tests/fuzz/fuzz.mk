@@ -1,7 +1,7 @@
 # tests/fuzz/fuzz.mk - libFuzzer harnesses (included by the Makefile).
 #
 #   make fuzz       every harness for FUZZ_SECONDS (default 60) each
-#   make fuzz-ci    every harness for FUZZ_CI_SECONDS (default 20) each
+#   make fuzz-ci    every harness for FUZZ_CI_SECONDS (default 15) each (.ci/run)
 #   make fuzz-regress  replay the checked-in corpora and findings once
 #
 # clang-14 with -fsanitize=fuzzer,address,undefined; proto and the few server
@@ -10,7 +10,7 @@
 # adds goes to build-fuzz/corpus/<harness>/; crashes to build-fuzz/crash-*.
 FUZZ_CC       ?= clang-14
 FUZZ_SECONDS  ?= 60
-FUZZ_CI_SECONDS ?= 20
+FUZZ_CI_SECONDS ?= 15
 FB            := build-fuzz
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS     := $(patsubst %,$(FB)/fuzz_%,$(FUZZ_NAMES))
