@@ -43,25 +43,13 @@ static void c_numeric_leave(c_numeric *s)
     freelocale(s->c);
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static size_t skip_digits(const char *s, size_t n, size_t i)
-{
-    while (i < n && is_digit(s[i]))
-        i++;
-    return i;
-}
-
 /* [-] (D+ [. D*] | . D+) [(e|E) [+|-] D+], the minus only if allowed. */
 static int number_syntax_ok(const char *s, size_t n, int allow_minus)
 {
     size_t i = (allow_minus && n > 0 && s[0] == '-') ? 1 : 0;
-    size_t int_end = skip_digits(s, n, i), frac_end = int_end;
+    size_t int_end = gpi_skip_digits(s, n, i), frac_end = int_end;
     if (int_end < n && s[int_end] == '.')
-        frac_end = skip_digits(s, n, int_end + 1);
+        frac_end = gpi_skip_digits(s, n, int_end + 1);
     size_t mantissa_digits = (int_end - i) + (frac_end > int_end ? frac_end - int_end - 1 : 0);
     if (mantissa_digits == 0)
         return 0;
@@ -70,7 +58,7 @@ static int number_syntax_ok(const char *s, size_t n, int allow_minus)
         i++;
         if (i < n && (s[i] == '+' || s[i] == '-'))
             i++;
-        size_t exp_end = skip_digits(s, n, i);
+        size_t exp_end = gpi_skip_digits(s, n, i);
         if (exp_end == i)
             return 0;
         i = exp_end;
@@ -125,14 +113,14 @@ static void split_e_format(const char *t, decimal *d)
     t += d->negative;
     d->ndigits = 0;
     for (; *t != 'e' && *t != '\0'; t++)
-        if (is_digit(*t) && d->ndigits < sizeof d->digits)
+        if (gpi_is_digit(*t) && d->ndigits < sizeof d->digits)
             d->digits[d->ndigits++] = *t;
     int sign = 1, e = 0;
     if (*t == 'e')
         t++;
     if (*t == '-' || *t == '+')
         sign = *t++ == '-' ? -1 : 1;
-    for (; is_digit(*t); t++)
+    for (; gpi_is_digit(*t); t++)
         e = e * 10 + (*t - '0');
     d->exp = sign * e;
     while (d->ndigits > 1 && d->digits[d->ndigits - 1] == '0')

@@ -58,14 +58,14 @@ gpi_quoted gpi_quote(const char *s, size_t n)
     return q;
 }
 
-static int is_digit(char c)
+int gpi_is_digit(char c)
 {
     return c >= '0' && c <= '9';
 }
 
-static size_t skip_digits(const char *s, size_t n, size_t i)
+size_t gpi_skip_digits(const char *s, size_t n, size_t i)
 {
-    while (i < n && is_digit(s[i]))
+    while (i < n && gpi_is_digit(s[i]))
         i++;
     return i;
 }
@@ -79,7 +79,7 @@ static u64_status parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out
 {
     if (n == 0)
         return U64_EMPTY;
-    if (skip_digits(s, n, 0) != n)
+    if (gpi_skip_digits(s, n, 0) != n)
         return U64_SYNTAX;
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {

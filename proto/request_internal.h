@@ -12,6 +12,10 @@
 
 /* *out = a * b. Returns 0, or -1 (leaving *out untouched) if the product
  * does not fit in uint64_t. */
+/* ASCII decimal digit; index of the first non-digit in s[i..n). */
+int gpi_is_digit(char c);
+size_t gpi_skip_digits(const char *s, size_t n, size_t i);
+
 int gpi_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
 
 /* *out = a + b. Returns 0, or -1 (leaving *out untouched) on overflow. */
