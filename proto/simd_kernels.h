@@ -18,9 +18,9 @@
  *   V_ROT16(v) V_ROT8(v)                      rotations ChaCha20 uses
  *   V_SRLV(v, c) V_SLLV(v, c)                 per-lane counts (>= 32 gives 0)
  *   V_SEL_GT(a, b, x, y)      (int32)a > (int32)b ? x : y
- *   V_SEL_EQ(a, b, x, y)      a == b ? x : y
  *   V_CARRY(s, k)             (uint32)s < (uint32)k ? 1 : 0
  *   VF_FROM_I32(v) VF_FROM_U32(v) VF_CAST(v) VF_BITS(f) VF_SET1 VF_ADD VF_SUB VF_MUL VF_MIN
+ *   VF_TRUNC_I32(f)           float -> int32, truncating (used on exact integers)
  *   VQ_SRL(v, n) VQ_ONE_BITS  logical shift of 64-bit lanes; 64-bit 0x3FF0000000000000
  *   VD_CAST(v) VD_BITS(d) VD_SET1 VD_ADD VD_SUB VD_MUL
  *   V_TRANSPOSE16(x, y)       16 vectors x[r] = word r of VW consecutive
@@ -36,7 +36,20 @@
 
 /* ---- float16 / bfloat16 in integer lanes (half.c, lane by lane) ---------- */
 
-/* float32 bits -> float16 bits in the low 16 bits (to_f16 in half.c). */
+/* |f| below 2^-14 (a = its bits without the sign) rounded to a multiple of
+ * 2^-24, ties to even, as a float: |f| + 0.75 lies in [0.5, 1), where the
+ * ulp is 2^-24 and 0.75 is an even multiple of it, so the addition rounds
+ * exactly as float16 subnormals do; subtracting 0.75 is exact. */
+static inline vf v_f16_tiny(vu a)
+{
+    vf m = VF_SET1(0.75f);
+
+    return VF_SUB(VF_ADD(VF_CAST(a), m), m);
+}
+
+/* float32 bits -> float16 bits in the low 16 bits (to_f16 in half.c): the
+ * normal range by integer rounding, subnormals (and the carry into the
+ * smallest normal, 0x400) as v_f16_tiny * 2^24, an exact integer. */
 static inline vu v_to_f16(vu x)
 {
     vu sign = V_AND(V_SRL(x, 16), V_SET1(0x8000u));
@@ -45,33 +58,11 @@ static inline vu v_to_f16(vu x)
     /* normal: shift_rne(a - rebias, 13) */
     vu nv = V_SUB(a, V_SET1(0x38000000u));
     vu norm = V_SRL(V_ADD(V_ADD(nv, V_SET1(0xFFFu)), V_AND(V_SRL(nv, 13), V_SET1(1))), 13);
-    /* subnormal: shift_rne(mant, 126 - exp), 0 below 2^-25 (exp < 102) */
-    vu mant = V_OR(V_AND(a, V_SET1(0x7FFFFFu)), V_SET1(0x800000u));
-    vu shift = V_SUB(V_SET1(126), V_SRL(a, 23));
-    vu half_m1 = V_SUB(V_SLLV(V_SET1(1), V_SUB(shift, V_SET1(1))), V_SET1(1));
-    vu sub = V_SRLV(V_ADD(V_ADD(mant, half_m1), V_AND(V_SRLV(mant, shift), V_SET1(1))), shift);
-    vu r;
+    vu sub = VF_TRUNC_I32(VF_MUL(v_f16_tiny(a), VF_SET1(0x1p24f)));
+    vu r = V_SEL_GT(a, V_SET1(0x38800000u - 1u), norm, sub);
 
-    sub = V_SEL_GT(V_SET1(0x33000000u), a, V_SET1(0), sub);
-    r = V_OR(sign, sub);
-    r = V_SEL_GT(a, V_SET1(0x38800000u - 1u), V_OR(sign, norm), r);
-    r = V_SEL_GT(a, V_SET1(0x477FF000u - 1u), V_OR(sign, V_SET1(0x7C00u)), r);
-    return V_SEL_GT(a, V_SET1(0x7F800000u), nan, r);
-}
-
-/* float16 bits (low 16 bits, rest zero) -> float32 bits (from_f16). */
-static inline vu v_from_f16(vu h)
-{
-    vu sign = V_SLL(V_AND(h, V_SET1(0x8000u)), 16);
-    vu exp = V_AND(V_SRL(h, 10), V_SET1(0x1Fu));
-    vu mant13 = V_SLL(V_AND(h, V_SET1(0x3FFu)), 13);
-    vu normal = V_OR(V_OR(sign, V_SLL(V_ADD(exp, V_SET1(112)), 23)), mant13);
-    vu infnan = V_OR(V_OR(sign, V_SET1(0x7F800000u)), mant13);
-    /* mant * 2^-24: both steps exact, the result a normal float32 or zero. */
-    vf subf = VF_MUL(VF_FROM_I32(V_AND(h, V_SET1(0x3FFu))), VF_SET1(0x1p-24f));
-    vu r = V_SEL_EQ(exp, V_SET1(0), V_OR(sign, VF_BITS(subf)), normal);
-
-    return V_SEL_EQ(exp, V_SET1(0x1Fu), infnan, r);
+    r = V_SEL_GT(a, V_SET1(0x477FF000u - 1u), V_SET1(0x7C00u), r);
+    return V_SEL_GT(a, V_SET1(0x7F800000u), nan, V_OR(sign, r));
 }
 
 /* float32 bits -> bfloat16 bits (to_bf16). */
@@ -86,10 +77,8 @@ static inline vu v_to_bf16(vu x)
 
 /* RNE_f16(f) as a float32, without the round trip through 16 bits: normal
  * range: round the float32 bits to 10 mantissa bits (a carry into the
- * exponent is right); below 2^-14: (|f| + 0.75) - 0.75 rounds |f| to a
- * multiple of 2^-24, ties to even (the ulp of 0.75 is 2^-24 and 0.75 is an
- * even multiple of it), and the subtraction is exact. Equal to
- * from_f16(to_f16(f)) for every input (tests/unit/test_simd.c). */
+ * exponent is right); below 2^-14: v_f16_tiny. Equal to from_f16(to_f16(f))
+ * for every input (tests/unit/test_simd.c). */
 static inline vf v_round_f16(vf f)
 {
     vu x = VF_BITS(f);
@@ -97,8 +86,7 @@ static inline vf v_round_f16(vf f)
     vu a = V_AND(x, V_SET1(0x7FFFFFFFu));
     vu norm =
         V_AND(V_ADD(V_ADD(a, V_SET1(0xFFFu)), V_AND(V_SRL(a, 13), V_SET1(1))), V_SET1(0xFFFFE000u));
-    vf m = VF_SET1(0.75f);
-    vu sub = VF_BITS(VF_SUB(VF_ADD(VF_CAST(a), m), m));
+    vu sub = VF_BITS(v_f16_tiny(a));
     vu nan = V_OR(V_AND(a, V_SET1(0xFFFFE000u)), V_SET1(0x00400000u));
     vu r = V_SEL_GT(a, V_SET1(0x38800000u - 1u), norm, sub);
 
