@@ -2,15 +2,17 @@
  * batch.c - glorot batch MANIFEST -o FILE [--rank R --world W [--axis A]]
  *           [--url URL | --local] [--json] [--quiet]
  *
- * One manifest in, one safetensors file out: POSTed to URL/v1/batch, or, with
- * --local (or no --url and no $GLOROT_URL), generated here by the same code
- * the server runs (gp_batch), byte for byte. --rank/--world replace the
- * manifest's shard (axis: --axis, else the manifest's, else 0).
+ * One manifest in, one safetensors file out: POSTed to URL/v1/batch by
+ * libglorot-client (glorot_batch_stream: retries and resume included), or,
+ * with --local (or no --url and no $GLOROT_URL), generated here by the same
+ * code the server runs (gp_batch), byte for byte. --rank/--world replace the
+ * manifest's shard (axis: --axis, else the manifest's, else 0): by the
+ * library for --url, by load_manifest for --local.
  */
 #include "cli.h"
 #include "glorot_proto.h"
 
-#include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,40 @@ static int set_int(json_t *obj, const char *key, const char *text)
     return json_object_set_new(obj, key, json_integer(v));
 }
 
+/* The whole file (malloc'ed, NUL-terminated), or NULL with a message. */
+static unsigned char *read_text(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *text = NULL;
+    size_t cap = 0;
+    *len = 0;
+    while (f != NULL) {
+        if (cap - *len < 2) {
+            unsigned char *bigger = cap > SIZE_MAX / 4 ? NULL : realloc(text, cap ? cap * 2 : 4096);
+            if (bigger == NULL)
+                break;
+            text = bigger;
+            cap = cap ? cap * 2 : 4096;
+        }
+        size_t n = fread(text + *len, 1, cap - *len - 1, f);
+        *len += n;
+        if (n == 0) {
+            int bad = ferror(f);
+            fclose(f);
+            text[*len] = '\0';
+            if (!bad)
+                return text;
+            f = NULL;
+            errno = EIO;
+        }
+    }
+    fprintf(stderr, "glorot batch: cannot read %s: %s\n", path, strerror(errno));
+    if (f != NULL)
+        fclose(f);
+    free(text);
+    return NULL;
+}
+
 /* The manifest file, with --rank/--world/--axis applied, as compact JSON (malloc). */
 static char *load_manifest(const batch_args *a)
 {
@@ -128,55 +164,65 @@ static int generate(const batch_args *a, const char *manifest, cli_output *out)
     return code;
 }
 
-typedef struct {
-    cli_output *out;
-    uint64_t off;
-    int failed;
-} sink;
-
-static size_t on_data(char *p, size_t size, size_t n, void *user)
+static int on_chunk(void *user, const glorot_batch_chunk *ch)
 {
-    sink *s = user;
-    if (cli_output_chunk(s->out, s->off, p, size * n) != 0) {
-        s->failed = 1;
-        return 0;
-    }
-    s->off += size * n;
-    return size * n;
+    return cli_output_chunk(user, ch->body_offset, ch->data, ch->len);
 }
 
-static int post(const batch_args *a, const char *manifest, cli_output *out)
+/* Parse "--rank/--world/--axis" for the library's shard override. */
+static int shard_override(const batch_args *a, glorot_batch_request *breq)
 {
-    char url[2048], err[CURL_ERROR_SIZE] = "";
-    snprintf(url, sizeof url, "%s/v1/batch%s", a->url, a->json ? "?format=json" : "");
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    sink s = {out, 0, 0};
-    long status = 0;
-    if (h == NULL || hdr == NULL) {
-        curl_slist_free_all(hdr);
-        curl_easy_cleanup(h);
+    char *end = NULL;
+    if (a->rank == NULL)
+        return 0;
+    breq->shard_rank = strtoull(a->rank, &end, 10);
+    if (end == a->rank || *end != '\0' || a->rank[0] == '-')
+        return -1;
+    breq->shard_world = strtoull(a->world, &end, 10);
+    if (end == a->world || *end != '\0' || a->world[0] == '-' || breq->shard_world == 0)
+        return -1;
+    if (a->axis == NULL)
+        return 0;
+    breq->axis_set = 1;
+    breq->axis = strtoll(a->axis, &end, 10);
+    return end == a->axis || *end != '\0' ? -1 : 0;
+}
+
+/* POST the manifest file's text through libglorot-client (glorot_batch_stream). */
+static int post(const batch_args *a, cli_output *out)
+{
+    glorot_error err = {0};
+    glorot_options opts = {0};
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.format = a->json ? "json" : NULL;
+    if (shard_override(a, &breq) != 0) {
+        fprintf(stderr, "glorot batch: --rank, --world and --axis take integers (world >= 1)\n");
+        return CLI_EXIT_USAGE;
+    }
+    size_t len = 0;
+    char *manifest = (char *)read_text(a->manifest, &len);
+    if (manifest == NULL)
+        return CLI_EXIT_REJECTED;
+    opts.bearer_token = getenv("GLOROT_TOKEN");
+    if (opts.bearer_token != NULL && opts.bearer_token[0] == '\0')
+        opts.bearer_token = NULL;
+    breq.manifest = manifest;
+    breq.manifest_len = len;
+    glorot_code rc = GLOROT_E_INVALID;
+    glorot_client *c = glorot_client_new(a->url, &opts, &err);
+    if (c != NULL)
+        rc = glorot_batch_stream(c, &breq, on_chunk, out, NULL, &err);
+    glorot_client_free(c);
+    free(manifest);
+    if (rc == GLOROT_E_ABORTED && out->error != 0) {
+        fprintf(stderr, "glorot batch: cannot write %s: %s\n", a->output, strerror(out->error));
         return CLI_EXIT_LOCAL;
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, manifest);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
-    if (s.failed)
-        return CLI_EXIT_LOCAL;
-    if (rc != CURLE_OK) {
-        fprintf(stderr, "glorot batch: %s: %s\n", url, err[0] ? err : curl_easy_strerror(rc));
-        return CLI_EXIT_SERVER;
-    }
-    if (status != 200) {
-        fprintf(stderr, "glorot batch: HTTP %ld from %s (the body has the error)\n", status, url);
-        return status >= 400 && status < 500 ? CLI_EXIT_REJECTED : CLI_EXIT_SERVER;
+    if (rc != GLOROT_OK) {
+        cli_report(&err);
+        return c == NULL && err.code == GLOROT_E_INVALID ? CLI_EXIT_USAGE
+                                                          : cli_exit_for(rc, &err);
     }
     return CLI_EXIT_OK;
 }
@@ -187,13 +233,13 @@ int cli_batch(int argc, char **argv)
     int code = parse(argc, argv, &a);
     if (code != CLI_EXIT_OK)
         return code;
-    char *manifest = load_manifest(&a);
-    if (manifest == NULL)
+    char *manifest = a.local ? load_manifest(&a) : NULL;
+    if (a.local && manifest == NULL)
         return CLI_EXIT_REJECTED;
     cli_output out;
     code = cli_output_open(&out, a.output, !a.json);
     if (code == CLI_EXIT_OK) {
-        code = a.local ? generate(&a, manifest, &out) : post(&a, manifest, &out);
+        code = a.local ? generate(&a, manifest, &out) : post(&a, &out);
         if (code == CLI_EXIT_OK)
             code = cli_output_commit(&out);
         else

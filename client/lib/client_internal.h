@@ -210,6 +210,14 @@ typedef struct {
     gp_request resolved;       /* tensor transfers: finished; seed set from the first answer */
     int single_attempt;        /* health checks: no retries */
     int digest;                /* /v1/digest: req's query, a JSON answer (no Glorot-* checks) */
+    const char *query;         /* other jobs: appended after '?' to the path; NULL = none */
+    const char *post_body;     /* POST these post_len bytes as application/json; NULL = GET */
+    size_t post_len;
+    int resumable;             /* other jobs (/v1/batch): the first 200 answer's ETag fixes the
+                                  body; broken answers resume with Range + If-Range, and a later
+                                  200 with another ETag is a protocol error */
+    glorotp_headers *answer;   /* may be NULL: the headers of the first accepted 200 answer,
+                                  copied before the sink sees any byte */
     uint64_t capacity;         /* refuse answers longer than this (GLOROT_E_BUFFER) */
     /* sink: return nonzero to stop with GLOROT_E_ABORTED */
     int (*sink)(void *user, uint64_t offset, const void *data, size_t len);

@@ -33,12 +33,15 @@ typedef struct {
     /* across attempts */
     uint64_t delivered;
     uint64_t expected;          /* exact body size, GP_SIZE_UNKNOWN until known */
-    int accepted;               /* tensor jobs: a 200 answer fixed the seed */
+    int accepted;               /* tensor jobs: a 200 answer fixed the seed;
+                                   resumable jobs: a 200 answer fixed the ETag */
+    int answered;               /* job->answer holds the first accepted answer's headers */
     glorotp_verifier *verifier; /* NULL without verification */
     char etag[GLOROTP_HEADER_VALUE_MAX]; /* a 200 answer's strong ETag, "" if none */
     /* the current attempt */
     uint64_t range_from;                 /* asked for bytes range_from.. (0: the whole body) */
-    struct curl_slist *range_headers;    /* the client's headers plus Range and If-Range */
+    struct curl_slist *range_headers;    /* the client's headers plus Content-Type (POST),
+                                            Range and If-Range; NULL when none is added */
     glorotp_headers h;
     int streaming; /* this answer's body goes to the sink */
     uint64_t pos;
@@ -171,11 +174,27 @@ static glorot_code start_partial(xfer *x)
                             "the 206 answer's Content-Length '%s' is not %llu",
                             x->h.value[GLOROTP_H_CONTENT_LENGTH],
                             (unsigned long long)(size - first));
-    glorot_code rc = glorotp_check_answer(&x->h, &x->job->resolved, &seed, &x->stop);
-    if (rc != GLOROT_OK)
-        return rc;
+    if (is_tensor(x)) {
+        glorot_code rc = glorotp_check_answer(&x->h, &x->job->resolved, &seed, &x->stop);
+        if (rc != GLOROT_OK)
+            return rc;
+    }
     x->pos = first;
     x->streaming = 1;
+    return GLOROT_OK;
+}
+
+/* A 200 answer to a resumable job: the first fixes the ETag (and so the body);
+ * a later one must name the same, or its bytes may differ from those delivered. */
+static glorot_code accept_resumable(xfer *x)
+{
+    const char *etag = x->h.value[GLOROTP_H_ETAG];
+    if (x->accepted && x->etag[0] != '\0' && strcmp(etag, x->etag) != 0)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the answer's ETag %s is not the first answer's %s", etag, x->etag);
+    if (!x->accepted)
+        keep_etag(x);
+    x->accepted = 1;
     return GLOROT_OK;
 }
 
@@ -184,7 +203,7 @@ static glorot_code start_answer(xfer *x)
 {
     x->pos = 0;
     x->streaming = 0;
-    if (x->h.status == 206 && is_tensor(x))
+    if (x->h.status == 206 && (is_tensor(x) || x->job->resumable))
         return start_partial(x);
     if (x->h.status != 200)
         return GLOROT_OK;
@@ -200,6 +219,12 @@ static glorot_code start_answer(xfer *x)
         keep_etag(x);
     }
     glorot_code rc = check_size(x);
+    if (rc == GLOROT_OK && x->job->resumable)
+        rc = accept_resumable(x);
+    if (rc == GLOROT_OK && x->job->answer != NULL && !is_tensor(x) && !x->answered) {
+        *x->job->answer = x->h;
+        x->answered = 1;
+    }
     x->streaming = rc == GLOROT_OK;
     return rc;
 }
@@ -269,7 +294,9 @@ static int build_url(const xfer *x, glorotp_str *url)
     if (glorotp_str_adds(url, x->c->base_url) != 0 || glorotp_str_adds(url, x->job->path) != 0)
         return -1;
     if (x->job->req == NULL)
-        return 0;
+        return x->job->query == NULL
+                   ? 0
+                   : glorotp_str_adds(url, "?") | glorotp_str_adds(url, x->job->query);
     glorotp_str query;
     glorotp_str_init(&query, 0);
     int rc = glorotp_build_query(x->job->req, &x->job->resolved, &query);
@@ -307,6 +334,10 @@ static CURLcode setup_curl(xfer *x, const char *url, long remaining_ms)
     rc |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     rc |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     rc |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    if (x->job->post_body != NULL) {
+        rc |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->job->post_body);
+        rc |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->job->post_len);
+    }
     if (x->range_headers != NULL)
         rc |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->range_headers);
     else if (x->c->headers != NULL)
@@ -385,13 +416,20 @@ static int append_line(xfer *x, const char *line)
     return 0;
 }
 
-/* The client's headers plus "Range: bytes=N-" and "If-Range: ETAG". 0 or -1. */
+/* The client's headers plus, for a POST, "Content-Type: application/json"
+ * (and an empty Expect: no 100-continue round trip), and for a resumed
+ * attempt "Range: bytes=N-" and "If-Range: ETAG". 0 or -1. */
 static int build_range_headers(xfer *x)
 {
     char line[GLOROTP_HEADER_VALUE_MAX + 40];
     for (const struct curl_slist *item = x->c->headers; item != NULL; item = item->next)
         if (append_line(x, item->data) != 0)
             return -1;
+    if (x->job->post_body != NULL && (append_line(x, "Content-Type: application/json") != 0 ||
+                                      append_line(x, "Expect:") != 0))
+        return -1;
+    if (x->range_from == 0)
+        return 0;
     snprintf(line, sizeof line, "Range: bytes=%llu-", (unsigned long long)x->range_from);
     if (append_line(x, line) != 0)
         return -1;
@@ -442,7 +480,8 @@ static glorot_code attempt(xfer *x, long remaining_ms, int *retry, long *retry_a
     reset_attempt(x);
     *retry = 0;
     *retry_after = -1;
-    if (build_url(x, &url) != 0 || (x->range_from > 0 && build_range_headers(x) != 0)) {
+    int extra = x->range_from > 0 || x->job->post_body != NULL;
+    if (build_url(x, &url) != 0 || (extra && build_range_headers(x) != 0)) {
         glorotp_str_free(&url);
         drop_range_headers(x);
         return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory building the request");

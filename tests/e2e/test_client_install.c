@@ -30,6 +30,7 @@ static const char *const public_api[] = {
     "glorot_free",        "glorot_generate",    "glorot_generate_stream", "glorot_health",
     "glorot_info",        "glorot_request_init", "glorot_request_set", "glorot_size",
     "glorot_strerror",    "glorot_version",     "glorot_digest",      "glorot_digest_check",
+    "glorot_batch_request_init", "glorot_batch_fetch", "glorot_batch_stream",
 };
 
 /* The repository root: the parent of GLOROT_TESTS. */

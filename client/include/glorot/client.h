@@ -293,6 +293,115 @@ GLOROT_API glorot_code glorot_digest(glorot_client *client, const glorot_request
 GLOROT_API glorot_code glorot_digest_check(const glorot_digest_info *d, const void *data,
                                            size_t len, glorot_error *err);
 
+/* ---- batches: a whole model in one answer (POST /v1/batch) ------------- */
+
+/* What to ask /v1/batch for (docs/BATCH.md). Nothing is copied; the
+ * manifest must stay valid during the call. */
+typedef struct glorot_batch_request {
+    const char *manifest; /* the JSON manifest text (required) */
+    size_t manifest_len;  /* its bytes; 0 = strlen(manifest) */
+    uint64_t shard_rank;  /* with shard_world: replace the manifest's top-level shard ... */
+    uint64_t shard_world; /* ... by part shard_rank of shard_world; 0 = keep the manifest's */
+    int64_t axis;         /* the shard axis when axis_set ... */
+    int axis_set;         /* ... else the manifest's shard axis, else 0 */
+    const char *format;   /* safetensors | json; NULL = safetensors (json: glorot_batch_stream
+                             only, delivered whole as GLOROT_BATCH_HEADER chunks) */
+    uint64_t reserved[4]; /* must stay zero */
+} glorot_batch_request;
+
+/* glorot_batch_request_init - fill breq with defaults (no manifest, no override).
+ * Thread safety: reentrant. */
+GLOROT_API void glorot_batch_request_init(glorot_batch_request *breq);
+
+/* One tensor of a safetensors batch answer, from the server's header. */
+typedef struct glorot_batch_tensor {
+    char name[257];  /* NUL-terminated, 1..256 bytes */
+    char dtype[16];  /* "float32" | "float16" | "bfloat16" | "float64" */
+    size_t rank;
+    uint64_t shape[GLOROT_MAX_RANK]; /* of the part sent (after slice or shard) */
+    uint64_t offset; /* of its first byte within the tensor data (after the header) */
+    uint64_t size;   /* its bytes: product(shape) * element size */
+} glorot_batch_tensor;
+
+/* What a batch answer held. */
+typedef struct glorot_batch_info {
+    uint64_t seed;       /* Glorot-Seed of the answer */
+    char etag[48];       /* the server's strong ETag of the answer, quotes included */
+    uint64_t size;       /* body bytes */
+    uint64_t header_size; /* safetensors: 8 + the header's length; the data starts here */
+    size_t count;        /* tensors in the answer (0 for json) */
+    glorot_batch_tensor *tensors; /* count entries in answer (manifest) order; the
+                                     caller's, freed with glorot_free; NULL on error */
+} glorot_batch_info;
+
+/* glorot_batch_fetch flags. */
+#define GLOROT_BATCH_SKIP_UNLISTED 1u /* tensors without a buffer are received and dropped
+                                         (default: GLOROT_E_BUFFER before any tensor byte) */
+
+/* A caller buffer for the tensor called name (glorot_batch_fetch). */
+typedef struct glorot_batch_buffer {
+    const char *name; /* the tensor's name in the manifest */
+    void *buf;        /* receives exactly the tensor's bytes (safetensors layout, little-endian) */
+    size_t size;      /* buf's bytes: at least the tensor's */
+} glorot_batch_buffer;
+
+/* The body's bytes that belong to no tensor: the safetensors header, or a json answer. */
+#define GLOROT_BATCH_HEADER ((size_t)-1)
+
+/* One piece of a batch answer, handed over in body order, each byte once. */
+typedef struct glorot_batch_chunk {
+    size_t index;                      /* tensor index, or GLOROT_BATCH_HEADER */
+    const glorot_batch_tensor *tensor; /* that tensor (NULL for GLOROT_BATCH_HEADER) */
+    uint64_t offset;                   /* of data within the tensor (or within the header) */
+    uint64_t body_offset;              /* of data within the whole answer */
+    const void *data;                  /* valid only during the call */
+    size_t len;
+} glorot_batch_chunk;
+
+/* Return 0 to continue, nonzero to stop (the call returns GLOROT_E_ABORTED). */
+typedef int (*glorot_batch_fn)(void *user, const glorot_batch_chunk *chunk);
+
+/* glorot_batch_fetch - POST the manifest to /v1/batch and write each tensor
+ *   of the safetensors answer into the caller's buffer of the same name.
+ * Parameters: client; breq (format must be NULL or "safetensors"); bufs, a
+ *   table of nbufs buffers with distinct names; flags 0 or
+ *   GLOROT_BATCH_SKIP_UNLISTED; info (may be NULL) receives the tensors;
+ *   err may be NULL.
+ * Returns: GLOROT_OK when every listed buffer holds its tensor's bytes.
+ *   GLOROT_E_INVALID (bad breq, manifest not a JSON object, duplicate buffer
+ *   names: nothing sent; or a buffer naming no tensor of the answer, param
+ *   "buffers[i]"); GLOROT_E_BUFFER when a buffer is too small or a tensor has
+ *   none (without the flag): both found from the server's header, before any
+ *   tensor byte is received into a buffer; GLOROT_E_PROTOCOL when the header
+ *   is malformed (offsets not contiguous from 0 or not matching the body,
+ *   unknown dtype, sizes not shape times element size, over 64 MiB);
+ *   otherwise as glorot_fetch (GLOROT_E_HTTP carries the server's status,
+ *   message and param such as "tensors[1].shape").
+ * Retries: as glorot_fetch: a broken answer resumes with "Range: bytes=N-"
+ *   and If-Range set to the server's ETag, so no byte is written twice.
+ *   opts.verify does not apply to batches.
+ * Ownership: info->tensors is the caller's (glorot_free).
+ * Thread safety: one thread at a time per client. */
+GLOROT_API glorot_code glorot_batch_fetch(glorot_client *client, const glorot_batch_request *breq,
+                                          const glorot_batch_buffer *bufs, size_t nbufs,
+                                          unsigned flags, glorot_batch_info *info,
+                                          glorot_error *err);
+
+/* glorot_batch_stream - POST the manifest to /v1/batch and hand the answer
+ *   to fn: first the whole safetensors header (one GLOROT_BATCH_HEADER
+ *   chunk, once it is parsed and checked), then each tensor's bytes in
+ *   order, split at tensor boundaries. A json answer (breq->format "json")
+ *   is handed over as GLOROT_BATCH_HEADER chunks as it arrives.
+ * Parameters: client; breq; fn and user receive the chunks; info (may be
+ *   NULL) as for glorot_batch_fetch; err may be NULL.
+ * Returns: as glorot_batch_fetch (without GLOROT_E_BUFFER), plus
+ *   GLOROT_E_ABORTED when fn returned nonzero. On error fn may have seen a
+ *   prefix of the answer.
+ * Thread safety: one thread at a time per client; fn runs on the caller's thread. */
+GLOROT_API glorot_code glorot_batch_stream(glorot_client *client, const glorot_batch_request *breq,
+                                           glorot_batch_fn fn, void *user,
+                                           glorot_batch_info *info, glorot_error *err);
+
 /* ---- service ----------------------------------------------------------- */
 
 /* glorot_health - GET /healthz once (no retries), with the client's timeouts.
@@ -309,7 +418,8 @@ GLOROT_API glorot_code glorot_health(glorot_client *client, glorot_error *err);
  * Thread safety: one thread at a time per client. */
 GLOROT_API glorot_code glorot_info(glorot_client *client, char **json, glorot_error *err);
 
-/* glorot_free - free memory the library returned (glorot_info). NULL does nothing. */
+/* glorot_free - free memory the library returned (glorot_info,
+ * glorot_batch_info.tensors). NULL does nothing. */
 GLOROT_API void glorot_free(void *ptr);
 
 #ifdef __cplusplus

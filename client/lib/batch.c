@@ -1,0 +1,526 @@
+/*
+ * batch.c - glorot_batch_fetch and glorot_batch_stream: one manifest POSTed
+ * to /v1/batch, one safetensors answer taken apart as it arrives.
+ *
+ * The HTTP side (POST, retries, Range + If-Range resume on the server's
+ * ETag) is transfer.c's; this file is the sink. The body arrives in order,
+ * each byte once (also across resumed attempts): le64 N, N bytes of JSON
+ * header, then the tensors back to back. The header is collected whole,
+ * parsed with jansson and checked strictly (known dtypes, sizes equal to
+ * shape times element size, offsets contiguous from 0 and ending exactly at
+ * the body's Content-Length) before any tensor byte is handed on; buffers
+ * are matched to tensors by name and checked at the same moment.
+ */
+#include "client_internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER_MAX (64u * 1024u * 1024u)
+#define NAME_MAX_BYTES 256
+#define NO_BUFFER ((size_t)-1)
+
+typedef struct {
+    /* where bytes go: buffers (bufs) or a callback (fn) */
+    const glorot_batch_buffer *bufs;
+    size_t nbufs;
+    unsigned flags;
+    glorot_batch_fn fn;
+    void *user;
+    int json; /* a json answer: handed over as it comes */
+    glorotp_headers answer; /* the accepted answer's headers (transfer.c fills them) */
+    /* the safetensors layout */
+    unsigned char len8[8];
+    uint64_t data_start; /* 8 + N once the first 8 bytes are in, else 0 */
+    unsigned char *header; /* the first data_start bytes of the body, length prefix included */
+    int parsed;
+    glorot_batch_tensor *tensors;
+    size_t count;
+    size_t *buf_of; /* per tensor: its buffer's index, or NO_BUFFER */
+    size_t cur;     /* the tensor being received */
+    uint64_t data_end;
+    glorot_error failure; /* why the sink stopped the transfer */
+} batch_rx;
+
+void glorot_batch_request_init(glorot_batch_request *breq)
+{
+    if (breq != NULL)
+        memset(breq, 0, sizeof *breq);
+}
+
+/* ---- the manifest sent ------------------------------------------------------------ */
+
+static int set_u64(json_t *obj, const char *key, uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? -1 : json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+/* The manifest with breq's shard override, as compact JSON (malloc'ed). */
+static glorot_code override_shard(const glorot_batch_request *breq, size_t len, char **out,
+                                  glorot_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(breq->manifest, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return glorotp_fail(err, GLOROT_E_INVALID, "manifest",
+                            "the manifest is not a JSON object: %s",
+                            root == NULL ? jerr.text : "another JSON value");
+    }
+    json_t *old = json_object_get(root, "shard");
+    json_t *axis = json_is_object(old) ? json_object_get(old, "axis") : NULL;
+    json_t *shard = json_object();
+    int bad = shard == NULL || set_u64(shard, "rank", breq->shard_rank) != 0 ||
+              set_u64(shard, "world", breq->shard_world) != 0;
+    if (!bad && breq->axis_set)
+        bad = json_object_set_new(shard, "axis", json_integer((json_int_t)breq->axis)) != 0;
+    else if (!bad && axis != NULL)
+        bad = json_object_set(shard, "axis", axis) != 0;
+    if (!bad)
+        bad = json_object_set_new(root, "shard", shard) != 0;
+    else
+        json_decref(shard);
+    *out = bad ? NULL : json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (*out == NULL)
+        return glorotp_fail(err, bad ? GLOROT_E_INVALID : GLOROT_E_NOMEM, "shard",
+                            bad ? "the shard rank and world must be at most 2^63-1"
+                                : "out of memory for the manifest");
+    return GLOROT_OK;
+}
+
+/* Check breq and fill the job's POST body (*owned: a copy to free, or NULL). */
+static glorot_code prepare(glorot_client *c, const glorot_batch_request *breq, glorotp_job *job,
+                           char **owned, glorot_error *err)
+{
+    *owned = NULL;
+    if (c == NULL || breq == NULL || breq->manifest == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "manifest",
+                            "client, request and manifest are required");
+    for (size_t i = 0; i < sizeof breq->reserved / sizeof breq->reserved[0]; i++)
+        if (breq->reserved[i] != 0)
+            return glorotp_fail(err, GLOROT_E_INVALID, "reserved", "reserved fields must be zero");
+    const char *f = breq->format;
+    if (f != NULL && strcmp(f, "safetensors") != 0 && strcmp(f, "json") != 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "format",
+                            "a batch is safetensors or json, not '%.32s'", f);
+    if (breq->axis_set && breq->shard_world == 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "axis", "an axis needs shard_rank/shard_world");
+    size_t len = breq->manifest_len != 0 ? breq->manifest_len : strlen(breq->manifest);
+    memset(job, 0, sizeof *job);
+    job->path = "/v1/batch";
+    job->query = f != NULL && strcmp(f, "json") == 0 ? "format=json" : NULL;
+    job->resumable = 1;
+    job->capacity = UINT64_MAX;
+    job->post_body = breq->manifest;
+    job->post_len = len;
+    if (breq->shard_world == 0)
+        return GLOROT_OK;
+    glorot_code rc = override_shard(breq, len, owned, err);
+    if (rc == GLOROT_OK) {
+        job->post_body = *owned;
+        job->post_len = strlen(*owned);
+    }
+    return rc;
+}
+
+/* ---- the safetensors header ------------------------------------------------------- */
+
+static const struct {
+    char st[8];
+    char name[16];
+    uint64_t size;
+} dtypes[] = {
+    {"F32", "float32", 4}, {"F16", "float16", 2}, {"BF16", "bfloat16", 2}, {"F64", "float64", 8}};
+
+static glorot_code bad_header(batch_rx *rx, const char *what, const char *name)
+{
+    return glorotp_fail(&rx->failure, GLOROT_E_PROTOCOL, "",
+                        "the batch's safetensors header is malformed: %s%s%.64s%s", what,
+                        name[0] ? " (tensor '" : "", name, name[0] ? "')" : "");
+}
+
+static int get_u64(const json_t *v, uint64_t *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* One "name": {"dtype", "shape", "data_offsets"} entry. */
+static glorot_code parse_entry(batch_rx *rx, const char *key, json_t *v, glorot_batch_tensor *t)
+{
+    const char *dtype = NULL;
+    json_t *shape = NULL, *offs = NULL;
+    json_error_t jerr;
+    size_t klen = strlen(key);
+    if (klen == 0 || klen > NAME_MAX_BYTES)
+        return bad_header(rx, "a tensor name is empty or longer than 256 bytes", "");
+    memcpy(t->name, key, klen + 1);
+    if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "dtype", &dtype, "shape", &shape,
+                       "data_offsets", &offs) != 0)
+        return bad_header(rx, "an entry is not {dtype, shape, data_offsets}", t->name);
+    uint64_t es = 0;
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (strcmp(dtype, dtypes[i].st) == 0) {
+            memcpy(t->dtype, dtypes[i].name, sizeof t->dtype);
+            es = dtypes[i].size;
+        }
+    if (es == 0)
+        return bad_header(rx, "unknown dtype", t->name);
+    t->rank = json_array_size(shape);
+    if (!json_is_array(shape) || t->rank == 0 || t->rank > GLOROT_MAX_RANK)
+        return bad_header(rx, "the shape is not an array of 1 to 8 sizes", t->name);
+    uint64_t bytes = es, begin = 0, end = 0;
+    for (size_t i = 0; i < t->rank; i++) {
+        if (get_u64(json_array_get(shape, i), &t->shape[i]) != 0)
+            return bad_header(rx, "a shape entry is not a size", t->name);
+        if (t->shape[i] != 0 && bytes > UINT64_MAX / t->shape[i])
+            return bad_header(rx, "the shape overflows", t->name);
+        bytes *= t->shape[i];
+    }
+    if (json_array_size(offs) != 2 || get_u64(json_array_get(offs, 0), &begin) != 0 ||
+        get_u64(json_array_get(offs, 1), &end) != 0 || end < begin || end - begin != bytes)
+        return bad_header(rx, "data_offsets are not [begin, begin + shape * element size]", t->name);
+    t->offset = begin;
+    t->size = bytes;
+    return GLOROT_OK;
+}
+
+static glorot_code check_metadata(batch_rx *rx, json_t *meta)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(meta))
+        return bad_header(rx, "__metadata__ is not an object", "");
+    json_object_foreach(meta, k, v)
+    {
+        if (!json_is_string(v))
+            return bad_header(rx, "__metadata__ holds a value that is not a string", k);
+    }
+    return GLOROT_OK;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const glorot_batch_tensor *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Entries in data order, contiguous from 0, ending at the body's end. */
+static glorot_code check_layout(batch_rx *rx)
+{
+    uint64_t at = 0, body = 0;
+    qsort(rx->tensors, rx->count, sizeof rx->tensors[0], by_offset);
+    for (size_t i = 0; i < rx->count; i++) {
+        if (rx->tensors[i].offset != at)
+            return bad_header(rx, "tensor data is not contiguous from offset 0",
+                              rx->tensors[i].name);
+        at += rx->tensors[i].size;
+        if (at > UINT64_MAX - rx->data_start)
+            return bad_header(rx, "the tensors overflow", "");
+    }
+    rx->data_end = at;
+    if (glorotp_content_length(&rx->answer, &body) != 1)
+        return glorotp_fail(&rx->failure, GLOROT_E_PROTOCOL, "",
+                            "the batch answer has no valid Content-Length");
+    if (body != rx->data_start + at)
+        return bad_header(rx, "the tensors do not end where the body ends", "");
+    return GLOROT_OK;
+}
+
+static glorot_code parse_header(batch_rx *rx)
+{
+    json_error_t jerr;
+    const char *key;
+    json_t *v;
+    glorot_code rc = GLOROT_OK;
+    size_t n = 0;
+    json_t *root =
+        json_loadb((const char *)rx->header + 8, (size_t)(rx->data_start - 8), JSON_REJECT_DUPLICATES,
+                   &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return bad_header(rx, root == NULL ? jerr.text : "not a JSON object", "");
+    }
+    rx->count = json_object_size(root) - (json_object_get(root, "__metadata__") != NULL);
+    rx->tensors = calloc(rx->count ? rx->count : 1, sizeof *rx->tensors);
+    rx->buf_of = calloc(rx->count ? rx->count : 1, sizeof *rx->buf_of);
+    if (rx->tensors == NULL || rx->buf_of == NULL)
+        rc = glorotp_fail(&rx->failure, GLOROT_E_NOMEM, "", "out of memory for the batch header");
+    json_object_foreach(root, key, v)
+    {
+        if (rc != GLOROT_OK)
+            break;
+        if (strcmp(key, "__metadata__") == 0)
+            rc = check_metadata(rx, v);
+        else
+            rc = parse_entry(rx, key, v, &rx->tensors[n++]);
+    }
+    json_decref(root);
+    return rc != GLOROT_OK ? rc : check_layout(rx);
+}
+
+/* ---- buffers ------------------------------------------------------------------------ */
+
+static size_t find_buffer(const batch_rx *rx, const char *name)
+{
+    for (size_t j = 0; j < rx->nbufs; j++)
+        if (strcmp(rx->bufs[j].name, name) == 0)
+            return j;
+    return NO_BUFFER;
+}
+
+/* Every tensor has a big enough buffer (or may be skipped); every buffer a tensor. */
+static glorot_code match_buffers(batch_rx *rx)
+{
+    for (size_t i = 0; i < rx->count; i++) {
+        const glorot_batch_tensor *t = &rx->tensors[i];
+        size_t j = rx->buf_of[i] = find_buffer(rx, t->name);
+        if (j == NO_BUFFER && !(rx->flags & GLOROT_BATCH_SKIP_UNLISTED))
+            return glorotp_fail(&rx->failure, GLOROT_E_BUFFER, "",
+                                "tensor %zu '%.64s' (%llu bytes) has no buffer", i, t->name,
+                                (unsigned long long)t->size);
+        if (j != NO_BUFFER && rx->bufs[j].size < t->size)
+            return glorotp_fail(&rx->failure, GLOROT_E_BUFFER, "",
+                                "tensor %zu '%.64s' is %llu bytes; buffers[%zu] holds %zu", i,
+                                t->name, (unsigned long long)t->size, j, rx->bufs[j].size);
+    }
+    for (size_t j = 0; j < rx->nbufs; j++) {
+        int used = 0;
+        for (size_t i = 0; i < rx->count && !used; i++)
+            used = rx->buf_of[i] == j;
+        if (!used)
+            return glorotp_fail(&rx->failure, GLOROT_E_INVALID, "buffers",
+                                "buffers[%zu] '%.64s' names no tensor of the answer", j,
+                                rx->bufs[j].name);
+    }
+    return GLOROT_OK;
+}
+
+static glorot_code check_buffers(const glorot_batch_buffer *bufs, size_t nbufs, glorot_error *err)
+{
+    if (bufs == NULL && nbufs != 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "buffers", "buffers is NULL");
+    for (size_t j = 0; j < nbufs; j++) {
+        if (bufs[j].name == NULL || (bufs[j].buf == NULL && bufs[j].size != 0))
+            return glorotp_fail(err, GLOROT_E_INVALID, "buffers",
+                                "buffers[%zu] has no name or a NULL buffer", j);
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(bufs[k].name, bufs[j].name) == 0)
+                return glorotp_fail(err, GLOROT_E_INVALID, "buffers",
+                                    "buffers[%zu] and buffers[%zu] both name '%.64s'", k, j,
+                                    bufs[j].name);
+    }
+    return GLOROT_OK;
+}
+
+/* ---- the sink ------------------------------------------------------------------------ */
+
+static int hand_over(batch_rx *rx, size_t index, uint64_t offset, uint64_t body_offset,
+                     const void *data, size_t len)
+{
+    if (rx->fn != NULL) {
+        glorot_batch_chunk ch = {index, index == GLOROT_BATCH_HEADER ? NULL : &rx->tensors[index],
+                                 offset, body_offset, data, len};
+        return rx->fn(rx->user, &ch);
+    }
+    size_t j = index == GLOROT_BATCH_HEADER ? NO_BUFFER : rx->buf_of[index];
+    if (j != NO_BUFFER)
+        memcpy((unsigned char *)rx->bufs[j].buf + offset, data, len);
+    return 0;
+}
+
+/* The 8-byte length prefix is complete: size the header. */
+static glorot_code start_header(batch_rx *rx)
+{
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | rx->len8[i];
+    if (n < 2 || n > HEADER_MAX)
+        return glorotp_fail(&rx->failure, GLOROT_E_PROTOCOL, "",
+                            "the batch's safetensors header length %llu is not in 2..%u",
+                            (unsigned long long)n, HEADER_MAX);
+    rx->header = malloc((size_t)(8 + n));
+    if (rx->header == NULL)
+        return glorotp_fail(&rx->failure, GLOROT_E_NOMEM, "", "out of memory for the header");
+    memcpy(rx->header, rx->len8, 8);
+    rx->data_start = 8 + n;
+    return GLOROT_OK;
+}
+
+/* Header bytes up to data_start; returns how many of len were taken, or -1. */
+static int take_header(batch_rx *rx, uint64_t offset, const unsigned char *data, size_t len,
+                       size_t *taken)
+{
+    size_t n;
+    if (offset < 8) {
+        n = len < 8 - offset ? len : (size_t)(8 - offset);
+        memcpy(rx->len8 + offset, data, n);
+        *taken = n;
+        return offset + n == 8 && start_header(rx) != GLOROT_OK ? -1 : 0;
+    }
+    n = len < rx->data_start - offset ? len : (size_t)(rx->data_start - offset);
+    memcpy(rx->header + offset, data, n);
+    *taken = n;
+    if (offset + n < rx->data_start)
+        return 0;
+    if (parse_header(rx) != GLOROT_OK || (rx->fn == NULL && match_buffers(rx) != GLOROT_OK))
+        return -1;
+    rx->parsed = 1;
+    if (hand_over(rx, GLOROT_BATCH_HEADER, 0, 0, rx->header, (size_t)rx->data_start) != 0) {
+        glorotp_fail(&rx->failure, GLOROT_E_ABORTED, "",
+                     "the chunk callback stopped the batch at its header");
+        return -1;
+    }
+    return 0;
+}
+
+/* Tensor bytes at data position pos; returns how many of len were taken, or -1. */
+static int take_data(batch_rx *rx, uint64_t pos, const unsigned char *data, size_t len,
+                     size_t *taken)
+{
+    while (rx->cur < rx->count &&
+           pos >= rx->tensors[rx->cur].offset + rx->tensors[rx->cur].size)
+        rx->cur++;
+    if (rx->cur >= rx->count) {
+        glorotp_fail(&rx->failure, GLOROT_E_PROTOCOL, "",
+                     "the batch answer is longer than its header says");
+        return -1;
+    }
+    const glorot_batch_tensor *t = &rx->tensors[rx->cur];
+    uint64_t within = pos - t->offset, left = t->size - within;
+    size_t n = len < left ? len : (size_t)left;
+    *taken = n;
+    if (hand_over(rx, rx->cur, within, rx->data_start + pos, data, n) != 0) {
+        glorotp_fail(&rx->failure, GLOROT_E_ABORTED, "",
+                     "the chunk callback stopped the batch in tensor %zu '%.64s'", rx->cur,
+                     t->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int on_bytes(void *user, uint64_t offset, const void *data, size_t len)
+{
+    batch_rx *rx = user;
+    const unsigned char *p = data;
+    if (rx->json) {
+        glorot_batch_chunk ch = {GLOROT_BATCH_HEADER, NULL, offset, offset, data, len};
+        return rx->fn(rx->user, &ch);
+    }
+    while (len > 0) {
+        size_t taken = 0;
+        int rc = !rx->parsed ? take_header(rx, offset, p, len, &taken)
+                             : take_data(rx, offset - rx->data_start, p, len, &taken);
+        if (rc != 0)
+            return 1;
+        offset += taken;
+        p += taken;
+        len -= taken;
+    }
+    return 0;
+}
+
+/* ---- the calls ------------------------------------------------------------------------ */
+
+static glorot_code fill_info(batch_rx *rx, uint64_t delivered, glorot_batch_info *info,
+                             glorot_error *err)
+{
+    const glorotp_headers *h = &rx->answer;
+    uint64_t seed = 0;
+    const char *etag = h->value[GLOROTP_H_ETAG];
+    if (!rx->json && (!rx->parsed || delivered != rx->data_start + rx->data_end))
+        return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
+                            "the batch answer ended after %llu bytes, before its tensors did",
+                            (unsigned long long)delivered);
+    if (!h->seen[GLOROTP_H_SEED] ||
+        glorotp_parse_u64(h->value[GLOROTP_H_SEED], strlen(h->value[GLOROTP_H_SEED]), UINT64_MAX,
+                          &seed) != 0 ||
+        !h->seen[GLOROTP_H_ETAG] || strlen(etag) >= sizeof info->etag)
+        return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
+                            "the batch answer lacks a valid Glorot-Seed or ETag");
+    if (info == NULL)
+        return GLOROT_OK;
+    info->seed = seed;
+    memcpy(info->etag, etag, strlen(etag) + 1);
+    info->size = delivered;
+    info->header_size = rx->json ? 0 : rx->data_start;
+    info->count = rx->count;
+    info->tensors = rx->tensors;
+    rx->tensors = NULL;
+    return GLOROT_OK;
+}
+
+static glorot_code run(glorot_client *c, const glorot_batch_request *breq, batch_rx *rx,
+                       glorot_batch_info *info, glorot_error *err)
+{
+    glorotp_job job;
+    char *owned = NULL;
+    uint64_t delivered = 0;
+    glorot_error terr;
+    memset(&terr, 0, sizeof terr);
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    glorot_code rc = prepare(c, breq, &job, &owned, err);
+    if (rc == GLOROT_OK) {
+        rx->json = job.query != NULL;
+        job.answer = &rx->answer;
+        job.sink = on_bytes;
+        job.sink_user = rx;
+        rc = glorotp_transfer(c, &job, NULL, &delivered, &terr);
+        if (rc != GLOROT_OK && rx->failure.code != GLOROT_OK) {
+            rx->failure.http_status = terr.http_status;
+            terr = rx->failure; /* the sink's reason, not "the callback stopped" */
+            rc = terr.code;
+        }
+        if (rc != GLOROT_OK && err != NULL && err->code == GLOROT_OK)
+            glorotp_error_set(err, &terr);
+        if (rc == GLOROT_OK)
+            rc = fill_info(rx, delivered, info, err);
+    }
+    free(owned);
+    free(rx->header);
+    free(rx->tensors);
+    free(rx->buf_of);
+    return rc;
+}
+
+glorot_code glorot_batch_fetch(glorot_client *c, const glorot_batch_request *breq,
+                               const glorot_batch_buffer *bufs, size_t nbufs, unsigned flags,
+                               glorot_batch_info *info, glorot_error *err)
+{
+    batch_rx rx;
+    memset(&rx, 0, sizeof rx);
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (breq != NULL && breq->format != NULL && strcmp(breq->format, "safetensors") != 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "format",
+                            "glorot_batch_fetch takes safetensors answers only");
+    if (flags & ~GLOROT_BATCH_SKIP_UNLISTED)
+        return glorotp_fail(err, GLOROT_E_INVALID, "flags", "unknown flags %#x", flags);
+    glorot_code rc = check_buffers(bufs, nbufs, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    rx.bufs = bufs;
+    rx.nbufs = nbufs;
+    rx.flags = flags;
+    return run(c, breq, &rx, info, err);
+}
+
+glorot_code glorot_batch_stream(glorot_client *c, const glorot_batch_request *breq,
+                                glorot_batch_fn fn, void *user, glorot_batch_info *info,
+                                glorot_error *err)
+{
+    batch_rx rx;
+    memset(&rx, 0, sizeof rx);
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (fn == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "", "a chunk callback is required");
+    rx.fn = fn;
+    rx.user = user;
+    return run(c, breq, &rx, info, err);
+}
