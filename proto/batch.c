@@ -355,17 +355,33 @@ size_t gp_batch_read(gp_batch *b, uint64_t offset, void *buf, size_t len)
     return done;
 }
 
-uint64_t gp_batch_elements_in(const gp_batch *b, uint64_t pos, size_t n)
+void gp_batch_elements_each(const gp_batch *b, uint64_t pos, size_t n,
+                            void (*fn)(void *user, const gp_request *r, uint64_t elements),
+                            void *user)
 {
     if (b->format == GP_FORMAT_JSON || n == 0 || pos + n <= b->header_len)
-        return 0;
+        return;
     uint64_t start = pos > b->header_len ? pos - b->header_len : 0;
-    uint64_t end = pos + n - b->header_len, count = 0;
+    uint64_t end = pos + n - b->header_len;
     for (size_t i = find_tensor(b, start); i < b->count && b->tensors[i].offset < end; i++) {
         uint64_t lo = b->tensors[i].offset, es = gp_dtype_size(b->tensors[i].r.dtype);
         uint64_t hi = lo + b->tensors[i].r.out_nbytes;
         uint64_t s = start > lo ? start - lo : 0, e = (end < hi ? end : hi) - lo;
-        count += (e + es - 1) / es - (s + es - 1) / es;
+        uint64_t count = (e + es - 1) / es - (s + es - 1) / es;
+        if (count > 0)
+            fn(user, &b->tensors[i].r, count);
     }
+}
+
+static void add_elements(void *user, const gp_request *r, uint64_t elements)
+{
+    (void)r;
+    *(uint64_t *)user += elements;
+}
+
+uint64_t gp_batch_elements_in(const gp_batch *b, uint64_t pos, size_t n)
+{
+    uint64_t count = 0;
+    gp_batch_elements_each(b, pos, n, add_elements, &count);
     return count;
 }

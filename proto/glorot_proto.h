@@ -368,6 +368,12 @@ const char *gp_batch_etag(const gp_batch *b);
 /* Elements of the tensors whose body bytes start in [pos, pos + n) of a
  * safetensors answer (for metrics); 0 for json. */
 uint64_t gp_batch_elements_in(const gp_batch *b, uint64_t pos, size_t n);
+/* The same count split by tensor: fn(user, r, elements) once per tensor i
+ * with elements > 0 in [pos, pos + n), r = gp_batch_tensor(b, i), in order
+ * (for metrics per algorithm and dtype); nothing for json. */
+void gp_batch_elements_each(const gp_batch *b, uint64_t pos, size_t n,
+                            void (*fn)(void *user, const gp_request *r, uint64_t elements),
+                            void *user);
 
 #ifdef __cplusplus
 }

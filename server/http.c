@@ -38,7 +38,7 @@ static const route_spec routes[] = {
     {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
     {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST", STATS_EP_GLOROT},
     {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
-    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_GLOROT},
+    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_BATCH},
 };
 
 static const route_spec *find_route(const char *url)

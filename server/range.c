@@ -38,13 +38,6 @@ static const char *single_header(struct MHD_Connection *c, const char *name, siz
     return f.value;
 }
 
-void gd_range_decide(struct MHD_Connection *c, const gd_req *req, const gd_tensor *t,
-                     uint64_t size, gd_range_plan *plan)
-{
-    int ranged = !req->is_post && t->r.format != GP_FORMAT_JSON;
-    gd_range_plan_for(c, req, t->etag, ranged, size, plan);
-}
-
 void gd_range_plan_for(struct MHD_Connection *c, const gd_req *req, const char *etag, int ranged,
                        uint64_t size, gd_range_plan *plan)
 {

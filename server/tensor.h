@@ -66,14 +66,10 @@ typedef struct {
     uint64_t size;   /* the whole body */
 } gd_range_plan;
 
-/* Decide from Range and If-Range (GET only; HEAD, POST and json bodies get
- * 200): one satisfiable range -> 206, none -> 416, several or an invalid
- * header or an If-Range other than t's ETag -> 200. */
-void gd_range_decide(struct MHD_Connection *c, const gd_req *req, const gd_tensor *t,
-                     uint64_t size, gd_range_plan *plan);
-
-/* The same for any answer: ranged = 0 (json bodies, POST of one tensor)
- * always gets 200; If-Range is checked against etag. */
+/* Decide from Range and If-Range: HEAD, and ranged = 0 (json bodies, POST
+ * of one tensor), always get 200; otherwise one satisfiable range -> 206,
+ * none -> 416, several or an invalid header or an If-Range other than etag
+ * -> 200. */
 void gd_range_plan_for(struct MHD_Connection *c, const gd_req *req, const char *etag, int ranged,
                        uint64_t size, gd_range_plan *plan);
 

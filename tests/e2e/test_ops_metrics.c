@@ -130,6 +130,62 @@ Test(ops_metrics, exact_after_known_requests)
 
 /* ---- request ids ----------------------------------------------------------------- */
 
+/* A batch counts under /v1/batch, and its elements under each tensor's own
+ * dtype (and the manifest's algorithm): one tensor large enough to be
+ * streamed block by block, the rest small, four dtypes. */
+Test(ops_metrics, batch_counts_each_tensor_under_its_dtype)
+{
+    th_daemon d;
+    cr_assert_eq(th_daemon_start(&d, NULL), 0);
+    static const char *const manifests[] = {
+        "{\"seed\": \"5\", \"tensors\": [{\"name\": \"big\", \"shape\": [300, 300]},"
+        " {\"name\": \"b\", \"shape\": [10, 7], \"dtype\": \"bfloat16\"},"
+        " {\"name\": \"c\", \"shape\": [9, 4], \"dtype\": \"float64\"},"
+        " {\"name\": \"h\", \"shape\": [5, 3], \"dtype\": \"float16\"},"
+        " {\"name\": \"s\", \"shape\": [3, 3]}]}",
+        "{\"seed\": \"6\", \"algorithm\": \"mlx\", \"dtype\": \"float16\","
+        " \"tensors\": [{\"name\": \"m\", \"shape\": [4, 6]}]}",
+    };
+    char url[256];
+    size_t bytes = 0;
+    snprintf(url, sizeof url, "%s/v1/batch", d.base_url);
+    for (size_t i = 0; i < sizeof manifests / sizeof manifests[0]; i++) {
+        th_response r;
+        const char *const args[] = {"-H", "Content-Type: application/json", "--data",
+                                    manifests[i], url, NULL};
+        cr_assert_eq(th_curl(&r, args), 0);
+        cr_assert_eq(r.status, 200, "%s", (const char *)r.body);
+        bytes += r.body_len;
+        th_response_free(&r);
+    }
+    int scrapes = 0;
+    char *text = ops_scrape_until(&d, "glorotd_open_connections", 1, &scrapes);
+    expect_metric(text, "glorotd_requests_total{endpoint=\"/v1/batch\",status=\"200\"}", 2);
+    expect_metric(text, "glorotd_response_bytes_total{endpoint=\"/v1/batch\"}", (double)bytes);
+    expect_metric(text, "glorotd_request_duration_seconds_count{endpoint=\"/v1/batch\"}", 2);
+    cr_expect(strstr(text, "endpoint=\"/v1/glorot_uniform\"") == NULL,
+              "a batch is not a /v1/glorot_uniform request");
+    static const struct {
+        char series[96];
+        double want;
+    } elements[] = {
+        {"{algorithm=\"chacha20\",dtype=\"float32\"}", 90000 + 9},
+        {"{algorithm=\"chacha20\",dtype=\"bfloat16\"}", 70},
+        {"{algorithm=\"chacha20\",dtype=\"float64\"}", 36},
+        {"{algorithm=\"chacha20\",dtype=\"float16\"}", 15},
+        {"{algorithm=\"mlx\",dtype=\"float16\"}", 24},
+        {"{algorithm=\"mlx\",dtype=\"float32\"}", 0},
+    };
+    for (size_t i = 0; i < sizeof elements / sizeof elements[0]; i++) {
+        char series[160];
+        snprintf(series, sizeof series, "glorotd_generated_elements_total%.95s",
+                 elements[i].series);
+        expect_metric(text, series, elements[i].want);
+    }
+    free(text);
+    cr_assert_eq(th_daemon_stop(&d), 0);
+}
+
 static void ids_setup(void)
 {
     ts_shared_start(NULL);
