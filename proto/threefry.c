@@ -136,17 +136,16 @@ typedef struct {
     unsigned char *out;
     size_t esize; /* bytes per element in out */
     emit_kind kind;
-    float upper, range, lo; /* dtype-rounded MLX constants, as float32 */
-    gpi_values values;      /* the same, for the vector kernels */
+    gpi_values values; /* upper, range, lo: dtype-rounded MLX constants, as float32 */
     const gpi_kernels *kern;
 } mlx_job;
 
 static void emit_f32(const mlx_job *jb, const uint32_t *w, size_t n, unsigned char *dst, size_t i)
 {
     for (; i < n; i++) {
-        float u = gpi_mlx_uniform(w[i], jb->upper);
-        float p = jb->range * u; /* rounded on its own: no FMA */
-        float v = p + jb->lo;
+        float u = gpi_mlx_uniform(w[i], jb->values.upper);
+        float p = jb->values.range * u; /* rounded on its own: no FMA */
+        float v = p + jb->values.lo;
         gpi_store_le32(dst + 4 * i, gpi_f32_bits(v));
     }
 }
@@ -164,13 +163,13 @@ static void emit_half(const mlx_job *jb, const uint32_t *w, size_t n, unsigned c
     n -= done;
     dst += 2 * done;
     for (size_t i = 0; i < n; i++)
-        v[i] = gpi_mlx_uniform(w[i], jb->upper);
+        v[i] = gpi_mlx_uniform(w[i], jb->values.upper);
     round_n(v, n); /* u = RNE_T(u) */
     for (size_t i = 0; i < n; i++)
-        v[i] = jb->range * v[i];
+        v[i] = jb->values.range * v[i];
     round_n(v, n); /* p = RNE_T(range * u) */
     for (size_t i = 0; i < n; i++)
-        v[i] = v[i] + jb->lo;
+        v[i] = v[i] + jb->values.lo;
     if (f16) /* RNE_T(p + lo), stored */
         gpi_store_f16_n(v, n, dst);
     else
@@ -282,9 +281,9 @@ void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *
 
     memset(&jb, 0, sizeof jb);
     mlx_job_layout(&jb, g->mlx_key, g->numel, first, out);
-    jb.upper = g->upper_f32;
-    jb.range = g->range_f32;
-    jb.lo = g->lo_f32;
+    jb.values.upper = g->upper_f32;
+    jb.values.range = g->range_f32;
+    jb.values.lo = g->lo_f32;
     jb.esize = gp_dtype_size(g->dtype);
     switch (g->dtype) {
     case GP_FLOAT16:
@@ -302,8 +301,5 @@ void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *
     case GP_FLOAT64:
         abort(); /* gp_gen_init refuses it */
     }
-    jb.values.upper = jb.upper;
-    jb.values.range = jb.range;
-    jb.values.lo = jb.lo;
     mlx_run(&jb, first + count);
 }
