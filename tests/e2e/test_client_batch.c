@@ -1,0 +1,423 @@
+/*
+ * test_client_batch.c - glorot_batch_fetch and glorot_batch_stream against a
+ * live glorotd:
+ *
+ * - buffers and callbacks receive exactly the bytes gp_batch makes locally
+ *   for the same manifest (mixed dtypes, names, a shard override), tensor 0
+ *   equals the single-tensor endpoint, and the per-tensor metadata and ETag
+ *   agree with the local batch;
+ * - a too small or missing buffer is refused from the server's header
+ *   before any tensor byte lands in a buffer; unlisted tensors may be skipped;
+ * - a connection killed mid-batch (test_relay.h) resumes with Range +
+ *   If-Range, gets a 206 and identical bytes;
+ * - a manifest the server rejects surfaces its status, message and param.
+ */
+#include "glorot/client.h"
+#include "test_relay.h"
+#include "test_server_util.h"
+
+#include <criterion/parameterized.h>
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    static const char *const extra[] = {"--threads", "2", NULL};
+    ts_shared_start(extra);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    ts_shared_stop();
+}
+
+/* Three dtypes, names with dots and a non-ASCII one, one tensor larger than
+ * libcurl's buffer so chunks split inside it. */
+#define MANIFEST                                                                                 \
+    "{\"seed\": \"42\", \"algorithm\": \"chacha20\", \"dtype\": \"bfloat16\", \"tensors\": ["   \
+    "{\"name\": \"layers.0.attn.wq\", \"shape\": [64, 48]},"                                     \
+    "{\"name\": \"layers.0.mlp.w1\", \"shape\": [300, 200], \"gain\": \"relu\", "                \
+    "\"dtype\": \"float32\"},"                                                                   \
+    "{\"name\": \"caf\\u00e9\", \"shape\": [9, 7], \"dtype\": \"float64\"}%s]%s}"
+
+static glorot_client *client_for(const char *url)
+{
+    glorot_options o = {0};
+    glorot_error err = {0};
+    o.retries = 3;
+    o.retry_base_ms = 5;
+    o.retry_max_ms = 20;
+    o.timeout_ms = 60000;
+    glorot_client *c = glorot_client_new(url, &o, &err);
+    cr_assert_not_null(c, "%s", err.message);
+    return c;
+}
+
+/* MANIFEST with extra tensors and a top-level tail (", \"shard\": ..."). */
+static void manifest(char *out, size_t size, const char *more, const char *tail)
+{
+    snprintf(out, size, MANIFEST, more, tail);
+}
+
+/* The whole answer gp_batch makes locally for text (malloc'ed). */
+static unsigned char *local_batch(const char *text, gp_batch **b, size_t *len)
+{
+    gp_error g = {0};
+    cr_assert_eq(gp_batch_parse(text, strlen(text), GP_FORMAT_SAFETENSORS, NULL, b, &g), GP_OK,
+                 "%s: %s", g.param, g.message);
+    uint64_t size = gp_batch_size(*b);
+    unsigned char *body = malloc((size_t)size);
+    cr_assert_eq(gp_batch_read(*b, 0, body, (size_t)size), (size_t)size);
+    *len = (size_t)size;
+    return body;
+}
+
+/* The info of an answer agrees with the local batch. */
+static void check_info(const glorot_batch_info *info, const gp_batch *b, size_t body_len)
+{
+    static const char *const names[] = {"float32", "float16", "bfloat16", "float64"};
+    cr_assert_eq(info->count, gp_batch_count(b));
+    cr_expect_eq(info->size, body_len);
+    cr_expect_str_eq(info->etag, gp_batch_etag(b));
+    cr_expect_eq(info->seed, 42);
+    uint64_t at = 0;
+    for (size_t i = 0; i < info->count; i++) {
+        const gp_request *r = gp_batch_tensor(b, i);
+        const glorot_batch_tensor *t = &info->tensors[i];
+        cr_expect(strlen(t->name) == r->name_len && memcmp(t->name, r->name, r->name_len) == 0,
+                  "tensor %zu is '%s'", i, t->name);
+        cr_expect_str_eq(t->dtype, names[r->dtype]);
+        cr_expect_eq(t->size, r->out_nbytes);
+        cr_expect_eq(t->offset, at);
+        cr_expect_eq(t->rank, r->rank);
+        at += t->size;
+    }
+    cr_expect_eq(info->header_size + at, body_len);
+}
+
+typedef struct {
+    unsigned char *body;
+    size_t len, cap;
+    int out_of_order;   /* a chunk's body_offset was not where the last one ended */
+    int inconsistent;   /* a chunk's tensor offset disagrees with its body offset */
+    size_t header_chunks;
+} collected;
+
+static int collect(void *user, const glorot_batch_chunk *ch)
+{
+    collected *c = user;
+    if (ch->body_offset != c->len)
+        c->out_of_order = 1;
+    if (ch->index == GLOROT_BATCH_HEADER) {
+        c->header_chunks++;
+        c->inconsistent |= ch->tensor != NULL || ch->offset != ch->body_offset;
+    } else {
+        c->inconsistent |= ch->tensor == NULL || ch->offset + ch->len > ch->tensor->size;
+    }
+    if (c->len + ch->len > c->cap) {
+        c->cap = (c->len + ch->len) * 2;
+        c->body = realloc(c->body, c->cap);
+    }
+    memcpy(c->body + c->len, ch->data, ch->len);
+    c->len += ch->len;
+    return 0;
+}
+
+typedef struct {
+    char tail[64];      /* top-level additions to MANIFEST */
+    char expected[64];  /* the tail the local batch gets (the override written out) */
+    uint64_t rank, world;
+    int stream;
+    char single[200];   /* tensor 0 from /v1/glorot_uniform */
+} batch_case;
+
+ParameterizedTestParameters(client_batch, answer_equals_local_batch)
+{
+    static batch_case cases[] = {
+        {"", "", 0, 0, 0,
+         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
+        {"", "", 0, 0, 1,
+         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
+        {"", ", \"shard\": {\"rank\": 1, \"world\": 3}", 1, 3, 0,
+         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16&shard=1/3"},
+        {", \"shard\": {\"rank\": 0, \"world\": 2, \"axis\": 1}",
+         ", \"shard\": {\"rank\": 2, \"world\": 3, \"axis\": 1}", 2, 3, 1,
+         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16&shard=2/3&axis=1"},
+    };
+    return cr_make_param_array(batch_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(batch_case *bc, client_batch, answer_equals_local_batch)
+{
+    char sent[1024], expected[1024];
+    manifest(sent, sizeof sent, "", bc->tail);
+    manifest(expected, sizeof expected, "", bc->expected[0] ? bc->expected : bc->tail);
+    gp_batch *b = NULL;
+    size_t len = 0;
+    unsigned char *want = local_batch(expected, &b, &len);
+    glorot_client *c = client_for(ts_url());
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = sent;
+    breq.shard_rank = bc->rank;
+    breq.shard_world = bc->world;
+    glorot_batch_info info;
+    glorot_error err = {0};
+    size_t n = gp_batch_count(b);
+    glorot_batch_buffer bufs[8];
+    char names[8][64];
+    if (bc->stream) {
+        collected got = {0};
+        cr_assert_eq(glorot_batch_stream(c, &breq, collect, &got, &info, &err), GLOROT_OK, "%s",
+                     err.message);
+        cr_assert_eq(got.len, len);
+        cr_expect_not(got.out_of_order);
+        cr_expect_not(got.inconsistent);
+        cr_expect_eq(got.header_chunks, 1, "the header comes whole");
+        cr_assert_arr_eq(got.body, want, len, "the streamed batch differs from gp_batch");
+        free(got.body);
+    } else {
+        for (size_t i = 0; i < n; i++) { /* the table in reverse: matched by name */
+            const gp_request *r = gp_batch_tensor(b, n - 1 - i);
+            snprintf(names[i], sizeof names[i], "%.*s", (int)r->name_len, r->name);
+            bufs[i] = (glorot_batch_buffer){names[i], calloc(1, (size_t)r->out_nbytes + 16),
+                                            (size_t)r->out_nbytes + 16};
+        }
+        cr_assert_eq(glorot_batch_fetch(c, &breq, bufs, n, 0, &info, &err), GLOROT_OK, "%s",
+                     err.message);
+    }
+    check_info(&info, b, len);
+    for (size_t i = 0; i < n && !bc->stream; i++) {
+        const glorot_batch_tensor *t = &info.tensors[n - 1 - i];
+        cr_expect_arr_eq(bufs[i].buf, want + info.header_size + t->offset, (size_t)t->size,
+                         "tensor '%s' differs", t->name);
+    }
+    /* tensor 0 is the single-tensor endpoint's tensor */
+    char text[200];
+    snprintf(text, sizeof text, "%s", bc->single);
+    glorot_request req;
+    glorot_request_init(&req);
+    for (char *kv = text, *next; kv != NULL; kv = next) {
+        next = strchr(kv, '&');
+        if (next != NULL)
+            *next++ = '\0';
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        cr_assert_eq(glorot_request_set(&req, kv, eq + 1, &err), GLOROT_OK, "%s", err.message);
+    }
+    size_t size0 = (size_t)info.tensors[0].size;
+    unsigned char *single = malloc(size0);
+    glorot_meta meta;
+    cr_assert_eq(glorot_fetch(c, &req, single, size0, &meta, &err), GLOROT_OK, "%s", err.message);
+    cr_assert_eq(meta.size, size0);
+    cr_expect_arr_eq(single, want + info.header_size, size0, "tensor 0 is not the single tensor");
+    free(single);
+    for (size_t i = 0; i < n && !bc->stream; i++)
+        free(bufs[i].buf);
+    glorot_free(info.tensors);
+    glorot_client_free(c);
+    gp_batch_free(b);
+    free(want);
+}
+
+/* ---- buffers refused from the header ------------------------------------------------ */
+
+typedef struct {
+    size_t shrink; /* bytes taken off layers.0.mlp.w1's buffer */
+    int drop_last; /* no buffer for the last tensor */
+    unsigned flags;
+    int extra;     /* a buffer naming no tensor */
+    glorot_code want;
+} buffer_case;
+
+ParameterizedTestParameters(client_batch, buffers_checked_before_any_tensor_byte)
+{
+    static buffer_case cases[] = {
+        {1, 0, 0, 0, GLOROT_E_BUFFER},
+        {0, 1, 0, 0, GLOROT_E_BUFFER},
+        {0, 1, GLOROT_BATCH_SKIP_UNLISTED, 0, GLOROT_OK},
+        {0, 0, 0, 1, GLOROT_E_INVALID},
+    };
+    return cr_make_param_array(buffer_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(buffer_case *bc, client_batch, buffers_checked_before_any_tensor_byte)
+{
+    char text[1024];
+    manifest(text, sizeof text, "", "");
+    gp_batch *b = NULL;
+    size_t len = 0;
+    unsigned char *want = local_batch(text, &b, &len);
+    static const char *const names[] = {"layers.0.attn.wq", "layers.0.mlp.w1", "caf\xc3\xa9",
+                                        "nope"};
+    glorot_batch_buffer bufs[4];
+    size_t n = 0;
+    for (size_t i = 0; i < 3 + (size_t)bc->extra; i++) {
+        if (i == 2 && bc->drop_last)
+            continue;
+        size_t size = i < 3 ? (size_t)gp_batch_tensor(b, i)->out_nbytes : 8;
+        if (i == 1)
+            size -= bc->shrink;
+        bufs[n] = (glorot_batch_buffer){names[i], malloc(size), size};
+        memset(bufs[n].buf, 0xA5, size);
+        n++;
+    }
+    glorot_client *c = client_for(ts_url());
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = text;
+    glorot_error err = {0};
+    glorot_batch_info info;
+    glorot_code rc = glorot_batch_fetch(c, &breq, bufs, n, bc->flags, &info, &err);
+    cr_assert_eq(rc, bc->want, "%d: %s", rc, err.message);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *p = bufs[i].buf;
+        size_t untouched = 0;
+        while (untouched < bufs[i].size && p[untouched] == 0xA5)
+            untouched++;
+        if (rc != GLOROT_OK)
+            cr_expect_eq(untouched, bufs[i].size, "%s: buffer '%s' was written", err.message,
+                         bufs[i].name);
+        else
+            cr_expect_arr_eq(p, want + info.header_size + info.tensors[i].offset, bufs[i].size);
+        free(bufs[i].buf);
+    }
+    if (rc == GLOROT_E_BUFFER)
+        cr_expect(strstr(err.message, "layers.0.mlp.w1") != NULL ||
+                      strstr(err.message, "caf") != NULL,
+                  "%s", err.message);
+    if (rc == GLOROT_E_INVALID)
+        cr_expect_str_eq(err.param, "buffers");
+    if (rc == GLOROT_OK)
+        glorot_free(info.tensors);
+    else
+        cr_expect_null(info.tensors);
+    glorot_client_free(c);
+    gp_batch_free(b);
+    free(want);
+}
+
+/* ---- resume ----------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t cut; /* response bytes (HTTP head included) before the kill */
+    int stream;
+} resume_case;
+
+ParameterizedTestParameters(client_batch, killed_connection_resumes_identically)
+{
+    static resume_case cases[] = {
+        {700, 1},    /* inside the safetensors header */
+        {100000, 0}, /* inside layers.0.mlp.w1 */
+        {240001, 1}, /* near the end of layers.0.mlp.w1, mid-element */
+    };
+    return cr_make_param_array(resume_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(resume_case *rc, client_batch, killed_connection_resumes_identically)
+{
+    char text[1024];
+    manifest(text, sizeof text, "", "");
+    gp_batch *b = NULL;
+    size_t len = 0;
+    unsigned char *want = local_batch(text, &b, &len);
+    cr_assert_lt(rc->cut, len, "the cut must fall inside the body");
+    relay r;
+    relay_start(&r, rc->cut);
+    glorot_client *c = client_for(r.url);
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = text;
+    glorot_error err = {0};
+    glorot_batch_info info;
+    collected got = {0};
+    unsigned char *bufs_mem[3] = {0};
+    glorot_batch_buffer bufs[3];
+    for (size_t i = 0; i < 3; i++) {
+        const gp_request *t = gp_batch_tensor(b, i);
+        bufs_mem[i] = malloc((size_t)t->out_nbytes);
+        bufs[i] = (glorot_batch_buffer){NULL, bufs_mem[i], (size_t)t->out_nbytes};
+    }
+    bufs[0].name = "layers.0.attn.wq";
+    bufs[1].name = "layers.0.mlp.w1";
+    bufs[2].name = "caf\xc3\xa9";
+    glorot_code code = rc->stream ? glorot_batch_stream(c, &breq, collect, &got, &info, &err)
+                                  : glorot_batch_fetch(c, &breq, bufs, 3, 0, &info, &err);
+    glorot_client_free(c);
+    size_t connections = relay_stop(&r);
+    cr_assert_eq(code, GLOROT_OK, "%s", err.message);
+    cr_assert_eq(connections, 2, "%zu connections", connections);
+    cr_expect(strncmp(r.status[0], "HTTP/1.1 200", 12) == 0, "%s", r.status[0]);
+    cr_expect(ts_find_ci(r.request[1], "\r\nRange: bytes=") != NULL, "%s", r.request[1]);
+    cr_expect(ts_find_ci(r.request[1], "\r\nIf-Range: \"") != NULL, "%s", r.request[1]);
+    cr_expect(strncmp(r.request[1], "POST /v1/batch", 14) == 0, "%s", r.request[1]);
+    cr_expect(strncmp(r.status[1], "HTTP/1.1 206", 12) == 0, "retry got %s", r.status[1]);
+    if (rc->stream) {
+        cr_assert_eq(got.len, len);
+        cr_expect_not(got.out_of_order);
+        cr_expect_not(got.inconsistent);
+        cr_assert_arr_eq(got.body, want, len, "resumed bytes differ");
+    } else {
+        for (size_t i = 0; i < 3; i++)
+            cr_expect_arr_eq(bufs_mem[i], want + info.header_size + info.tensors[i].offset,
+                             bufs[i].size, "tensor %zu differs after the resume", i);
+    }
+    cr_expect_str_eq(info.etag, gp_batch_etag(b));
+    for (size_t i = 0; i < 3; i++)
+        free(bufs_mem[i]);
+    free(got.body);
+    glorot_free(info.tensors);
+    gp_batch_free(b);
+    free(want);
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+typedef struct {
+    char more[160]; /* tensors appended to MANIFEST */
+    char format[16];
+    int axis_only;  /* axis_set without a shard: refused locally */
+    glorot_code want;
+    int status;
+    char param[32];
+    char server_code[32];
+} error_case;
+
+ParameterizedTestParameters(client_batch, errors_surface)
+{
+    static error_case cases[] = {
+        {", {\"name\": \"z\", \"shape\": [0, 4]}", "", 0, GLOROT_E_HTTP, 400,
+         "tensors[3].shape", "invalid_parameter"},
+        {", {\"name\": \"caf\\u00e9\", \"shape\": [2, 4]}", "", 0, GLOROT_E_HTTP, 400,
+         "tensors[3].name", "invalid_parameter"},
+        {", {\"name\": \"z\", \"shape\": [2, 4], \"dtype\": \"float8\"}", "", 0, GLOROT_E_HTTP,
+         400, "tensors[3].dtype", "invalid_parameter"},
+        {"", "npy", 0, GLOROT_E_INVALID, 0, "format", ""},
+        {"", "", 1, GLOROT_E_INVALID, 0, "axis", ""},
+    };
+    return cr_make_param_array(error_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(error_case *ec, client_batch, errors_surface)
+{
+    char text[1024];
+    manifest(text, sizeof text, ec->more, "");
+    glorot_client *c = client_for(ts_url());
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = text;
+    breq.format = ec->format[0] ? ec->format : NULL;
+    breq.axis_set = ec->axis_only;
+    glorot_error err = {0};
+    glorot_batch_info info;
+    collected got = {0};
+    glorot_code rc = glorot_batch_stream(c, &breq, collect, &got, &info, &err);
+    cr_assert_eq(rc, ec->want, "%d: %s", rc, err.message);
+    cr_expect_eq(err.http_status, ec->status);
+    cr_expect_str_eq(err.param, ec->param, "%s", err.message);
+    cr_expect_str_eq(err.server_code, ec->server_code);
+    cr_expect_gt(strlen(err.message), 10);
+    cr_expect_eq(got.len, 0, "nothing reaches the callback");
+    cr_expect_null(info.tensors);
+    glorot_client_free(c);
+}
