@@ -91,8 +91,8 @@ static void answer(const gd_tensor *t, const fields *f)
     int ifr = gp_etag_if_range(f->p[F_IF_RANGE], f->n[F_IF_RANGE], t->etag);
     FZ_CHECK((inm == 0 || inm == 1) && (ifr == 0 || ifr == 1));
     uint64_t first = 0, last = 0;
-    if (size != GP_SIZE_UNKNOWN && gp_range_parse(f->p[F_RANGE], f->n[F_RANGE], size, &first,
-                                                  &last) == GP_RANGES_ONE) {
+    if (size != GP_SIZE_UNKNOWN &&
+        gp_range_parse(f->p[F_RANGE], f->n[F_RANGE], size, &first, &last) == GP_RANGES_ONE) {
         gd_range_plan plan = {206, first, last - first + 1, size};
         unsigned char buf[256];
         FZ_CHECK(gd_range_headers(resp, &plan) == 0);

@@ -26,10 +26,10 @@ static inline void fz_fail(const char *what)
     abort();
 }
 
-#define FZ_CHECK(cond)                                                                       \
-    do {                                                                                     \
-        if (!(cond))                                                                         \
-            fz_fail(#cond);                                                                  \
+#define FZ_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fz_fail(#cond);                                                                        \
     } while (0)
 
 /* Called for each key=value pair with the unescaped bytes; nonzero stops. */
@@ -70,7 +70,7 @@ static inline int fz_query_each(const char *text, size_t len, fz_pair_fn fn, voi
 }
 
 static inline int fz_set_pair(void *user, const char *key, size_t key_len, const char *value,
-                       size_t value_len)
+                              size_t value_len)
 {
     gp_error err = {0};
     gp_code rc = gp_request_set(user, key, key_len, value, value_len, &err);
@@ -107,7 +107,7 @@ static inline void fz_read_body(const gp_request *r)
 }
 
 static inline void fz_finished(const gp_request *r, char canonical[GP_CANONICAL_MAX],
-                        char etag[GP_ETAG_MAX])
+                               char etag[GP_ETAG_MAX])
 {
     gp_error err = {0};
     char part[GP_PART_TEXT_MAX], file[GP_PART_TEXT_MAX + 200];
