@@ -241,8 +241,13 @@ class Report:
         self.p()
         self.p("| | |")
         self.p("|---|---|")
-        for k in ("date", "cpu", "cores", "kernel", "simd", "nginx", "curl", "numpy", "torch"):
+        for k in ("date", "cpu", "cores", "kernel", "simd", "nginx", "curl", "numpy", "torch",
+                  "load at start", "load at end"):
             self.p("| %s | %s |" % (k, self.env.get(k, "-")))
+        self.p()
+        self.p("The load averages (1, 5, 15 min) say how busy the machine was with other work: "
+               "above the core count, every figure is depressed and noisier, the kernel "
+               "figures (one process on one core) most.")
         self.p()
         self.p("## Targets (issue 10)")
         self.p()

@@ -242,9 +242,11 @@ section_memory() {
     printf 'numpy\t%s\n' "$("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || echo -)"
     printf 'torch\t%s\n' "$("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo -)"
     printf 'runs\t%s\n' "$RUNS"
+    printf 'load at start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/env.tsv"
 : >"$RAW"
 for s in $SECTIONS; do "section_$s"; done
+printf 'load at end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/env.tsv"
 cp "$RAW" "$ROOT/bench/results.tsv"
 cp "$WORK/env.tsv" "$ROOT/bench/environment.tsv"
 "$PY" "$ROOT/bench/report.py" "$ROOT/bench/environment.tsv" "$ROOT/bench/results.tsv" \
