@@ -5,7 +5,9 @@
  *
  * A fill streams chunks of CHUNK_BYTES (the daemon's 256 KiB block) into one
  * reused buffer, as glorotd does. Each figure is the median of REPS runs of
- * about RUN_SECONDS each, with min and max. Output: one TSV line per figure:
+ * about RUN_SECONDS each, with min and max; the contenders of one comparison
+ * (the kernel sets; libsodium and memcpy with the keystream) take turns run
+ * by run. Output: one TSV line per figure:
  *   what  simd  dtype  median_Melem_s  min  max  median_GB_s
  * Usage: bench_kernels [seconds-per-run] [reps]
  *        bench_kernels --simd        the kernel set in use
@@ -106,25 +108,17 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void measure(job *j, step_fn step, const char *dtype)
+/* One timed run of about run_seconds: elements per second. */
+static double one_run(job *j, step_fn step)
 {
-    double rate[MAX_REPS];
+    double t0 = now(), t;
+    uint64_t elems = 0;
 
-    step(j); /* warm the buffer and the code */
-    for (int r = 0; r < reps; r++) {
-        double t0 = now(), t;
-        uint64_t elems = 0;
-        do {
-            elems += step(j);
-            t = now();
-        } while (t - t0 < run_seconds);
-        rate[r] = (double)elems / (t - t0);
-    }
-    qsort(rate, (size_t)reps, sizeof rate[0], cmp_double);
-    printf("%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\n", j->what, gpi_simd_name(gpi_simd_active()), dtype,
-           rate[reps / 2] / 1e6, rate[0] / 1e6, rate[reps - 1] / 1e6,
-           rate[reps / 2] * (double)j->esize / 1e9);
-    fflush(stdout);
+    do {
+        elems += step(j);
+        t = now();
+    } while (t - t0 < run_seconds);
+    return (double)elems / (t - t0);
 }
 
 static void init_job(job *j, const char *what, gp_algorithm alg, gp_dtype dtype, uint64_t numel)
@@ -149,40 +143,98 @@ static void init_job(job *j, const char *what, gp_algorithm alg, gp_dtype dtype,
     j->esize = gp_dtype_size(dtype);
 }
 
-static void bench_level(gpi_simd level)
+/* A comparison: contenders measured in turn, rep after rep (rep 1 of each,
+ * then rep 2 of each, ...), so a busy moment on the shared machine hits all
+ * of them alike. */
+#define MAX_CONTENDERS 6
+
+typedef struct {
+    job job;
+    step_fn step;
+    int level; /* kernel set to force, -1: does not depend on it */
+    const char *dtype;
+    double rate[MAX_REPS];
+} contender;
+
+static void compare(contender *c, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        c[k].step(&c[k].job); /* warm the buffer and the code */
+    for (int r = 0; r < reps; r++)
+        for (size_t k = 0; k < n; k++) {
+            if (c[k].level >= 0 && gpi_simd_force((gpi_simd)c[k].level) != 0)
+                abort();
+            c[k].rate[r] = one_run(&c[k].job, c[k].step);
+        }
+    for (size_t k = 0; k < n; k++) {
+        double *rate = c[k].rate;
+        qsort(rate, (size_t)reps, sizeof rate[0], cmp_double);
+        printf("%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\n", c[k].job.what,
+               c[k].level >= 0 ? gpi_simd_name((gpi_simd)c[k].level) : "-", c[k].dtype,
+               rate[reps / 2] / 1e6, rate[0] / 1e6, rate[reps - 1] / 1e6,
+               rate[reps / 2] * (double)c[k].job.esize / 1e9);
+    }
+    fflush(stdout);
+}
+
+/* One contender per kernel set this CPU runs; returns how many. */
+static size_t per_level(contender *c, const char *what, gp_algorithm alg, gp_dtype dtype,
+                        uint64_t numel, step_fn step, const char *dtype_name)
+{
+    size_t n = 0;
+
+    for (int level = GPI_SIMD_SCALAR; level <= (int)gpi_simd_supported(); level++) {
+        init_job(&c[n].job, what, alg, dtype, numel);
+        c[n].step = step;
+        c[n].level = level;
+        c[n].dtype = dtype_name;
+        n++;
+    }
+    return n;
+}
+
+static void add_fixed(contender *c, const char *what, step_fn step, int level)
+{
+    init_job(&c->job, what, GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40);
+    c->step = step;
+    c->level = level;
+    c->dtype = "raw";
+}
+
+static void bench_all(void)
 {
     static const gp_dtype dtypes[] = {GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16, GP_FLOAT64};
-    job j;
+    contender c[MAX_CONTENDERS];
+    size_t n;
 
-    if (gpi_simd_force(level) != 0)
-        return;
-    for (size_t d = 0; d < 4; d++) {
-        init_job(&j, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40);
-        measure(&j, step_fill, gp_dtype_name(dtypes[d]));
-    }
+    for (size_t d = 0; d < 4; d++)
+        compare(c, per_level(c, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40,
+                             step_fill, gp_dtype_name(dtypes[d])));
     for (size_t d = 0; d < 3; d++) {
         /* A streamed tensor: each chunk lies in one half of MLX's layout, so
          * each Threefry block is computed for one of its two words. */
-        init_job(&j, "mlx-stream", GP_ALG_MLX, dtypes[d], UINT64_C(1) << 31);
-        measure(&j, step_fill, gp_dtype_name(dtypes[d]));
+        compare(c, per_level(c, "mlx-stream", GP_ALG_MLX, dtypes[d], UINT64_C(1) << 31, step_fill,
+                             gp_dtype_name(dtypes[d])));
         /* A whole small tensor per fill: each block serves two words. */
-        init_job(&j, "mlx-whole", GP_ALG_MLX, dtypes[d], CHUNK_BYTES / gp_dtype_size(dtypes[d]));
-        measure(&j, step_fill, gp_dtype_name(dtypes[d]));
+        compare(c, per_level(c, "mlx-whole", GP_ALG_MLX, dtypes[d],
+                             CHUNK_BYTES / gp_dtype_size(dtypes[d]), step_fill,
+                             gp_dtype_name(dtypes[d])));
     }
-    init_job(&j, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
-    measure(&j, step_words, "raw");
-    if (level == GPI_SIMD_SCALAR) {
-        init_job(&j, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
-        measure(&j, step_one_counter, "raw");
-    }
-    init_job(&j, "keystream", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40);
-    measure(&j, step_keystream, "raw");
+    n = per_level(c, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4, step_words, "raw");
+    init_job(&c[n].job, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
+    c[n].step = step_one_counter;
+    c[n].level = GPI_SIMD_SCALAR;
+    c[n].dtype = "raw";
+    compare(c, n + 1);
+    n = per_level(c, "keystream", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40, step_keystream,
+                  "raw");
+    add_fixed(&c[n++], "libsodium-chacha20", step_sodium, -1);
+    add_fixed(&c[n++], "memcpy", step_memcpy, -1);
+    compare(c, n);
 }
 
 int main(int argc, char **argv)
 {
-    job j;
-
     if (argc == 2 && strcmp(argv[1], "--simd") == 0) { /* the kernel set a run would use */
         printf("%s (widest on this CPU: %s)\n", gpi_simd_name(gpi_simd_active()),
                gpi_simd_name(gpi_simd_supported()));
@@ -206,12 +258,7 @@ int main(int argc, char **argv)
     memset(buf, 1, CHUNK_BYTES);
     memset(src, 2, CHUNK_BYTES);
     printf("what\tsimd\tdtype\tmedian_Melem_s\tmin\tmax\tmedian_GB_s\n");
-    init_job(&j, "memcpy", GP_ALG_CHACHA20, GP_FLOAT32, 1);
-    measure(&j, step_memcpy, "float32");
-    init_job(&j, "libsodium-chacha20", GP_ALG_CHACHA20, GP_FLOAT32, 1);
-    measure(&j, step_sodium, "raw");
-    for (int level = GPI_SIMD_SCALAR; level < GPI_SIMD_COUNT; level++)
-        bench_level((gpi_simd)level);
+    bench_all();
     free(buf);
     free(src);
     return 0;

@@ -192,7 +192,7 @@ class Report:
                 self.target("mlx threefry, %s, vs one counter at a time" % simd,
                             ">= %dx scalar" % goal, "%.2fx" % (v / one), v / one >= goal,
                             WHY["threefry-1ctr"])
-        v, s = rate("keystream/avx512/raw"), rate("libsodium-chacha20/avx512/raw")
+        v, s = rate("keystream/avx512/raw"), rate("libsodium-chacha20/-/raw")
         if v and s:
             self.target("chacha20 keystream, avx512", ">= 3x libsodium", "%.2fx" % (v / s),
                         v / s >= 3, WHY["chacha"])
@@ -299,9 +299,9 @@ WHY = {
                 "connection's memory pool (--max-header-bytes, 64 KiB by default) after every "
                 "request (the --max-header-bytes 8192 row shows that part).",
     "small-256k": "a 256 KiB answer costs nginx one page-cache copy; glorotd must first "
-                  "generate it (in perf, ChaCha20 is about 45% of the daemon's time at this "
-                  "size; its rate per core is in section 4), then copy it to the socket. mlx "
-                  "answers of this size compute each Threefry block once and run faster.",
+                  "generate it (in perf, chacha20 generation is about 45% of the daemon's "
+                  "time at this size; rates per core in section 4), then copy it to the "
+                  "socket, on two cores shared with wrk.",
     "local": "the bytes cross loopback (about 2 GB/s to one receiving thread here) into a "
              "fresh buffer whose 4 KiB pages are faulted in one by one on first touch (~40% "
              "of the client's time in perf); numpy's allocator asks for huge pages "

@@ -161,19 +161,22 @@ section_small() {
 section_local() {
     note "local: 256 MiB float32 (8192 x 8192) into memory"
     start_glorotd gd
-    local alg kind mode
-    for alg in chacha20 mlx; do
-        for mode in fetch fetch-huge generate generate-huge; do
-            timeout 300 "$B/bench/bench_fetch" "$mode" "$gd_URL" "$alg" 8192 8192 "$RUNS" |
-                while read -r s; do record local "client-$mode-$alg" s "$s"; done
+    local r alg kind mode
+    for r in $(seq "$RUNS"); do # interleaved, one run of each per round
+        for alg in chacha20 mlx; do
+            for mode in fetch fetch-huge generate generate-huge; do
+                timeout 120 "$B/bench/bench_fetch" "$mode" "$gd_URL" "$alg" 8192 8192 1 |
+                    while read -r s; do record local "client-$mode-$alg" s "$s"; done
+            done
+        done
+        for kind in numpy-random numpy-uniform torch-xavier; do
+            env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout 300 "$PY" \
+                "$ROOT/bench/local_gen.py" "$kind" 8192 8192 1 |
+                while read -r s; do record local "$kind" s "$s"; done ||
+                note "$kind unavailable (python3-numpy / python3-torch not installed?)"
         done
     done
     stop_pid "$gd_PID"
-    for kind in numpy-random numpy-uniform torch-xavier; do
-        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout 300 "$PY" "$ROOT/bench/local_gen.py" \
-            "$kind" 8192 8192 "$RUNS" | while read -r s; do record local "$kind" s "$s"; done ||
-            note "$kind unavailable (python3-numpy / python3-torch not installed?)"
-    done
 }
 
 # ---- 5. memory -----------------------------------------------------------------------------

@@ -14,8 +14,8 @@
  * produced directly too, at a cost in proportion to its length. The whole
  * tensor is a single run.
  */
-#include "glorot_proto.h"
 #include "body_internal.h"
+#include "glorot_proto.h"
 
 #include <string.h>
 

@@ -25,8 +25,8 @@ extern "C" {
 #endif
 
 #define GP_MAX_RANK 8
-#define GP_MAX_NAME 256          /* bytes of UTF-8 */
-#define GP_MAX_CALL 1000000      /* mlx-seeded: largest `call` (O(call) work) */
+#define GP_MAX_NAME 256     /* bytes of UTF-8 */
+#define GP_MAX_CALL 1000000 /* mlx-seeded: largest `call` (O(call) work) */
 #define GP_DEFAULT_NAME "weight"
 
 /* Frozen algorithm versions: a change of bytes is a new algorithm name. */
@@ -41,17 +41,17 @@ int gp_init(void);
 
 typedef enum {
     GP_OK = 0,
-    GP_EPARAM,      /* malformed, unknown, repeated or out-of-range parameter (HTTP 400) */
-    GP_EUNSUPPORTED,/* well-formed but impossible, e.g. float64 with mlx (HTTP 422) */
-    GP_ELIMIT,      /* exceeds a configured cap, e.g. max elements (HTTP 413) */
-    GP_ENOMEM,      /* allocation failed (HTTP 500) */
-    GP_EINTERNAL    /* a bug: an invariant did not hold (HTTP 500) */
+    GP_EPARAM,       /* malformed, unknown, repeated or out-of-range parameter (HTTP 400) */
+    GP_EUNSUPPORTED, /* well-formed but impossible, e.g. float64 with mlx (HTTP 422) */
+    GP_ELIMIT,       /* exceeds a configured cap, e.g. max elements (HTTP 413) */
+    GP_ENOMEM,       /* allocation failed (HTTP 500) */
+    GP_EINTERNAL     /* a bug: an invariant did not hold (HTTP 500) */
 } gp_code;
 
 typedef struct {
     gp_code code;
-    char param[32];     /* the offending parameter, "" when none applies */
-    char message[256];  /* one sentence saying what is wrong and what is allowed */
+    char param[32];    /* the offending parameter, "" when none applies */
+    char message[256]; /* one sentence saying what is wrong and what is allowed */
 } gp_error;
 
 /* Human-readable text for a code. Never NULL. */
@@ -62,8 +62,7 @@ const char *gp_code_name(gp_code code);
 
 /* Record an error: the first error wins (a non-GP_OK err->code is kept).
  * err may be NULL. Returns code, so callers can `return gp_fail(...)`. */
-gp_code gp_fail(gp_error *err, gp_code code, const char *param,
-                const char *fmt, ...)
+gp_code gp_fail(gp_error *err, gp_code code, const char *param, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -82,51 +81,51 @@ const char *gp_dtype_name(gp_dtype d);
 const char *gp_algorithm_name(gp_algorithm a);
 const char *gp_fan_name(gp_fan f);
 const char *gp_format_name(gp_format f);
-size_t gp_dtype_size(gp_dtype d);   /* 4, 2, 2, 8 */
+size_t gp_dtype_size(gp_dtype d); /* 4, 2, 2, 8 */
 
 /* ---- request ------------------------------------------------------------ */
 
 typedef struct {
-    uint64_t max_elements;      /* 0 = no cap */
-    uint64_t max_bytes;         /* cap on the tensor's data bytes, 0 = no cap */
+    uint64_t max_elements; /* 0 = no cap */
+    uint64_t max_bytes;    /* cap on the tensor's data bytes, 0 = no cap */
 } gp_limits;
 
 /* Plain data; read any field, write only through the functions below. */
 typedef struct {
     /* As asked (gp_request_set). Unset fields hold their defaults. */
-    size_t rank;                 /* 0 until shape is given */
+    size_t rank; /* 0 until shape is given */
     uint64_t shape[GP_MAX_RANK];
-    double gain;                 /* default 1 */
-    char gain_spec[48];          /* canonical text of gain: "1", "relu", "leaky_relu:0.2" */
-    gp_dtype dtype;              /* default float32 */
+    double gain;        /* default 1 */
+    char gain_spec[48]; /* canonical text of gain: "1", "relu", "leaky_relu:0.2" */
+    gp_dtype dtype;     /* default float32 */
     uint64_t seed;
-    int seed_set;                /* 0: the caller must draw one (gp_request_set_seed) */
-    gp_algorithm algorithm;      /* default chacha20 */
-    uint64_t call;               /* mlx-seeded only, >= 1; default 1 */
-    gp_fan fan;                  /* default mlx */
-    uint64_t fan_in_override;    /* 0 = computed from shape */
+    int seed_set;             /* 0: the caller must draw one (gp_request_set_seed) */
+    gp_algorithm algorithm;   /* default chacha20 */
+    uint64_t call;            /* mlx-seeded only, >= 1; default 1 */
+    gp_fan fan;               /* default mlx */
+    uint64_t fan_in_override; /* 0 = computed from shape */
     uint64_t fan_out_override;
-    char name[GP_MAX_NAME + 1];  /* NUL-terminated; default "weight" */
+    char name[GP_MAX_NAME + 1]; /* NUL-terminated; default "weight" */
     size_t name_len;
-    gp_format format;            /* default raw */
-    int format_set;              /* 1 when `format` was given explicitly */
-    unsigned set_mask;           /* private: which keys were given (repeat detection) */
+    gp_format format;  /* default raw */
+    int format_set;    /* 1 when `format` was given explicitly */
+    unsigned set_mask; /* private: which keys were given (repeat detection) */
 
     /* Resolved by gp_request_finish. */
     uint64_t numel;
-    uint64_t nbytes;             /* numel * gp_dtype_size(dtype) */
+    uint64_t nbytes; /* numel * gp_dtype_size(dtype) */
     uint64_t fan_in;
     uint64_t fan_out;
-    double limit;                /* gain * sqrt(6 / (fan_in + fan_out)), in double */
+    double limit; /* gain * sqrt(6 / (fan_in + fan_out)), in double */
     int finished;
 
     /* Slices and shards, as asked (keys slice, shard, axis). */
-    size_t slice_axes;                /* axes given in `slice`; 0 = no slice */
-    int64_t slice_from[GP_MAX_RANK];  /* numpy start, or GP_SLICE_OMITTED */
-    int64_t slice_to[GP_MAX_RANK];    /* numpy stop, or GP_SLICE_OMITTED */
-    uint64_t shard_rank;              /* part shard_rank of shard_world */
-    uint64_t shard_world;             /* 0 = no shard */
-    int64_t shard_axis;               /* default 0; negative counts from the end */
+    size_t slice_axes;               /* axes given in `slice`; 0 = no slice */
+    int64_t slice_from[GP_MAX_RANK]; /* numpy start, or GP_SLICE_OMITTED */
+    int64_t slice_to[GP_MAX_RANK];   /* numpy stop, or GP_SLICE_OMITTED */
+    uint64_t shard_rank;             /* part shard_rank of shard_world */
+    uint64_t shard_world;            /* 0 = no shard */
+    int64_t shard_axis;              /* default 0; negative counts from the end */
 
     /* Resolved by gp_request_finish: the part of the tensor that is sent.
      * Axis i covers [part_start[i], part_stop[i]) of shape[i]; without slice
@@ -135,10 +134,10 @@ typedef struct {
      * of the whole); out_* describe the elements and bytes actually sent. */
     uint64_t part_start[GP_MAX_RANK];
     uint64_t part_stop[GP_MAX_RANK];
-    uint64_t out_shape[GP_MAX_RANK];  /* part_stop - part_start */
-    uint64_t out_numel;               /* elements sent */
-    uint64_t out_nbytes;              /* out_numel * gp_dtype_size(dtype) */
-    int partial;                      /* 1 when the part is not the whole tensor */
+    uint64_t out_shape[GP_MAX_RANK]; /* part_stop - part_start */
+    uint64_t out_numel;              /* elements sent */
+    uint64_t out_nbytes;             /* out_numel * gp_dtype_size(dtype) */
+    int partial;                     /* 1 when the part is not the whole tensor */
 } gp_request;
 
 #define GP_SLICE_OMITTED INT64_MIN /* slice_from/slice_to: the bound was left out */
@@ -152,8 +151,8 @@ void gp_request_init(gp_request *r);
  * fan, fan_in, fan_out, name, format, slice ("0:128,:,-64:", numpy start:stop
  * per axis, no steps), shard ("RANK/WORLD"), axis (shard axis, may be
  * negative). Unknown keys and keys given twice are GP_EPARAM naming the key. */
-gp_code gp_request_set(gp_request *r, const char *key, size_t key_len,
-                       const char *value, size_t value_len, gp_error *err);
+gp_code gp_request_set(gp_request *r, const char *key, size_t key_len, const char *value,
+                       size_t value_len, gp_error *err);
 
 /* Set the seed directly (e.g. one drawn by the server). */
 void gp_request_set_seed(gp_request *r, uint64_t seed);
@@ -176,8 +175,8 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err);
 size_t gp_part_text(const gp_request *r, char *out, size_t size);
 
 /* Fans for a shape under a convention; GP_EPARAM on overflow or rank < 2. */
-gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan,
-                uint64_t *fan_in, uint64_t *fan_out, gp_error *err);
+gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan, uint64_t *fan_in, uint64_t *fan_out,
+                gp_error *err);
 
 /* limit = gain * sqrt(6 / (fan_in + fan_out)) in IEEE double. */
 double gp_limit(double gain, uint64_t fan_in, uint64_t fan_out);
@@ -193,8 +192,8 @@ typedef struct {
     unsigned char chacha_key[32]; /* BLAKE2b-256 tensor key */
     double limit;
     float limit_f32;
-    float lo_f32, range_f32;      /* mlx bounds, already rounded to dtype */
-    float upper_f32;              /* mlx clamp below 1 for the dtype */
+    float lo_f32, range_f32; /* mlx bounds, already rounded to dtype */
+    float upper_f32;         /* mlx clamp below 1 for the dtype */
 } gp_gen;
 
 /* Prepare a generator for a finished request. */
@@ -219,8 +218,8 @@ typedef struct {
     unsigned char header[GP_HEADER_MAX]; /* format prefix (npy / safetensors) */
     size_t header_len;
     /* json: sequential state */
-    uint64_t json_next;                  /* next element to print */
-    uint64_t json_produced;              /* bytes handed out so far */
+    uint64_t json_next;     /* next element to print */
+    uint64_t json_produced; /* bytes handed out so far */
     unsigned char pending[GP_HEADER_MAX];
     size_t pending_len, pending_pos;
     int json_done;
@@ -301,10 +300,10 @@ int gp_etag_if_range(const char *value, size_t len, const char *etag);
 /* ---- HTTP byte ranges (range.c) ----------------------------------------- */
 
 typedef enum {
-    GP_RANGES_IGNORE,        /* not a valid "bytes=" range set (or another unit): send 200 */
-    GP_RANGES_ONE,           /* one satisfiable range [*first, *last]: send 206 */
-    GP_RANGES_MANY,          /* several ranges, at least one satisfiable: glorotd sends 200 */
-    GP_RANGES_UNSATISFIABLE  /* no range overlaps the body: send 416 */
+    GP_RANGES_IGNORE,       /* not a valid "bytes=" range set (or another unit): send 200 */
+    GP_RANGES_ONE,          /* one satisfiable range [*first, *last]: send 206 */
+    GP_RANGES_MANY,         /* several ranges, at least one satisfiable: glorotd sends 200 */
+    GP_RANGES_UNSATISFIABLE /* no range overlaps the body: send 416 */
 } gp_ranges;
 
 /* Parse a Range header value (RFC 9110 14.1.2; len bytes, no NUL needed)
@@ -342,8 +341,8 @@ typedef struct {
  * none). A pure function over (buf, len): no I/O, fuzzable (the fuzz target
  * is gp_batch_parse). On success *out is a new batch the caller frees with
  * gp_batch_free; on error *out is NULL. Reentrant. */
-gp_code gp_batch_parse(const char *buf, size_t len, gp_format format,
-                       const gp_batch_limits *lim, gp_batch **out, gp_error *err);
+gp_code gp_batch_parse(const char *buf, size_t len, gp_format format, const gp_batch_limits *lim,
+                       gp_batch **out, gp_error *err);
 
 /* Free a batch. NULL does nothing. */
 void gp_batch_free(gp_batch *b);

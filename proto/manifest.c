@@ -27,8 +27,8 @@
 #define TENSOR_KEYS "name, shape, dtype, fan, gain, slice, shard, fan_in, fan_out"
 #define NO_TENSOR ((size_t)-1)
 
-static const char *const top_keys[] = {"seed",  "algorithm", "dtype", "fan",
-                                       "gain",  "slice",     "shard", "tensors"};
+static const char *const top_keys[] = {"seed", "algorithm", "dtype", "fan",
+                                       "gain", "slice",     "shard", "tensors"};
 static const char *const tensor_keys[] = {"name",  "shape", "dtype",  "fan",    "gain",
                                           "slice", "shard", "fan_in", "fan_out"};
 /* Keys a tensor inherits from the top level when it does not give them. */
@@ -91,7 +91,8 @@ static gp_code shape_text(json_t *arr, char *out, size_t size, size_t i, gp_erro
     for (size_t k = 0; k < count; k++) {
         json_t *dim = json_array_get(arr, k);
         if (!json_is_integer(dim))
-            return field_fail(err, i, "shape", "must be an array of whole numbers, e.g. [256, 512]");
+            return field_fail(err, i, "shape",
+                              "must be an array of whole numbers, e.g. [256, 512]");
         int n = snprintf(out + used, size - used, "%s%" JSON_INTEGER_FORMAT, k ? "," : "",
                          json_integer_value(dim));
         if (n < 0 || (size_t)n >= size - used)
@@ -231,8 +232,8 @@ static gp_code build_tensor(gp_request *r, json_t *top, json_t *t, size_t i, gp_
 {
     if (!json_is_object(t))
         return field_fail(err, i, "shape", "each tensor must be an object with name and shape");
-    gp_code rc = check_keys(t, tensor_keys, sizeof tensor_keys / sizeof tensor_keys[0],
-                            TENSOR_KEYS, i, err);
+    gp_code rc =
+        check_keys(t, tensor_keys, sizeof tensor_keys / sizeof tensor_keys[0], TENSOR_KEYS, i, err);
     if (rc != GP_OK || (rc = check_name(json_object_get(t, "name"), i, err)) != GP_OK)
         return rc;
     if (json_object_get(t, "shape") == NULL)
@@ -297,8 +298,10 @@ static gp_code check_unique(const gp_batch *b, gp_error *err)
             size_t first = (size_t)(sorted[k - 1] - b->tensors);
             size_t again = (size_t)(sorted[k] - b->tensors);
             char what[160];
-            snprintf(what, sizeof what, "\"%s\" is already the name of tensors[%zu]; names must "
-                     "be unique", gpi_quote(y->name, y->name_len).text, first);
+            snprintf(what, sizeof what,
+                     "\"%s\" is already the name of tensors[%zu]; names must "
+                     "be unique",
+                     gpi_quote(y->name, y->name_len).text, first);
             rc = field_fail(err, again, "name", what);
         }
     }
@@ -363,8 +366,8 @@ static gp_code parse_root(gp_batch *b, json_t *top, const gp_batch_limits *lim, 
     if (!json_is_object(top))
         return gp_fail(err, GP_EPARAM, "manifest",
                        "the manifest must be a JSON object with seed and tensors");
-    gp_code rc = check_keys(top, top_keys, sizeof top_keys / sizeof top_keys[0], TOP_KEYS,
-                            NO_TENSOR, err);
+    gp_code rc =
+        check_keys(top, top_keys, sizeof top_keys / sizeof top_keys[0], TOP_KEYS, NO_TENSOR, err);
     if (rc != GP_OK || (rc = check_defaults(top, err)) != GP_OK)
         return rc;
     json_t *arr = json_object_get(top, "tensors");

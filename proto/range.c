@@ -16,9 +16,9 @@
 #include <string.h>
 
 typedef struct {
-    int suffix;       /* "-n" */
-    int has_last;     /* "a-b" rather than "a-" */
-    uint64_t a, b;    /* first-pos and last-pos, or the suffix length in a */
+    int suffix;    /* "-n" */
+    int has_last;  /* "a-b" rather than "a-" */
+    uint64_t a, b; /* first-pos and last-pos, or the suffix length in a */
 } range_spec;
 
 static int is_ows(char c)

@@ -18,7 +18,8 @@
 
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
 #define KNOWN_KEYS                                                                                 \
-    "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, shard, "  \
+    "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, "       \
+    "shard, "                                                                                      \
     "axis"
 
 /* ---- sanitised quoting --------------------------------------------------- */
@@ -347,10 +348,10 @@ static const struct {
     char key[12];
     param_setter set;
 } params[] = {
-    {"shape", set_shape}, {"gain", set_gain},           {"dtype", set_dtype},
-    {"seed", set_seed},   {"algorithm", set_algorithm}, {"call", set_call},
-    {"fan", set_fan},     {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
-    {"name", set_name},   {"format", set_format},       {"slice", gpi_set_slice},
+    {"shape", set_shape},     {"gain", set_gain},           {"dtype", set_dtype},
+    {"seed", set_seed},       {"algorithm", set_algorithm}, {"call", set_call},
+    {"fan", set_fan},         {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
+    {"name", set_name},       {"format", set_format},       {"slice", gpi_set_slice},
     {"shard", gpi_set_shard}, {"axis", gpi_set_axis},
 };
 
@@ -534,8 +535,7 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
     if ((rc = resolve_size(&t, err)) != GP_OK || (rc = resolve_fans(&t, err)) != GP_OK ||
         (rc = resolve_limit(&t, err)) != GP_OK ||
         (rc = gpi_resolve_part(&t, key_given(&t, "axis"), err)) != GP_OK ||
-        (rc = check_algorithm(&t, err)) != GP_OK ||
-        (rc = check_caps(&t, lim, err)) != GP_OK)
+        (rc = check_algorithm(&t, err)) != GP_OK || (rc = check_caps(&t, lim, err)) != GP_OK)
         return rc;
     t.finished = 1;
     *r = t;

@@ -24,14 +24,14 @@ static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     batch_query *q = cls;
     if (key_size != 6 || memcmp(key, "format", 6) != 0 || q->format_set) {
-        gd_fail(q->e, 400, "invalid_parameter", "", "/v1/batch takes one query parameter, "
+        gd_fail(q->e, 400, "invalid_parameter", "",
+                "/v1/batch takes one query parameter, "
                 "format (safetensors or json); everything else belongs in the manifest");
         return MHD_NO;
     }
     gp_request scratch; /* the one place format names are parsed */
     gp_request_init(&scratch);
-    if (gd_params_set(&scratch, "format", 6, value ? value : "", value ? value_size : 0, q->e) !=
-        0)
+    if (gd_params_set(&scratch, "format", 6, value ? value : "", value ? value_size : 0, q->e) != 0)
         return MHD_NO;
     q->format = scratch.format;
     q->format_set = 1;
@@ -115,7 +115,7 @@ enum MHD_Result gd_batch_respond(struct MHD_Connection *c, gd_req *req)
         return gd_reply_error(c, req, &e, NULL);
     }
     batch_ctx x = {req->batch, q.negotiated};
-    gd_answer a = {gp_batch_size(req->batch), gp_batch_etag(req->batch),
-                   q.format != GP_FORMAT_JSON, batch_headers, &x};
+    gd_answer a = {gp_batch_size(req->batch), gp_batch_etag(req->batch), q.format != GP_FORMAT_JSON,
+                   batch_headers, &x};
     return gd_stream_answer(c, req, &a);
 }

@@ -59,9 +59,9 @@ static char *digest_json(const gd_tensor *t, const char *hex, uint64_t length)
 {
     char seed[24];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->r.seed);
-    json_t *doc = json_pack("{s:s, s:I, s:s, s:s, s:s}", "sha256", hex, "length",
-                            (json_int_t)length, "etag", t->etag, "canonical", t->canonical, "seed",
-                            seed);
+    json_t *doc =
+        json_pack("{s:s, s:I, s:s, s:s, s:s}", "sha256", hex, "length", (json_int_t)length, "etag",
+                  t->etag, "canonical", t->canonical, "seed", seed);
     if (doc == NULL)
         return NULL;
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -69,8 +69,7 @@ static char *digest_json(const gd_tensor *t, const char *hex, uint64_t length)
     return text;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, gd_req *req, const gd_tensor *t,
-                             char *text)
+static enum MHD_Result reply(struct MHD_Connection *c, gd_req *req, const gd_tensor *t, char *text)
 {
     size_t len = strlen(text);
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -83,7 +82,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, gd_req *req, const gd_ten
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 t->seed_drawn ? "no-store"
                                               : "public, max-age=31536000, immutable") != MHD_YES ||
-        (t->negotiated && MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept") != MHD_YES)) {
+        (t->negotiated &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept") != MHD_YES)) {
         MHD_destroy_response(resp);
         return MHD_NO;
     }

@@ -91,8 +91,7 @@ enum MHD_Result gd_range_reply_416(struct MHD_Connection *c, gd_req *req, uint64
     if (text == NULL)
         return MHD_NO;
     size_t len = strlen(text);
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL) {
         free(text);
         return MHD_NO;

@@ -79,7 +79,7 @@ typedef struct {
     size_t upload_len, upload_cap;
     uint64_t upload_dropped; /* bytes discarded after the body cap was passed */
     int upload_too_large;
-    gp_body body; /* the generator and encoder of a 200 reply */
+    gp_body body;          /* the generator and encoder of a 200 reply */
     uint64_t body_first;   /* the body byte the answer starts at (206: the range) */
     uint64_t body_length;  /* bytes the answer carries, GP_SIZE_UNKNOWN for json */
     uint64_t json_counted; /* json elements already counted in the metrics */

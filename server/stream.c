@@ -47,8 +47,7 @@ static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
  * (and so with Connection: close) nothing follows the headers. */
 static int bodiless_unknown_length(struct MHD_Response *resp)
 {
-    return MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) ==
-                   MHD_YES
+    return MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) == MHD_YES
                ? 0
                : -1;
 }
@@ -170,8 +169,8 @@ static struct MHD_Response *make_whole(gd_req *req)
 
 /* Create the streaming response. The caller has already counted it in
  * srv->inflight; from here on free_body undoes that. */
-static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a,
-                                        const gd_range_plan *plan, gd_error *e)
+static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a, const gd_range_plan *plan,
+                                        gd_error *e)
 {
     uint64_t size = a->size;
     req->body_first = plan->first;

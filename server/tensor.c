@@ -2,8 +2,8 @@
  * tensor.c - a tensor request from the query, the POST body and Accept, all
  * through gp_request_set/finish; the headers that describe its answer.
  */
-#include "params.h"
 #include "tensor.h"
+#include "params.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -148,8 +148,7 @@ static int content_headers(struct MHD_Response *resp, const gp_request *r)
     snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", file);
     int bad = add(resp, MHD_HTTP_HEADER_CONTENT_TYPE, gp_format_content_type(r->format));
     bad |= add(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
-    bad |= add(resp, MHD_HTTP_HEADER_ACCEPT_RANGES,
-               r->format == GP_FORMAT_JSON ? "none" : "bytes");
+    bad |= add(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, r->format == GP_FORMAT_JSON ? "none" : "bytes");
     return bad;
 }
 

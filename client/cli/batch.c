@@ -24,8 +24,10 @@ typedef struct {
 
 static int usage(const char *what)
 {
-    fprintf(stderr, "glorot batch: %s\nusage: glorot batch MANIFEST -o FILE [--rank R --world W "
-            "[--axis A]] [--url URL | --local] [--json] [--quiet]\n", what);
+    fprintf(stderr,
+            "glorot batch: %s\nusage: glorot batch MANIFEST -o FILE [--rank R --world W "
+            "[--axis A]] [--url URL | --local] [--json] [--quiet]\n",
+            what);
     return CLI_EXIT_USAGE;
 }
 
@@ -126,7 +128,8 @@ static char *load_manifest(const batch_args *a)
         if (shard == NULL || set_int(shard, "rank", a->rank) != 0 ||
             set_int(shard, "world", a->world) != 0 ||
             (a->axis ? set_int(shard, "axis", a->axis)
-                     : axis ? json_object_set(shard, "axis", axis) : 0) != 0) {
+             : axis  ? json_object_set(shard, "axis", axis)
+                     : 0) != 0) {
             fprintf(stderr, "glorot batch: --rank, --world and --axis take integers\n");
             json_decref(shard);
             json_decref(root);
@@ -221,8 +224,7 @@ static int post(const batch_args *a, cli_output *out)
     }
     if (rc != GLOROT_OK) {
         cli_report(&err);
-        return c == NULL && err.code == GLOROT_E_INVALID ? CLI_EXIT_USAGE
-                                                          : cli_exit_for(rc, &err);
+        return c == NULL && err.code == GLOROT_E_INVALID ? CLI_EXIT_USAGE : cli_exit_for(rc, &err);
     }
     return CLI_EXIT_OK;
 }

@@ -127,9 +127,9 @@ static int cmd_digest(const cli_args *a)
         cli_report(&err);
         return cli_exit_for(rc, &err);
     }
-    int ok = printf("sha256 %s\nlength %llu\nseed %llu\netag %s\ncanonical %s\n", d.sha256,
-                    (unsigned long long)d.length, (unsigned long long)d.seed, d.etag,
-                    d.canonical) > 0;
+    int ok =
+        printf("sha256 %s\nlength %llu\nseed %llu\netag %s\ncanonical %s\n", d.sha256,
+               (unsigned long long)d.length, (unsigned long long)d.seed, d.etag, d.canonical) > 0;
     if (fflush(stdout) != 0 || !ok) {
         fprintf(stderr, "glorot: cannot write to stdout\n");
         return CLI_EXIT_LOCAL;

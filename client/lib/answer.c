@@ -125,8 +125,7 @@ int glorotp_content_length(const glorotp_headers *h, uint64_t *len)
     return glorotp_parse_u64(v, strlen(v), UINT64_MAX - 1, len) == 0 ? 1 : -1;
 }
 
-int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *last,
-                          uint64_t *size)
+int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *last, uint64_t *size)
 {
     if (!h->seen[GLOROTP_H_CONTENT_RANGE])
         return 0;
@@ -135,8 +134,8 @@ int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *l
     if (strncmp(v, "bytes ", 6) != 0 || dash == NULL || slash == NULL || slash < dash ||
         glorotp_parse_u64(v + 6, (size_t)(dash - v - 6), UINT64_MAX, first) != 0 ||
         glorotp_parse_u64(dash + 1, (size_t)(slash - dash - 1), UINT64_MAX, last) != 0 ||
-        glorotp_parse_u64(slash + 1, strlen(slash + 1), UINT64_MAX, size) != 0 ||
-        *last < *first || *last >= *size)
+        glorotp_parse_u64(slash + 1, strlen(slash + 1), UINT64_MAX, size) != 0 || *last < *first ||
+        *last >= *size)
         return -1;
     return 1;
 }

@@ -28,11 +28,11 @@ typedef struct {
     unsigned flags;
     glorot_batch_fn fn;
     void *user;
-    int json; /* a json answer: handed over as it comes */
+    int json;               /* a json answer: handed over as it comes */
     glorotp_headers answer; /* the accepted answer's headers (transfer.c fills them) */
     /* the safetensors layout */
     unsigned char len8[8];
-    uint64_t data_start; /* 8 + N once the first 8 bytes are in, else 0 */
+    uint64_t data_start;   /* 8 + N once the first 8 bytes are in, else 0 */
     unsigned char *header; /* the first data_start bytes of the body, length prefix included */
     int parsed;
     glorot_batch_tensor *tensors;
@@ -53,7 +53,8 @@ void glorot_batch_request_init(glorot_batch_request *breq)
 
 static int set_u64(json_t *obj, const char *key, uint64_t v)
 {
-    return v > (uint64_t)INT64_MAX ? -1 : json_object_set_new(obj, key, json_integer((json_int_t)v));
+    return v > (uint64_t)INT64_MAX ? -1
+                                   : json_object_set_new(obj, key, json_integer((json_int_t)v));
 }
 
 /* The manifest with breq's shard override, as compact JSON (malloc'ed). */
@@ -183,7 +184,8 @@ static glorot_code parse_entry(batch_rx *rx, const char *key, json_t *v, glorot_
     }
     if (json_array_size(offs) != 2 || get_u64(json_array_get(offs, 0), &begin) != 0 ||
         get_u64(json_array_get(offs, 1), &end) != 0 || end < begin || end - begin != bytes)
-        return bad_header(rx, "data_offsets are not [begin, begin + shape * element size]", t->name);
+        return bad_header(rx, "data_offsets are not [begin, begin + shape * element size]",
+                          t->name);
     t->offset = begin;
     t->size = bytes;
     return GLOROT_OK;
@@ -238,9 +240,8 @@ static glorot_code parse_header(batch_rx *rx)
     json_t *v;
     glorot_code rc = GLOROT_OK;
     size_t n = 0;
-    json_t *root =
-        json_loadb((const char *)rx->header + 8, (size_t)(rx->data_start - 8), JSON_REJECT_DUPLICATES,
-                   &jerr);
+    json_t *root = json_loadb((const char *)rx->header + 8, (size_t)(rx->data_start - 8),
+                              JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         json_decref(root);
         return bad_header(rx, root == NULL ? jerr.text : "not a JSON object", "");
@@ -323,8 +324,9 @@ static int hand_over(batch_rx *rx, size_t index, uint64_t offset, uint64_t body_
                      const void *data, size_t len)
 {
     if (rx->fn != NULL) {
-        glorot_batch_chunk ch = {index, index == GLOROT_BATCH_HEADER ? NULL : &rx->tensors[index],
-                                 offset, body_offset, data, len};
+        glorot_batch_chunk ch = {index,  index == GLOROT_BATCH_HEADER ? NULL : &rx->tensors[index],
+                                 offset, body_offset,
+                                 data,   len};
         return rx->fn(rx->user, &ch);
     }
     size_t j = index == GLOROT_BATCH_HEADER ? NO_BUFFER : rx->buf_of[index];
@@ -382,8 +384,7 @@ static int take_header(batch_rx *rx, uint64_t offset, const unsigned char *data,
 static int take_data(batch_rx *rx, uint64_t pos, const unsigned char *data, size_t len,
                      size_t *taken)
 {
-    while (rx->cur < rx->count &&
-           pos >= rx->tensors[rx->cur].offset + rx->tensors[rx->cur].size)
+    while (rx->cur < rx->count && pos >= rx->tensors[rx->cur].offset + rx->tensors[rx->cur].size)
         rx->cur++;
     if (rx->cur >= rx->count) {
         glorotp_fail(&rx->failure, GLOROT_E_PROTOCOL, "",

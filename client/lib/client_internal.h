@@ -213,12 +213,12 @@ typedef struct {
     const char *query;         /* other jobs: appended after '?' to the path; NULL = none */
     const char *post_body;     /* POST these post_len bytes as application/json; NULL = GET */
     size_t post_len;
-    int resumable;             /* other jobs (/v1/batch): the first 200 answer's ETag fixes the
-                                  body; broken answers resume with Range + If-Range, and a later
-                                  200 with another ETag is a protocol error */
-    glorotp_headers *answer;   /* may be NULL: the headers of the first accepted 200 answer,
-                                  copied before the sink sees any byte */
-    uint64_t capacity;         /* refuse answers longer than this (GLOROT_E_BUFFER) */
+    int resumable;           /* other jobs (/v1/batch): the first 200 answer's ETag fixes the
+                                body; broken answers resume with Range + If-Range, and a later
+                                200 with another ETag is a protocol error */
+    glorotp_headers *answer; /* may be NULL: the headers of the first accepted 200 answer,
+                                copied before the sink sees any byte */
+    uint64_t capacity;       /* refuse answers longer than this (GLOROT_E_BUFFER) */
     /* sink: return nonzero to stop with GLOROT_E_ABORTED */
     int (*sink)(void *user, uint64_t offset, const void *data, size_t len);
     void *sink_user;

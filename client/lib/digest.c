@@ -33,18 +33,17 @@ static glorot_code malformed(glorot_error *err, const char *what)
 }
 
 /* The JSON answer into out (fields only; no cross-checks yet). */
-static glorot_code parse_answer(const glorotp_str *text, glorot_digest_info *out,
-                                glorot_error *err)
+static glorot_code parse_answer(const glorotp_str *text, glorot_digest_info *out, glorot_error *err)
 {
     const char *sha = NULL, *etag = NULL, *canonical = NULL, *seed = NULL;
     json_int_t length = -1;
     json_error_t jerr;
-    json_t *root = json_loadb(text->data != NULL ? text->data : "", text->len,
-                              JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb(text->data != NULL ? text->data : "", text->len, JSON_REJECT_DUPLICATES, &jerr);
     /* Not JSON_STRICT: a newer server may add fields. */
-    int ok = root != NULL && json_unpack(root, "{s:s, s:I, s:s, s:s, s:s}", "sha256", &sha,
-                                         "length", &length, "etag", &etag, "canonical",
-                                         &canonical, "seed", &seed) == 0;
+    int ok = root != NULL &&
+             json_unpack(root, "{s:s, s:I, s:s, s:s, s:s}", "sha256", &sha, "length", &length,
+                         "etag", &etag, "canonical", &canonical, "seed", &seed) == 0;
     glorot_code rc = GLOROT_OK;
     if (!ok)
         rc = malformed(err, "not {sha256, length, etag, canonical, seed}");

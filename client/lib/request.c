@@ -105,8 +105,7 @@ static glorot_code check_outline(const glorot_request *req, glorot_error *err)
 {
     for (size_t i = 0; i < sizeof req->reserved / sizeof req->reserved[0]; i++)
         if (req->reserved[i] != 0)
-            return glorotp_fail(err, GLOROT_E_INVALID, "",
-                                "reserved request fields must be zero");
+            return glorotp_fail(err, GLOROT_E_INVALID, "", "reserved request fields must be zero");
     if (req->rank == 0)
         return glorotp_fail(err, GLOROT_E_INVALID, "shape", "shape is required");
     if (req->rank > GLOROT_MAX_RANK)

@@ -32,16 +32,16 @@ typedef struct {
     glorotp_job *job;
     /* across attempts */
     uint64_t delivered;
-    uint64_t expected;          /* exact body size, GP_SIZE_UNKNOWN until known */
-    int accepted;               /* tensor jobs: a 200 answer fixed the seed;
-                                   resumable jobs: a 200 answer fixed the ETag */
-    int answered;               /* job->answer holds the first accepted answer's headers */
-    glorotp_verifier *verifier; /* NULL without verification */
+    uint64_t expected;                   /* exact body size, GP_SIZE_UNKNOWN until known */
+    int accepted;                        /* tensor jobs: a 200 answer fixed the seed;
+                                            resumable jobs: a 200 answer fixed the ETag */
+    int answered;                        /* job->answer holds the first accepted answer's headers */
+    glorotp_verifier *verifier;          /* NULL without verification */
     char etag[GLOROTP_HEADER_VALUE_MAX]; /* a 200 answer's strong ETag, "" if none */
     /* the current attempt */
-    uint64_t range_from;                 /* asked for bytes range_from.. (0: the whole body) */
-    struct curl_slist *range_headers;    /* the client's headers plus Content-Type (POST),
-                                            Range and If-Range; NULL when none is added */
+    uint64_t range_from;              /* asked for bytes range_from.. (0: the whole body) */
+    struct curl_slist *range_headers; /* the client's headers plus Content-Type (POST),
+                                         Range and If-Range; NULL when none is added */
     glorotp_headers h;
     int streaming; /* this answer's body goes to the sink */
     uint64_t pos;
@@ -141,8 +141,7 @@ static void keep_etag(xfer *x)
 {
     const char *v = x->h.value[GLOROTP_H_ETAG];
     size_t n = strlen(v);
-    if (x->etag[0] != '\0' || !x->h.seen[GLOROTP_H_ETAG] || n < 2 || v[0] != '"' ||
-        v[n - 1] != '"')
+    if (x->etag[0] != '\0' || !x->h.seen[GLOROTP_H_ETAG] || n < 2 || v[0] != '"' || v[n - 1] != '"')
         return;
     for (size_t i = 0; i < n; i++)
         if (v[i] < 0x21 || v[i] > 0x7e)
@@ -162,18 +161,16 @@ static glorot_code start_partial(xfer *x)
         size != x->expected || last != size - 1)
         return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
                             "the server's Content-Range '%s' is not bytes %llu-%llu/%llu",
-                            x->h.value[GLOROTP_H_CONTENT_RANGE],
-                            (unsigned long long)x->range_from,
+                            x->h.value[GLOROTP_H_CONTENT_RANGE], (unsigned long long)x->range_from,
                             (unsigned long long)(x->expected - 1), (unsigned long long)x->expected);
     if (x->h.seen[GLOROTP_H_ETAG] && strcmp(etag, x->etag) != 0)
         return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
                             "the 206 answer's ETag %s is not the first answer's %s", etag, x->etag);
     int cl = glorotp_content_length(&x->h, &announced);
     if (cl < 0 || (cl > 0 && announced != size - first))
-        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
-                            "the 206 answer's Content-Length '%s' is not %llu",
-                            x->h.value[GLOROTP_H_CONTENT_LENGTH],
-                            (unsigned long long)(size - first));
+        return glorotp_fail(
+            &x->stop, GLOROT_E_PROTOCOL, "", "the 206 answer's Content-Length '%s' is not %llu",
+            x->h.value[GLOROTP_H_CONTENT_LENGTH], (unsigned long long)(size - first));
     if (is_tensor(x)) {
         glorot_code rc = glorotp_check_answer(&x->h, &x->job->resolved, &seed, &x->stop);
         if (rc != GLOROT_OK)
@@ -425,8 +422,8 @@ static int build_range_headers(xfer *x)
     for (const struct curl_slist *item = x->c->headers; item != NULL; item = item->next)
         if (append_line(x, item->data) != 0)
             return -1;
-    if (x->job->post_body != NULL && (append_line(x, "Content-Type: application/json") != 0 ||
-                                      append_line(x, "Expect:") != 0))
+    if (x->job->post_body != NULL &&
+        (append_line(x, "Content-Type: application/json") != 0 || append_line(x, "Expect:") != 0))
         return -1;
     if (x->range_from == 0)
         return 0;

@@ -315,8 +315,8 @@ GLOROT_API void glorot_batch_request_init(glorot_batch_request *breq);
 
 /* One tensor of a safetensors batch answer, from the server's header. */
 typedef struct glorot_batch_tensor {
-    char name[257];  /* NUL-terminated, 1..256 bytes */
-    char dtype[16];  /* "float32" | "float16" | "bfloat16" | "float64" */
+    char name[257]; /* NUL-terminated, 1..256 bytes */
+    char dtype[16]; /* "float32" | "float16" | "bfloat16" | "float64" */
     size_t rank;
     uint64_t shape[GLOROT_MAX_RANK]; /* of the part sent (after slice or shard) */
     uint64_t offset; /* of its first byte within the tensor data (after the header) */
@@ -325,18 +325,19 @@ typedef struct glorot_batch_tensor {
 
 /* What a batch answer held. */
 typedef struct glorot_batch_info {
-    uint64_t seed;       /* Glorot-Seed of the answer */
-    char etag[48];       /* the server's strong ETag of the answer, quotes included */
-    uint64_t size;       /* body bytes */
-    uint64_t header_size; /* safetensors: 8 + the header's length; the data starts here */
-    size_t count;        /* tensors in the answer (0 for json) */
+    uint64_t seed;                /* Glorot-Seed of the answer */
+    char etag[48];                /* the server's strong ETag of the answer, quotes included */
+    uint64_t size;                /* body bytes */
+    uint64_t header_size;         /* safetensors: 8 + the header's length; the data starts here */
+    size_t count;                 /* tensors in the answer (0 for json) */
     glorot_batch_tensor *tensors; /* count entries in answer (manifest) order; the
                                      caller's, freed with glorot_free; NULL on error */
 } glorot_batch_info;
 
 /* glorot_batch_fetch flags. */
-#define GLOROT_BATCH_SKIP_UNLISTED 1u /* tensors without a buffer are received and dropped
-                                         (default: GLOROT_E_BUFFER before any tensor byte) */
+#define GLOROT_BATCH_SKIP_UNLISTED                                                                 \
+    1u /* tensors without a buffer are received and dropped                                        \
+          (default: GLOROT_E_BUFFER before any tensor byte) */
 
 /* A caller buffer for the tensor called name (glorot_batch_fetch). */
 typedef struct glorot_batch_buffer {
@@ -399,8 +400,8 @@ GLOROT_API glorot_code glorot_batch_fetch(glorot_client *client, const glorot_ba
  *   prefix of the answer.
  * Thread safety: one thread at a time per client; fn runs on the caller's thread. */
 GLOROT_API glorot_code glorot_batch_stream(glorot_client *client, const glorot_batch_request *breq,
-                                           glorot_batch_fn fn, void *user,
-                                           glorot_batch_info *info, glorot_error *err);
+                                           glorot_batch_fn fn, void *user, glorot_batch_info *info,
+                                           glorot_error *err);
 
 /* ---- service ----------------------------------------------------------- */
 
