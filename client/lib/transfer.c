@@ -457,7 +457,8 @@ static glorot_code finish_attempt(xfer *x, CURLcode cc, int *retry, long *retry_
     if (cc != CURLE_OK)
         return classify(x, cc, retry, err);
     if (x->h.status != 200 && x->h.status != 206) {
-        *retry = x->h.status == 503;
+        /* glorotd's busy answers: 503 (draining, global cap), 429 (per-client cap). */
+        *retry = x->h.status == 503 || x->h.status == 429;
         *retry_after = glorotp_retry_after_ms(&x->h, x->c->s.retry_max_ms);
         return glorotp_http_error(x->h.status, x->errbody.data, x->errbody.len, err);
     }

@@ -755,6 +755,27 @@ Test(fake, retry_after_is_capped)
     free(buf);
 }
 
+static const char too_many_json[] =
+    "{\"error\":{\"code\":\"too_many_requests\",\"message\":\"slow down\",\"param\":\"\"}}";
+
+Test(fake, too_many_requests_is_retried)
+{
+    fake_server f;
+    fake_reply script[] = {error_reply(429, too_many_json, "Retry-After: 0\r\n"), FULL};
+    fake_start(&f, script, 2);
+    glorot_client *c = fake_client(&f, GLOROT_VERIFY_NONE, 3, 20000);
+    glorot_request req;
+    glorot_error err = {0};
+    test_request(&req, 1);
+    unsigned char *buf = malloc(f.body_len);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
+                 err.message);
+    cr_expect_arr_eq(buf, f.body, f.body_len);
+    glorot_client_free(c);
+    cr_expect_eq(fake_stop(&f), 2);
+    free(buf);
+}
+
 Test(fake, unavailable_until_retries_run_out)
 {
     fake_server f;

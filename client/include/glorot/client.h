@@ -225,7 +225,7 @@ typedef int (*glorot_chunk_fn)(void *user, uint64_t offset, const void *data, si
  *   the server), GLOROT_E_PROTOCOL, GLOROT_E_VERIFY, GLOROT_E_TLS,
  *   GLOROT_E_NOMEM. Never writes past buf_size; after an error buf's
  *   content is unspecified (json answers are sized only as they arrive).
- * Retries: connection failures, timeouts, 503 (honouring Retry-After) and
+ * Retries: connection failures, timeouts, 503 and 429 (honouring Retry-After) and
  *   transfers broken mid-body are retried with exponential back-off up to
  *   opts.retries times within opts.timeout_ms; a resumed transfer continues
  *   from the byte reached, with the seed of the first answer, so the result is
