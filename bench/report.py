@@ -201,7 +201,7 @@ class Report:
         idle = self.get("memory", "idle", "KiB")
         if not idle:
             return
-        self.p("## 5. The daemon's memory (peak RSS, VmHWM)")
+        self.p("## 5. The daemon's memory (peak VmRSS, sampled every 10 ms)")
         self.p()
         self.p("| load | peak RSS MiB | above idle MiB |")
         self.p("|---|---|---|")
@@ -242,7 +242,7 @@ class Report:
         self.p("| | |")
         self.p("|---|---|")
         for k in ("date", "cpu", "cores", "kernel", "simd", "nginx", "curl", "numpy", "torch",
-                  "load at start", "load at end"):
+                  "transparent huge pages", "load at start", "load at end"):
             self.p("| %s | %s |" % (k, self.env.get(k, "-")))
         self.p()
         self.p("The load averages (1, 5, 15 min) say how busy the machine was with other work: "
@@ -305,7 +305,10 @@ WHY = {
     "local": "the bytes cross loopback (about 2 GB/s to one receiving thread here) into a "
              "fresh buffer whose 4 KiB pages are faulted in one by one on first touch (~40% "
              "of the client's time in perf); numpy's allocator asks for huge pages "
-             "(MADV_HUGEPAGE) for large arrays, which the `huge pages` rows do too.",
+             "(MADV_HUGEPAGE) for large arrays, which the `huge pages` rows do too. With THP "
+             "defrag `madvise`, the first touch of such a buffer may compact memory "
+             "synchronously, so the huge-page rows (and numpy's large arrays) swing widely "
+             "on a busy machine: see their min-max.",
     "threefry": "the scalar reference is not one counter at a time: GCC -O2 already "
                 "vectorises its 128-counter batch loop with SSE2 (4 lanes), so `scalar` here "
                 "is a 4-lane kernel and the ratio is wide-vs-SSE2.",

@@ -245,6 +245,9 @@ section_memory() {
     printf 'numpy\t%s\n' "$("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null || echo -)"
     printf 'torch\t%s\n' "$("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo -)"
     printf 'runs\t%s\n' "$RUNS"
+    printf 'transparent huge pages\t%s; defrag %s\n' \
+        "$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo -)" \
+        "$(cat /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null || echo -)"
     printf 'load at start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$WORK/env.tsv"
 : >"$RAW"
