@@ -97,7 +97,7 @@ const char *gd_config_usage(void)
            "                            429 (GLOROTD_MAX_REQUESTS_PER_IP, default 8)\n"
            "  --max-header-bytes N      memory per connection for the request line and\n"
            "                            headers, 8192-1048576; larger requests get 431\n"
-           "                            (GLOROTD_MAX_HEADER_BYTES, default 65536)\n"
+           "                            (GLOROTD_MAX_HEADER_BYTES, default 16384)\n"
            "  --timeout SECONDS         close idle connections after this long, 0 = never\n"
            "                            (GLOROTD_TIMEOUT, default 60)\n"
            "  --drain-delay SECONDS     on SIGTERM, keep serving this long with /readyz\n"
@@ -169,7 +169,7 @@ static void set_defaults(gd_config *c)
     c->max_connections_per_ip = 32;
     c->max_requests = 256;
     c->max_requests_per_ip = 8;
-    c->max_header_bytes = 65536;
+    c->max_header_bytes = 16384;
     c->timeout_s = 60;
     c->shutdown_grace_s = 30;
     c->log_format = GD_LOG_TEXT;

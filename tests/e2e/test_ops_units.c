@@ -55,7 +55,7 @@ typedef struct {
     char tls_cert[16];
 } ocase;
 
-#define DEFAULTS 32, 256, 8, 65536, 0, 0, 0, 0
+#define DEFAULTS 32, 256, 8, 16384, 0, 0, 0, 0
 
 ParameterizedTestParameters(ops_units, settings)
 {
@@ -69,7 +69,7 @@ ParameterizedTestParameters(ops_units, settings)
          3,
          4,
          2,
-         65536,
+         16384,
          0,
          0,
          0,
@@ -101,7 +101,7 @@ ParameterizedTestParameters(ops_units, settings)
          32,
          256,
          8,
-         65536,
+         16384,
          0,
          1,
          1,
@@ -117,7 +117,7 @@ ParameterizedTestParameters(ops_units, settings)
          32,
          256,
          8,
-         65536,
+         16384,
          0,
          0,
          0,
