@@ -257,6 +257,12 @@ gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err);
 const char *gp_format_content_type(gp_format f);
 const char *gp_format_extension(gp_format f);
 
+/* Count JSON structure characters ({ [ : ,) outside strings in s[0..len),
+ * stopping once the count passes stop_at. jansson spends ~40 bytes per value,
+ * so bodies are bounded by this count BEFORE they are parsed: a 1 MiB body of
+ * tiny values would otherwise cost ~20 MiB. */
+size_t gp_json_structure_count(const char *s, size_t len, size_t stop_at);
+
 /* Suggested download file name for a finished request, built from shape,
  * dtype and seed with the format's extension: "glorot_256x512_float32_seed42.npy";
  * a part adds its bounds: "glorot_256x512_float32_seed42_slice0-128x0-512.npy".

@@ -311,9 +311,7 @@ static gp_code check_unique(const gp_batch *b, gp_error *err)
 
 /* ---- structure bound ---------------------------------------------------------------------- */
 
-/* { [ : , outside strings: jansson spends ~40 bytes per value, so the body is
- * bounded by what max_tensors tensors can need before it is parsed. */
-static size_t structure_count(const char *s, size_t len, size_t stop_at)
+size_t gp_json_structure_count(const char *s, size_t len, size_t stop_at)
 {
     size_t count = 0;
     int in_string = 0;
@@ -342,7 +340,7 @@ static gp_code load(const char *buf, size_t len, const gp_batch_limits *lim, jso
     uint64_t max_t = lim && lim->max_tensors ? lim->max_tensors : 0;
     if (max_t != 0 && max_t < (SIZE_MAX - STRUCTURE_TOP) / STRUCTURE_PER_TENSOR) {
         size_t bound = STRUCTURE_TOP + (size_t)max_t * STRUCTURE_PER_TENSOR;
-        if (structure_count(buf, len, bound) > bound)
+        if (gp_json_structure_count(buf, len, bound) > bound)
             return gp_fail(err, GP_ELIMIT, "tensors",
                            "the manifest has more than %zu JSON values, more than %" PRIu64
                            " tensors can need (the tensor cap)",

@@ -185,32 +185,9 @@ static int apply_members(gp_request *r, json_t *root, gd_error *e)
     return 0;
 }
 
-/* Count the JSON structure characters ({ [ : ,) outside strings. A request
- * needs a few dozen; jansson spends ~40 bytes per value, so a body of a
- * million tiny values would cost ~20 MiB before any parameter is looked at. */
-static size_t structure_count(const char *body, size_t len, size_t stop_at)
-{
-    size_t count = 0;
-    int in_string = 0;
-    for (size_t i = 0; i < len && count <= stop_at; i++) {
-        char ch = body[i];
-        if (in_string) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_string = 0;
-        } else if (ch == '"') {
-            in_string = 1;
-        } else if (ch == '{' || ch == '[' || ch == ':' || ch == ',') {
-            count++;
-        }
-    }
-    return count;
-}
-
 int gd_params_json(gp_request *r, const char *body, size_t len, gd_error *e)
 {
-    if (structure_count(body, len, GD_JSON_MAX_STRUCTURE) > GD_JSON_MAX_STRUCTURE)
+    if (gp_json_structure_count(body, len, GD_JSON_MAX_STRUCTURE) > GD_JSON_MAX_STRUCTURE)
         return gd_fail(e, 400, "bad_json", "",
                        "the body has more than %d JSON values; a request needs a few dozen at "
                        "most",
