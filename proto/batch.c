@@ -36,21 +36,6 @@
 
 /* ---- the safetensors header ----------------------------------------------- */
 
-static const char *st_dtype(gp_dtype d)
-{
-    switch (d) {
-    case GP_FLOAT16:
-        return "F16";
-    case GP_BFLOAT16:
-        return "BF16";
-    case GP_FLOAT64:
-        return "F64";
-    case GP_FLOAT32:
-        break;
-    }
-    return "F32";
-}
-
 static gp_code metadata(gpi_text *t, const gp_batch *b, gp_error *err)
 {
     gpi_text_str(t, "\"__metadata__\":{\"generator\":\"glorotd\",\"tensors\":\"");
@@ -73,25 +58,8 @@ static gp_code metadata(gpi_text *t, const gp_batch *b, gp_error *err)
 
 static gp_code entry(gpi_text *t, const gpi_batch_tensor *x, gp_error *err)
 {
-    const gp_request *r = &x->r;
     gpi_text_str(t, ",");
-    gp_code rc = gpi_text_json_string(t, r->name, r->name_len, "name", err);
-    if (rc != GP_OK)
-        return rc;
-    gpi_text_str(t, ":{\"dtype\":\"");
-    gpi_text_str(t, st_dtype(r->dtype));
-    gpi_text_str(t, "\",\"shape\":[");
-    for (size_t i = 0; i < r->rank; i++) {
-        if (i > 0)
-            gpi_text_str(t, ",");
-        gpi_text_u64(t, r->out_shape[i]);
-    }
-    gpi_text_str(t, "],\"data_offsets\":[");
-    gpi_text_u64(t, x->offset);
-    gpi_text_str(t, ",");
-    gpi_text_u64(t, x->offset + r->out_nbytes);
-    gpi_text_str(t, "]}");
-    return GP_OK;
+    return gpi_safetensors_entry(t, &x->r, x->offset, err);
 }
 
 static gp_code build_header(gp_batch *b, gp_error *err)

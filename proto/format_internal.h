@@ -38,6 +38,12 @@ void gpi_text_g17(gpi_text *t, double v);
 gp_code gpi_text_json_string(gpi_text *t, const char *s, size_t n, const char *param,
                              gp_error *err);
 
+/* safetensors: the dtype tag ("F32", "F16", "BF16", "F64") and one tensor's
+ * header entry, "NAME":{"dtype","shape","data_offsets":[offset, offset+bytes]},
+ * describing the part r sends. GP_EPARAM when the name is not valid UTF-8. */
+const char *gpi_safetensors_dtype(gp_dtype d);
+gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset, gp_error *err);
+
 /* Algorithm version for the metadata of every format. */
 unsigned gpi_algorithm_version(gp_algorithm a);
 

@@ -18,7 +18,7 @@
 
 #define ST_ALIGN 8
 
-static const char *st_dtype(gp_dtype d)
+const char *gpi_safetensors_dtype(gp_dtype d)
 {
     switch (d) {
     case GP_FLOAT16:
@@ -81,21 +81,23 @@ static void st_metadata(gpi_text *t, const gp_request *r)
     gpi_text_str(t, "}");
 }
 
-static gp_code st_tensor(gpi_text *t, const gp_request *r, gp_error *err)
+gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset, gp_error *err)
 {
     gp_code rc = gpi_text_json_string(t, r->name, r->name_len, "name", err);
     if (rc != GP_OK)
         return rc;
     gpi_text_str(t, ":{\"dtype\":\"");
-    gpi_text_str(t, st_dtype(r->dtype));
+    gpi_text_str(t, gpi_safetensors_dtype(r->dtype));
     gpi_text_str(t, "\",\"shape\":[");
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
             gpi_text_str(t, ",");
         gpi_text_u64(t, r->out_shape[i]);
     }
-    gpi_text_str(t, "],\"data_offsets\":[0,");
-    gpi_text_u64(t, r->out_nbytes);
+    gpi_text_str(t, "],\"data_offsets\":[");
+    gpi_text_u64(t, offset);
+    gpi_text_str(t, ",");
+    gpi_text_u64(t, offset + r->out_nbytes);
     gpi_text_str(t, "]}");
     return GP_OK;
 }
@@ -111,7 +113,7 @@ gp_code gpi_safetensors_header(gp_body *b, gp_error *err)
     gpi_text_str(&t, "{");
     st_metadata(&t, r);
     gpi_text_str(&t, ",");
-    gp_code rc = st_tensor(&t, r, err);
+    gp_code rc = gpi_safetensors_entry(&t, r, 0, err);
     if (rc != GP_OK)
         return rc;
     gpi_text_str(&t, "}");
