@@ -301,26 +301,16 @@ static size_t read_json(gp_batch *b, uint64_t offset, unsigned char *out, size_t
     return done;
 }
 
+static size_t batch_data(void *ctx, uint64_t pos, unsigned char *out, size_t n)
+{
+    return read_data(ctx, pos, out, n);
+}
+
 size_t gp_batch_read(gp_batch *b, uint64_t offset, void *buf, size_t len)
 {
     if (b->format == GP_FORMAT_JSON)
         return read_json(b, offset, buf, len);
-    if (offset >= b->size)
-        return 0;
-    if (len > b->size - offset)
-        len = (size_t)(b->size - offset);
-    unsigned char *out = buf;
-    size_t done = 0;
-    if (offset < b->header_len) {
-        size_t n = (size_t)(b->header_len - offset);
-        if (n > len)
-            n = len;
-        memcpy(out, b->header + offset, n);
-        done = n;
-    }
-    if (done < len)
-        done += read_data(b, offset + done - b->header_len, out + done, len - done);
-    return done;
+    return gpi_read_prefixed(b->header, b->header_len, b->size, offset, buf, len, batch_data, b);
 }
 
 void gp_batch_elements_each(const gp_batch *b, uint64_t pos, size_t n,

@@ -145,24 +145,36 @@ static void read_data(const gp_body *b, uint64_t pos, unsigned char *out, size_t
         copy_partial(b, index + whole, 0, len, out);
 }
 
+size_t gpi_read_prefixed(const unsigned char *header, uint64_t header_len, uint64_t size,
+                         uint64_t offset, unsigned char *out, size_t len, gpi_data_fn data,
+                         void *ctx)
+{
+    if (offset >= size)
+        return 0;
+    if (len > size - offset)
+        len = (size_t)(size - offset);
+    size_t done = 0;
+    if (offset < header_len) {
+        size_t n = (size_t)(header_len - offset);
+        if (n > len)
+            n = len;
+        memcpy(out, header + offset, n);
+        done = n;
+    }
+    if (done < len)
+        done += data(ctx, offset + done - header_len, out + done, len - done);
+    return done;
+}
+
+static size_t body_data(void *ctx, uint64_t pos, unsigned char *out, size_t n)
+{
+    read_data(ctx, pos, out, n);
+    return n;
+}
+
 size_t gp_body_read(gp_body *b, uint64_t offset, void *buf, size_t len)
 {
     if (b->format == GP_FORMAT_JSON)
         return gpi_json_read(b, offset, buf, len);
-    if (offset >= b->size)
-        return 0;
-    if (len > b->size - offset)
-        len = (size_t)(b->size - offset);
-    unsigned char *out = buf;
-    size_t done = 0;
-    if (offset < b->data_offset) {
-        size_t n = (size_t)(b->data_offset - offset);
-        if (n > len)
-            n = len;
-        memcpy(out, b->header + offset, n);
-        done = n;
-    }
-    if (done < len)
-        read_data(b, offset + done - b->data_offset, out + done, len - done);
-    return len;
+    return gpi_read_prefixed(b->header, b->data_offset, b->size, offset, buf, len, body_data, b);
 }

@@ -13,6 +13,14 @@
  * into out (count * dtype size bytes). first + count <= b->req.out_numel. */
 void gpi_body_fill(const gp_body *b, uint64_t first, size_t count, void *out);
 
+/* Serve bytes [offset, offset + len) of header ++ data, clipped to size:
+ * the header part is copied, the data part comes from data(ctx, pos, out, n)
+ * with pos relative to the start of the data. Returns the bytes written. */
+typedef size_t (*gpi_data_fn)(void *ctx, uint64_t pos, unsigned char *out, size_t n);
+size_t gpi_read_prefixed(const unsigned char *header, uint64_t header_len, uint64_t size,
+                         uint64_t offset, unsigned char *out, size_t len, gpi_data_fn data,
+                         void *ctx);
+
 gp_code gpi_npy_header(gp_body *b, gp_error *err);
 gp_code gpi_safetensors_header(gp_body *b, gp_error *err);
 
