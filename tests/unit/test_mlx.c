@@ -17,77 +17,10 @@
 #include <string.h>
 
 #include "gen_internal.h"
+#include "tsv.h"
 
-#define LINE_MAX_LEN 4096
 #define GLOROT_ROWS 90
 #define MAX_ELEMS 128
-
-/* ---- reading the tsv files in tests/data --------------------------------- */
-
-static FILE *open_data(const char *file)
-{
-    const char *dir = getenv("GLOROT_TESTS");
-    char path[1024];
-    FILE *f;
-
-    cr_assert(dir != NULL, "GLOROT_TESTS is not set (run through make test-unit)");
-    cr_assert(snprintf(path, sizeof path, "%s/data/%s", dir, file) < (int)sizeof path);
-    f = fopen(path, "r");
-    cr_assert(f != NULL, "cannot open %s: %s", path, strerror(errno));
-    return f;
-}
-
-/* Data row idx (0-based, after '#' comments and the header line). */
-static void data_row(const char *file, size_t idx, char *line, size_t cap)
-{
-    FILE *f = open_data(file);
-    size_t row = 0;
-    int header_seen = 0;
-
-    while (fgets(line, (int)cap, f) != NULL) {
-        if (line[0] == '#')
-            continue;
-        if (!header_seen) {
-            header_seen = 1;
-            continue;
-        }
-        if (row++ == idx) {
-            fclose(f);
-            line[strcspn(line, "\r\n")] = '\0';
-            return;
-        }
-    }
-    fclose(f);
-    cr_assert_fail("%s has no data row %zu", file, idx);
-}
-
-static size_t data_rows(const char *file)
-{
-    char line[LINE_MAX_LEN];
-    size_t n = 0;
-    FILE *f = open_data(file);
-
-    while (fgets(line, sizeof line, f) != NULL)
-        if (line[0] != '#' && line[0] != '\n')
-            n++;
-    fclose(f);
-    return n - 1;
-}
-
-static size_t fields(char *line, char **out, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-
-    while (n < max) {
-        out[n++] = p;
-        p = strchr(p, '\t');
-        if (p == NULL)
-            break;
-        *p++ = '\0';
-    }
-    return n;
-}
 
 /* ---- requests by hand ---------------------------------------------------- */
 

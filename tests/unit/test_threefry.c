@@ -15,79 +15,11 @@
 #include <string.h>
 
 #include "gen_internal.h"
+#include "tsv.h"
 
-#define LINE_MAX_LEN 4096
 #define MAX_NUMS 64
 #define THREEFRY_ROWS 3
 #define BITS_ROWS 22
-
-/* ---- reading the tsv files in tests/data --------------------------------- */
-
-/* Data row idx (0-based, after '#' comments and the header line) of
- * $GLOROT_TESTS/data/file into line. Fails the test when missing. */
-static void data_row(const char *file, size_t idx, char *line, size_t cap)
-{
-    const char *dir = getenv("GLOROT_TESTS");
-    char path[1024];
-    FILE *f;
-    size_t row = 0;
-    int header_seen = 0;
-
-    cr_assert(dir != NULL, "GLOROT_TESTS is not set (run through make test-unit)");
-    cr_assert(snprintf(path, sizeof path, "%s/data/%s", dir, file) < (int)sizeof path);
-    f = fopen(path, "r");
-    cr_assert(f != NULL, "cannot open %s: %s", path, strerror(errno));
-    while (fgets(line, (int)cap, f) != NULL) {
-        if (line[0] == '#')
-            continue;
-        if (!header_seen) {
-            header_seen = 1;
-            continue;
-        }
-        if (row++ == idx) {
-            fclose(f);
-            line[strcspn(line, "\r\n")] = '\0';
-            return;
-        }
-    }
-    fclose(f);
-    cr_assert_fail("%s has no data row %zu", path, idx);
-}
-
-static size_t data_rows(const char *file)
-{
-    char line[LINE_MAX_LEN];
-    size_t n = 0;
-    const char *dir = getenv("GLOROT_TESTS");
-    char path[1024];
-    FILE *f;
-
-    cr_assert(dir != NULL, "GLOROT_TESTS is not set");
-    cr_assert(snprintf(path, sizeof path, "%s/data/%s", dir, file) < (int)sizeof path);
-    f = fopen(path, "r");
-    cr_assert(f != NULL, "cannot open %s: %s", path, strerror(errno));
-    while (fgets(line, sizeof line, f) != NULL)
-        if (line[0] != '#' && line[0] != '\n')
-            n++;
-    fclose(f);
-    return n - 1; /* header */
-}
-
-/* Split line at tabs into at most max fields; returns the count. */
-static size_t fields(char *line, char **out, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-
-    while (n < max) {
-        out[n++] = p;
-        p = strchr(p, '\t');
-        if (p == NULL)
-            break;
-        *p++ = '\0';
-    }
-    return n;
-}
 
 /* Every unsigned number in s (decimal, or hex after 0x), in order. */
 static size_t numbers(const char *s, uint64_t *out, size_t max)
