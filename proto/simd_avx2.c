@@ -1,6 +1,6 @@
 /*
  * simd_avx2.c - the kernels of simd_kernels.h on 8 lanes of AVX2: rotates as
- * shifts (byte shuffles for 8 and 16), uint32 -> float in two exact halves,
+ * shifts (byte shuffles for 8, 16 and 24), uint32 -> float in two exact halves,
  * compares and blends. Compiled for any x86-64 host; cpu.c calls it only
  * where the CPU has AVX2.
  */
@@ -18,7 +18,13 @@ typedef __m256 vf;
 typedef __m256d vd;
 
 #define VW 8
-#define TF_GROUP 4 /* 32 counters in flight: 8 of the 16 registers */
+/* 64 Threefry counters in flight: their 16 vectors fill the 16 ymm registers,
+ * so key constants and a few state vectors live on the stack. Still faster
+ * than 4 (32 counters, no state spilled) by ~15%: the loads go to the load
+ * ports, idle here, and the scheduler finds more independent ops for the
+ * three vector ALU ports. 16 (all 128 counters) spills too much and is ~25%
+ * slower (bench_kernels threefry, pinned). */
+#define TF_GROUP 8
 #define SIMD_FN(name) avx2_##name
 
 #define V_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
@@ -33,7 +39,7 @@ typedef __m256d vd;
 #define V_OR(a, b) _mm256_or_si256((a), (b))
 #define V_SRL(v, n) _mm256_srli_epi32((v), (n))
 #define V_SLL(v, n) _mm256_slli_epi32((v), (n))
-#define V_ROTL(v, n) _mm256_or_si256(_mm256_slli_epi32((v), (n)), _mm256_srli_epi32((v), 32 - (n)))
+#define V_ROTL(v, n) rotl((v), (n))
 #define V_ROT16(v) _mm256_shuffle_epi8((v), rot16_mask())
 #define V_ROT8(v) _mm256_shuffle_epi8((v), rot8_mask())
 #define V_SRLV(v, c) _mm256_srlv_epi32((v), (c))
@@ -69,6 +75,29 @@ static inline __m256i rot8_mask(void)
 {
     return _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2, 7, 4,
                             5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
+}
+
+static inline __m256i rot24_mask(void)
+{
+    return _mm256_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6,
+                            7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+}
+
+/* AVX2 has no rotate: shift, shift, or (three ops on the shift ports), except
+ * for whole bytes, where one byte shuffle does it (Threefry's 16 and 24,
+ * ChaCha20's 16 and 8). n is a constant at every use, so the switch folds. */
+static inline __attribute__((always_inline)) __m256i rotl(__m256i v, int n)
+{
+    switch (n) {
+    case 8:
+        return _mm256_shuffle_epi8(v, rot8_mask());
+    case 16:
+        return _mm256_shuffle_epi8(v, rot16_mask());
+    case 24:
+        return _mm256_shuffle_epi8(v, rot24_mask());
+    default:
+        return _mm256_or_si256(_mm256_slli_epi32(v, n), _mm256_srli_epi32(v, 32 - n));
+    }
 }
 
 /* Unsigned a < b: flip the sign bits, then a signed compare. */
