@@ -9,8 +9,10 @@
  * (the kernel sets; libsodium and memcpy with the keystream) take turns run
  * by run. Output: one TSV line per figure:
  *   what  simd  dtype  median_Melem_s  min  max  median_GB_s
- * Usage: bench_kernels [seconds-per-run] [reps]
+ * Usage: bench_kernels [seconds-per-run] [reps] [section]
  *        bench_kernels --simd        the kernel set in use
+ * section: all (default), chacha20, mlx, threefry, keystream: one comparison
+ * group only, for quick measurements while tuning a kernel.
  */
 #include "gen_internal.h"
 
@@ -25,6 +27,7 @@
 
 static double run_seconds = 0.25;
 static int reps = 5;
+static const char *section = "all";
 static unsigned char *buf, *src;
 
 static double now(void)
@@ -201,16 +204,31 @@ static void add_fixed(contender *c, const char *what, step_fn step, int level)
     c->dtype = "raw";
 }
 
+static int known_section(const char *name)
+{
+    static const char *const names[] = {"all", "chacha20", "mlx", "threefry", "keystream"};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int want(const char *name)
+{
+    return strcmp(section, "all") == 0 || strcmp(section, name) == 0;
+}
+
 static void bench_all(void)
 {
     static const gp_dtype dtypes[] = {GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16, GP_FLOAT64};
     contender c[MAX_CONTENDERS];
     size_t n;
 
-    for (size_t d = 0; d < 4; d++)
+    for (size_t d = 0; d < 4 && want("chacha20"); d++)
         compare(c, per_level(c, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40,
                              step_fill, gp_dtype_name(dtypes[d])));
-    for (size_t d = 0; d < 3; d++) {
+    for (size_t d = 0; d < 3 && want("mlx"); d++) {
         /* A streamed tensor: each chunk lies in one half of MLX's layout, so
          * each Threefry block is computed for one of its two words. */
         compare(c, per_level(c, "mlx-stream", GP_ALG_MLX, dtypes[d], UINT64_C(1) << 31, step_fill,
@@ -220,17 +238,21 @@ static void bench_all(void)
                              CHUNK_BYTES / gp_dtype_size(dtypes[d]), step_fill,
                              gp_dtype_name(dtypes[d])));
     }
-    n = per_level(c, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4, step_words, "raw");
-    init_job(&c[n].job, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
-    c[n].step = step_one_counter;
-    c[n].level = GPI_SIMD_SCALAR;
-    c[n].dtype = "raw";
-    compare(c, n + 1);
-    n = per_level(c, "keystream", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40, step_keystream,
-                  "raw");
-    add_fixed(&c[n++], "libsodium-chacha20", step_sodium, -1);
-    add_fixed(&c[n++], "memcpy", step_memcpy, -1);
-    compare(c, n);
+    if (want("threefry")) {
+        n = per_level(c, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4, step_words, "raw");
+        init_job(&c[n].job, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
+        c[n].step = step_one_counter;
+        c[n].level = GPI_SIMD_SCALAR;
+        c[n].dtype = "raw";
+        compare(c, n + 1);
+    }
+    if (want("keystream")) {
+        n = per_level(c, "keystream", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40,
+                      step_keystream, "raw");
+        add_fixed(&c[n++], "libsodium-chacha20", step_sodium, -1);
+        add_fixed(&c[n++], "memcpy", step_memcpy, -1);
+        compare(c, n);
+    }
 }
 
 int main(int argc, char **argv)
@@ -244,8 +266,13 @@ int main(int argc, char **argv)
         run_seconds = strtod(argv[1], NULL);
     if (argc > 2)
         reps = (int)strtol(argv[2], NULL, 10);
-    if (!(run_seconds > 0 && run_seconds < 10) || reps < 1 || reps > MAX_REPS) {
-        fprintf(stderr, "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)]\n",
+    if (argc > 3)
+        section = argv[3];
+    if (!(run_seconds > 0 && run_seconds < 10) || reps < 1 || reps > MAX_REPS ||
+        !known_section(section)) {
+        fprintf(stderr,
+                "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)] "
+                "[all|chacha20|mlx|threefry|keystream]\n",
                 MAX_REPS);
         return 2;
     }
