@@ -17,6 +17,7 @@
 #include "body_internal.h"
 #include "glorot_proto.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static int axis_whole(const gp_request *r, size_t i)
@@ -74,7 +75,7 @@ gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err)
 {
     if (!r->finished)
         return gp_fail(err, GP_EINTERNAL, "", "request used before gp_request_finish");
-    memset(b, 0, sizeof *b);
+    memset(b, 0, offsetof(gp_body, header)); /* the 8 KiB of buffers: see gp_body */
     b->req = *r;
     b->format = r->format;
     gp_code rc = gp_gen_init(&b->gen, r, err);

@@ -31,13 +31,18 @@ static int keep_plain(unsigned char c)
 static void put_escaped(gpi_text *t, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    size_t i = 0;
+    while (i < n) {
+        size_t plain = i;
+        while (plain < n && keep_plain((unsigned char)s[plain]))
+            plain++;
+        gpi_text_mem(t, s + i, plain - i); /* a run of plain bytes in one copy */
+        if (plain == n)
+            return;
+        unsigned char c = (unsigned char)s[plain];
         char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-        if (keep_plain(c))
-            gpi_text_mem(t, &c, 1);
-        else
-            gpi_text_mem(t, esc, sizeof esc);
+        gpi_text_mem(t, esc, sizeof esc);
+        i = plain + 1;
     }
 }
 
@@ -116,12 +121,16 @@ gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err)
     return GP_OK;
 }
 
-gp_code gp_etag(const gp_request *r, char out[GP_ETAG_MAX], gp_error *err)
+gp_code gp_etag(const gp_request *r, const char *canonical, char out[GP_ETAG_MAX], gp_error *err)
 {
-    char text[GP_CANONICAL_MAX];
-    gp_code rc = gp_canonical(r, text, sizeof text, err);
-    if (rc != GP_OK)
-        return rc;
+    char own[GP_CANONICAL_MAX];
+    const char *text = canonical;
+    if (text == NULL) {
+        gp_code rc = gp_canonical(r, own, sizeof own, err);
+        if (rc != GP_OK)
+            return rc;
+        text = own;
+    }
     unsigned char hash[ETAG_BYTES];
     crypto_generichash_state st;
     char version[24];

@@ -215,12 +215,10 @@ typedef struct {
     gp_format format;
     uint64_t size;                       /* total bytes, or GP_SIZE_UNKNOWN (json) */
     uint64_t data_offset;                /* where tensor bytes begin */
-    unsigned char header[GP_HEADER_MAX]; /* format prefix (npy / safetensors) */
     size_t header_len;
     /* json: sequential state */
     uint64_t json_next;     /* next element to print */
     uint64_t json_produced; /* bytes handed out so far */
-    unsigned char pending[GP_HEADER_MAX];
     size_t pending_len, pending_pos;
     int json_done;
     /* The bytes of a part are runs of consecutive elements of the full
@@ -229,6 +227,10 @@ typedef struct {
     uint64_t run_len;
     size_t run_axis;
     uint64_t stride[GP_MAX_RANK]; /* full-tensor element strides */
+    /* Buffers last: gp_body_init clears everything before them; only their
+     * first header_len / pending_len bytes mean anything. */
+    unsigned char header[GP_HEADER_MAX]; /* format prefix (npy / safetensors) */
+    unsigned char pending[GP_HEADER_MAX];     /* json text not yet handed out */
 } gp_body;
 
 /* Build the encoder for r->format. r must be finished. The body holds the
@@ -289,9 +291,12 @@ gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err)
 /* The strong ETag of a finished request with its seed: a quoted 32-digit
  * lowercase hex BLAKE2b-128 of the canonical form, the algorithm's name and
  * frozen version, and the version of the encoders' byte layout, quotes
- * included: "8f3c...". NUL-terminated. Errors as gp_canonical. */
+ * included: "8f3c...". NUL-terminated. canonical is r's canonical form when
+ * the caller already has it (gp_canonical's text), or NULL to compute it
+ * here. Errors as gp_canonical. */
 #define GP_ETAG_MAX 40
-gp_code gp_etag(const gp_request *r, char out[GP_ETAG_MAX], gp_error *err);
+gp_code gp_etag(const gp_request *r, const char *canonical, char out[GP_ETAG_MAX],
+                gp_error *err);
 
 /* If-None-Match (RFC 9110 13.1.2): 1 when value (len bytes: "*" or a
  * comma-separated list of entity tags, W/ allowed) matches etag under the

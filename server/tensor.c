@@ -63,7 +63,7 @@ int gd_tensor_finish(gd_tensor *t, const gd_config *cfg, gd_error *e)
                        (unsigned long long)cfg->max_json_elements,
                        (unsigned long long)r->out_numel);
     if (gp_canonical(r, t->canonical, sizeof t->canonical, &g) != GP_OK ||
-        gp_etag(r, t->etag, &g) != GP_OK)
+        gp_etag(r, t->canonical, t->etag, &g) != GP_OK)
         return gd_fail_gp(e, &g);
     return 0;
 }
@@ -115,16 +115,30 @@ static void header_safe(const char *in, size_t len, char *out, size_t size)
     out[o] = '\0';
 }
 
-static void shape_text(const gp_request *r, char *out, size_t size)
+/* Decimal digits of v at out (24 bytes suffice); returns the length. Headers
+ * are built per request: snprintf was a visible share of a small answer. */
+static size_t u64_text(uint64_t v, char *out)
+{
+    char digits[20];
+    size_t n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(out, digits + sizeof digits - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+/* "256,512": at most GP_MAX_RANK numbers of 20 digits and their commas. */
+static void shape_text(const gp_request *r, char out[GP_MAX_RANK * 21 + 1])
 {
     size_t used = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < r->rank && used < size; i++) {
-        int n = snprintf(out + used, size - used, "%s%llu", i ? "," : "",
-                         (unsigned long long)r->shape[i]);
-        if (n < 0)
-            return;
-        used += (size_t)n;
+    for (size_t i = 0; i < r->rank; i++) {
+        if (i > 0)
+            out[used++] = ',';
+        used += u64_text(r->shape[i], out + used);
     }
 }
 
@@ -136,16 +150,21 @@ static int add(struct MHD_Response *resp, const char *name, const char *value)
 static int add_u64(struct MHD_Response *resp, const char *name, uint64_t v)
 {
     char text[24];
-    snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+    u64_text(v, text);
     return add(resp, name, text);
 }
 
 /* Content-Type, Content-Disposition and Accept-Ranges. */
 static int content_headers(struct MHD_Response *resp, const gp_request *r)
 {
-    char file[GP_PART_TEXT_MAX + 200], disposition[sizeof file + 32];
-    gp_filename(r, file, sizeof file);
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", file);
+    static const char prefix[] = "attachment; filename=\"";
+    char disposition[sizeof prefix + GP_PART_TEXT_MAX + 200 + 2];
+    size_t n = sizeof prefix - 1;
+    memcpy(disposition, prefix, n);
+    size_t room = sizeof disposition - n - 2; /* and then '"' and NUL */
+    size_t file = gp_filename(r, disposition + n, room);
+    n += file < room ? file : room - 1;
+    memcpy(disposition + n, "\"", 2);
     int bad = add(resp, MHD_HTTP_HEADER_CONTENT_TYPE, gp_format_content_type(r->format));
     bad |= add(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
     bad |= add(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, r->format == GP_FORMAT_JSON ? "none" : "bytes");
@@ -158,10 +177,11 @@ static int glorot_headers(struct MHD_Response *resp, const gd_tensor *t)
 {
     const gp_request *r = &t->r;
     char text[GP_MAX_NAME * 3 + 1];
+    _Static_assert(sizeof text > GP_MAX_RANK * 21, "room for the shape");
     int bad = add_u64(resp, "Glorot-Seed", r->seed);
     bad |= add(resp, "Glorot-Algorithm", gp_algorithm_name(r->algorithm));
     bad |= add(resp, "Glorot-Dtype", gp_dtype_name(r->dtype));
-    shape_text(r, text, sizeof text);
+    shape_text(r, text);
     bad |= add(resp, "Glorot-Shape", text);
     bad |= add_u64(resp, "Glorot-Fan-In", r->fan_in);
     bad |= add_u64(resp, "Glorot-Fan-Out", r->fan_out);

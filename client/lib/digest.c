@@ -73,7 +73,7 @@ static glorot_code cross_check(gp_request *r, const glorot_digest_info *d, gloro
                             (unsigned long long)d->seed, (unsigned long long)r->seed);
     gp_request_set_seed(r, d->seed);
     if (gp_canonical(r, canonical, sizeof canonical, &gerr) != GP_OK ||
-        gp_etag(r, etag, &gerr) != GP_OK)
+        gp_etag(r, canonical, etag, &gerr) != GP_OK)
         return glorotp_from_gp(err, &gerr);
     if (strcmp(canonical, d->canonical) != 0 || strcmp(etag, d->etag) != 0)
         return glorotp_fail(err, GLOROT_E_PROTOCOL, "",

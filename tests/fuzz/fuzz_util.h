@@ -110,9 +110,10 @@ static inline void fz_finished(const gp_request *r, char canonical[GP_CANONICAL_
                                char etag[GP_ETAG_MAX])
 {
     gp_error err = {0};
-    char part[GP_PART_TEXT_MAX], file[GP_PART_TEXT_MAX + 200];
+    char part[GP_PART_TEXT_MAX], file[GP_PART_TEXT_MAX + 200], own[GP_ETAG_MAX];
     FZ_CHECK(gp_canonical(r, canonical, GP_CANONICAL_MAX, &err) == GP_OK);
-    FZ_CHECK(gp_etag(r, etag, &err) == GP_OK);
+    FZ_CHECK(gp_etag(r, canonical, etag, &err) == GP_OK);
+    FZ_CHECK(gp_etag(r, NULL, own, &err) == GP_OK && strcmp(own, etag) == 0);
     FZ_CHECK(strlen(etag) == 34 && etag[0] == '"' && etag[33] == '"');
     FZ_CHECK(gp_part_text(r, part, sizeof part) < sizeof part);
     FZ_CHECK(gp_filename(r, file, sizeof file) < sizeof file);

@@ -150,7 +150,7 @@ Test(canonical, needs_a_finished_request_with_a_seed)
     memset(&err, 0, sizeof err);
     cr_expect_eq(gp_canonical(&r, text, sizeof text, &err), GP_EINTERNAL, "no seed");
     memset(&err, 0, sizeof err);
-    cr_expect_eq(gp_etag(&r, etag, &err), GP_EINTERNAL, "no seed");
+    cr_expect_eq(gp_etag(&r, NULL, etag, &err), GP_EINTERNAL, "no seed");
     gp_request_set_seed(&r, 3);
     memset(&err, 0, sizeof err);
     cr_expect_eq(gp_canonical(&r, text, 20, &err), GP_EINTERNAL, "too small");
@@ -188,12 +188,17 @@ Test(canonical, longest_form_fits)
 
 /* ---- ETags ------------------------------------------------------------------------------ */
 
+/* The ETag computed from scratch and from the caller's canonical text agree. */
 static void etag_of(const char *query, char out[GP_ETAG_MAX])
 {
     gp_request r;
     gp_error err = {0};
+    char text[GP_CANONICAL_MAX], given[GP_ETAG_MAX];
     cr_assert_eq(from_query(&r, query, &err), GP_OK, "%s: %s", query, err.message);
-    cr_assert_eq(gp_etag(&r, out, &err), GP_OK, "%s", err.message);
+    cr_assert_eq(gp_etag(&r, NULL, out, &err), GP_OK, "%s", err.message);
+    cr_assert_eq(gp_canonical(&r, text, sizeof text, &err), GP_OK, "%s", err.message);
+    cr_assert_eq(gp_etag(&r, text, given, &err), GP_OK, "%s", err.message);
+    cr_assert_str_eq(given, out, "%s", query);
 }
 
 Test(etag, golden_values)
