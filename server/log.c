@@ -30,15 +30,35 @@ static void write_all(const char *buf, size_t len)
     }
 }
 
-/* "2025-05-20T12:00:00.123Z" */
-static void iso_time(char *out, size_t size)
+/* The seconds of the last time formatted, per thread: strftime and the time
+ * zone lookup behind gmtime_r cost ~5% of a small answer when done per line. */
+static _Thread_local struct {
+    time_t sec;
+    char text[24]; /* "2025-05-20T12:00:00" */
+    size_t len;
+} clock_text = {(time_t)-1, "", 0};
+
+/* "2025-05-20T12:00:00.123Z" into out (at least 32 bytes); returns the length. */
+static size_t iso_time(char *out)
 {
     struct timespec now;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &tm);
-    size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, size - n, ".%03ldZ", now.tv_nsec / 1000000L);
+    if (now.tv_sec != clock_text.sec) {
+        struct tm tm;
+        gmtime_r(&now.tv_sec, &tm);
+        clock_text.len = strftime(clock_text.text, sizeof clock_text.text, "%Y-%m-%dT%H:%M:%S", &tm);
+        clock_text.sec = now.tv_sec;
+    }
+    unsigned ms = (unsigned)(now.tv_nsec / 1000000L);
+    size_t n = clock_text.len;
+    memcpy(out, clock_text.text, n);
+    out[n++] = '.';
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return n;
 }
 
 void gd_log_escape(const char *src, char *out, size_t size)
@@ -64,12 +84,13 @@ void gd_log_escape(const char *src, char *out, size_t size)
     out[o] = '\0';
 }
 
-static double elapsed_ms(const struct timespec *start)
+/* Microseconds since start, rounded. */
+static uint64_t elapsed_us(const struct timespec *start)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    int64_t ns = (int64_t)(now.tv_sec - start->tv_sec) * 1000000000 + (now.tv_nsec - start->tv_nsec);
+    return ns > 0 ? ((uint64_t)ns + 500) / 1000 : 0;
 }
 
 /* Finish a formatted line of n bytes (snprintf's result): cut at the buffer
@@ -111,7 +132,7 @@ void gd_log_json_escape(const char *src, char *out, size_t size)
     out[o] = '\0';
 }
 
-static void access_json(const gd_access *a, const char *when, const char *rid)
+static void access_json(const gd_access *a, const char *when, const char *rid, uint64_t us)
 {
     char line[LINE_MAX_BYTES], remote[96], method[96], path[1100], id[4 * GD_REQUEST_ID_MAX];
     gd_log_json_escape(a->remote, remote, sizeof remote);
@@ -120,26 +141,106 @@ static void access_json(const gd_access *a, const char *when, const char *rid)
     gd_log_json_escape(rid, id, sizeof id);
     int n = snprintf(line, sizeof line,
                      "{\"ts\":\"%s\",\"event\":\"access\",\"remote\":\"%s\",\"method\":\"%s\","
-                     "\"path\":\"%s\",\"status\":%u,\"bytes\":%llu,\"duration_ms\":%.3f,"
+                     "\"path\":\"%s\",\"status\":%u,\"bytes\":%llu,\"duration_ms\":%llu.%03u,"
                      "\"request_id\":\"%s\"}\n",
                      when, remote, method, path, a->status, (unsigned long long)a->bytes,
-                     elapsed_ms(&a->start), id);
+                     (unsigned long long)(us / 1000), (unsigned)(us % 1000), id);
     emit(line, sizeof line, n);
+}
+
+/* The text line is the one every request writes: built by copying, not by
+ * snprintf, which with its float conversion cost ~4% of a small answer. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} line_buf;
+
+static void put(line_buf *b, const char *s, size_t n)
+{
+    if (n > b->cap - b->len)
+        n = b->cap - b->len;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void put_str(line_buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void put_u64(line_buf *b, uint64_t v, unsigned min_digits)
+{
+    char digits[20];
+    unsigned n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 || n < min_digits);
+    put(b, digits + sizeof digits - n, n);
 }
 
 void gd_log_access(const gd_access *a)
 {
-    char line[LINE_MAX_BYTES], when[40];
+    char line[LINE_MAX_BYTES], when[32];
     const char *rid = a->request_id != NULL ? a->request_id : "-";
-    iso_time(when, sizeof when);
+    size_t when_len = iso_time(when);
+    uint64_t us = elapsed_us(&a->start);
     if (log_format == GD_LOG_JSON) {
-        access_json(a, when, rid);
+        access_json(a, when, rid, us);
         return;
     }
-    int n =
-        snprintf(line, sizeof line, "%s %s %s %s %u %llu %.3fms %s\n", when, a->remote, a->method,
-                 a->path, a->status, (unsigned long long)a->bytes, elapsed_ms(&a->start), rid);
-    emit(line, sizeof line, n);
+    /* "%s %s %s %s %u %llu %llu.%03llums %s\n"; the fields are bounded, and
+     * a line that would not fit is cut and still ends with a newline. */
+    line_buf b = {line, 0, sizeof line - 1};
+    put(&b, when, when_len);
+    put(&b, " ", 1);
+    put_str(&b, a->remote);
+    put(&b, " ", 1);
+    put_str(&b, a->method);
+    put(&b, " ", 1);
+    put_str(&b, a->path);
+    put(&b, " ", 1);
+    put_u64(&b, a->status, 1);
+    put(&b, " ", 1);
+    put_u64(&b, a->bytes, 1);
+    put(&b, " ", 1);
+    put_u64(&b, us / 1000, 1);
+    put(&b, ".", 1);
+    put_u64(&b, us % 1000, 3);
+    put(&b, "ms ", 3);
+    put_str(&b, rid);
+    line[b.len++] = '\n';
+    write_all(line, b.len);
+}
+
+/* Request ids come from a per-thread ChaCha20 stream keyed once from the
+ * system's generator: a getrandom(2) call per request cost ~3% of a small
+ * answer. Ids need to be unique, not secret; these are also unpredictable. */
+static _Thread_local struct {
+    unsigned char key[crypto_stream_chacha20_KEYBYTES];
+    uint64_t nonce; /* one per refill of buf */
+    unsigned char buf[256];
+    size_t used;
+    int keyed;
+} ids;
+
+static void random_id(unsigned char out[16])
+{
+    if (!ids.keyed) {
+        randombytes_buf(ids.key, sizeof ids.key);
+        ids.used = sizeof ids.buf;
+        ids.keyed = 1;
+    }
+    if (ids.used == sizeof ids.buf) {
+        unsigned char nonce[crypto_stream_chacha20_NONCEBYTES];
+        for (size_t i = 0; i < sizeof nonce; i++)
+            nonce[i] = (unsigned char)(ids.nonce >> (8 * i));
+        crypto_stream_chacha20(ids.buf, sizeof ids.buf, nonce, ids.key);
+        ids.nonce++;
+        ids.used = 0;
+    }
+    memcpy(out, ids.buf + ids.used, 16);
+    ids.used += 16;
 }
 
 static int id_char(unsigned char ch)
@@ -159,7 +260,7 @@ void gd_request_id(const char *given, char out[GD_REQUEST_ID_MAX + 1])
         return;
     }
     unsigned char raw[16];
-    randombytes_buf(raw, sizeof raw);
+    random_id(raw);
     sodium_bin2hex(out, GD_REQUEST_ID_MAX + 1, raw, sizeof raw);
 }
 
@@ -180,11 +281,11 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
 
 static void vlog_json(const char *event, const char *fmt, va_list ap)
 {
-    char text[LINE_MAX_BYTES / 2], escaped[LINE_MAX_BYTES - 128], line[LINE_MAX_BYTES], when[40];
+    char text[LINE_MAX_BYTES / 2], escaped[LINE_MAX_BYTES - 128], line[LINE_MAX_BYTES], when[32];
     if (vsnprintf(text, sizeof text, fmt, ap) < 0)
         return;
     gd_log_json_escape(text, escaped, sizeof escaped);
-    iso_time(when, sizeof when);
+    iso_time(when);
     int n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"event\":\"%s\",\"message\":\"%s\"}\n",
                      when, event, escaped);
     emit(line, sizeof line, n);
@@ -197,8 +298,8 @@ void gd_log_note(const char *fmt, ...)
     if (log_format == GD_LOG_JSON) {
         vlog_json("note", fmt, ap);
     } else {
-        char prefix[64], when[40];
-        iso_time(when, sizeof when);
+        char prefix[64], when[32];
+        iso_time(when);
         snprintf(prefix, sizeof prefix, "%s glorotd: ", when);
         vlog(prefix, fmt, ap);
     }
