@@ -11,9 +11,11 @@
 #include "listener.h"
 #include "log.h"
 #include "params.h"
+#include "pool.h"
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,12 +81,16 @@ static void client_address(struct MHD_Connection *c, gd_req *req, char *out, siz
                   (socklen_t)size);
 }
 
+/* Records of finished requests, kept for the next ones (pool.h). */
+static gd_pool requests = GD_POOL_INIT(sizeof(gd_req), GD_POOL_IDLE_MAX);
+
 static gd_req *req_new(gd_server *srv, struct MHD_Connection *c, const char *url,
                        const char *method)
 {
-    gd_req *req = calloc(1, sizeof *req);
+    gd_req *req = gd_pool_get(&requests);
     if (req == NULL)
         return NULL;
+    memset(req, 0, offsetof(gd_req, body)); /* req->body: see server.h */
     req->srv = srv;
     atomic_init(&req->refs, 1);
     clock_gettime(CLOCK_MONOTONIC, &req->start);
@@ -104,7 +110,7 @@ void gd_req_release(gd_req *req)
         return;
     free(req->upload);
     gp_batch_free(req->batch);
-    free(req);
+    gd_pool_put(&requests, req);
 }
 
 /* ---- first call: route and reject early ----------------------------------- */

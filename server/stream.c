@@ -6,7 +6,7 @@
  * the content reader on demand. HEAD gets the headers of the GET, its
  * Content-Length included, and the content reader never runs.
  */
-#include "bufpool.h"
+#include "pool.h"
 #include "tensor.h"
 
 #include <string.h>
@@ -144,13 +144,13 @@ static void free_whole(void *cls)
 {
     whole_buf *w = cls;
     free_body(w->req);
-    gd_bufpool_put(w);
+    gd_pool_put(&gd_buffers, w);
 }
 
 static struct MHD_Response *make_whole(gd_req *req)
 {
     size_t len = (size_t)req->body_length;
-    whole_buf *w = gd_bufpool_get();
+    whole_buf *w = gd_pool_get(&gd_buffers);
     if (w == NULL)
         return NULL;
     w->req = req;
@@ -160,7 +160,7 @@ static struct MHD_Response *make_whole(gd_req *req)
             ? MHD_create_response_from_buffer_with_free_callback_cls(len, w->data, free_whole, w)
             : NULL;
     if (resp == NULL) {
-        gd_bufpool_put(w);
+        gd_pool_put(&gd_buffers, w);
         return NULL;
     }
     req->streamed = n;

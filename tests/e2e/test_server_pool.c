@@ -1,8 +1,8 @@
 /*
- * test_server_bufpool.c - bodies that fit one pooled buffer are generated
+ * test_server_pool.c - bodies that fit one pooled buffer are generated
  * whole (stream.c make_whole), larger ones are streamed block by block:
- *  - the pool itself: buffers are reused, at most GD_BUFPOOL_IDLE are kept,
- *    threads can share it;
+ *  - the pools themselves (server/pool.c): blocks are reused, at most `keep`
+ *    are kept, threads can share one;
  *  - against one daemon: bodies on both sides of the boundary, in every
  *    binary format and in byte ranges, equal the core library's bytes; HEAD
  *    of a small body sends its length and no body; many small answers in a
@@ -10,7 +10,7 @@
  */
 #include "test_server_util.h"
 
-#include "../../server/bufpool.c"
+#include "../../server/pool.c"
 
 #include <criterion/parameterized.h>
 
@@ -29,57 +29,69 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 
 /* ---- the pool ------------------------------------------------------------------- */
 
-Test(bufpool, reuses_what_comes_back)
+Test(pool, reuses_what_comes_back)
 {
-    unsigned char *a = gd_bufpool_get();
+    unsigned char *a = gd_pool_get(&gd_buffers);
     cr_assert_not_null(a);
     memset(a, 0x5A, GD_BUFPOOL_SIZE); /* the whole size is writable (ASan checks) */
-    gd_bufpool_put(a);
-    cr_expect_eq(gd_bufpool_get(), a, "the idle buffer is handed out again");
-    gd_bufpool_put(a);
-    gd_bufpool_put(NULL);
+    gd_pool_put(&gd_buffers, a);
+    cr_expect_eq(gd_pool_get(&gd_buffers), a, "the idle buffer is handed out again");
+    gd_pool_put(&gd_buffers, a);
+    gd_pool_put(&gd_buffers, NULL);
 }
 
-/* More than GD_BUFPOOL_IDLE coming back: the extra ones are freed (LeakSanitizer
- * would report them otherwise), the kept ones are handed out again. */
-Test(bufpool, keeps_at_most_idle)
+/* More than `keep` blocks coming back: the extra ones are freed (LeakSanitizer
+ * would report them otherwise), the kept ones are handed out again first.
+ * (Addresses alone cannot tell: malloc may hand a freed block out again.) */
+static void keeps_at_most(gd_pool *pool)
 {
-    enum { N = GD_BUFPOOL_IDLE + 5 };
-    void *held[N], *again[N];
+    enum { N = GD_POOL_IDLE_MAX + 5 };
+    void *held[N];
     for (size_t i = 0; i < N; i++) {
-        held[i] = gd_bufpool_get();
+        held[i] = gd_pool_get(pool);
         cr_assert_not_null(held[i]);
+        memset(held[i], 0xA5, pool->size);
     }
+    cr_expect_eq(pool->n_idle, 0);
     for (size_t i = 0; i < N; i++)
-        gd_bufpool_put(held[i]);
-    size_t reused = 0;
-    for (size_t i = 0; i < N; i++) {
-        again[i] = gd_bufpool_get();
-        for (size_t k = 0; k < N; k++)
-            reused += again[i] == held[k];
+        gd_pool_put(pool, held[i]);
+    cr_expect_eq(pool->n_idle, pool->keep, "%zu idle, want %zu", pool->n_idle, pool->keep);
+    for (size_t i = 0; i < pool->keep; i++) { /* last in, first out */
+        void *again = gd_pool_get(pool);
+        cr_expect_eq(again, held[pool->keep - 1 - i], "block %zu", i);
+        held[pool->keep - 1 - i] = again;
     }
-    cr_expect_eq(reused, GD_BUFPOOL_IDLE, "%zu of %d kept", reused, N);
-    for (size_t i = 0; i < N; i++)
-        gd_bufpool_put(again[i]);
+    cr_expect_eq(pool->n_idle, 0);
+    for (size_t i = 0; i < pool->keep; i++)
+        gd_pool_put(pool, held[i]);
+}
+
+Test(pool, keeps_at_most_its_idle_count)
+{
+    keeps_at_most(&gd_buffers);
+    static gd_pool small = GD_POOL_INIT(24, 3);
+    keeps_at_most(&small);
+    static gd_pool none = GD_POOL_INIT(100, 0);
+    keeps_at_most(&none);
 }
 
 static void *churn(void *arg)
 {
     unsigned char tag = (unsigned char)(uintptr_t)arg;
     for (int i = 0; i < 2000; i++) {
-        unsigned char *b = gd_bufpool_get();
+        unsigned char *b = gd_pool_get(&gd_buffers);
         if (b == NULL)
             return (void *)1;
         b[0] = tag;
         b[GD_BUFPOOL_SIZE - 1] = tag;
         if (b[0] != tag || b[GD_BUFPOOL_SIZE - 1] != tag)
             return (void *)1;
-        gd_bufpool_put(b);
+        gd_pool_put(&gd_buffers, b);
     }
     return NULL;
 }
 
-Test(bufpool, threads_share_it)
+Test(pool, threads_share_it)
 {
     pthread_t t[4];
     for (uintptr_t i = 0; i < 4; i++)
