@@ -9,10 +9,15 @@
  * (the kernel sets; libsodium and memcpy with the keystream) take turns run
  * by run. Output: one TSV line per figure:
  *   what  simd  dtype  median_Melem_s  min  max  median_GB_s
+ * The ceiling section (see "ceiling" below) prints, same columns:
+ *   ceiling-ops       simd  mix       ops/ns (median, min, max)  -
+ *   ceiling-threefry  simd  raw       best Melem/s  min  max  GB/s
+ *   ceiling-chacha20  simd  raw       best Melem/s  min  max  GB/s
+ *   ceiling-ratio     simd  what      best ratio    min  max  -
  * Usage: bench_kernels [seconds-per-run] [reps] [section]
  *        bench_kernels --simd        the kernel set in use
- * section: all (default), chacha20, mlx, threefry, keystream: one comparison
- * group only, for quick measurements while tuning a kernel.
+ * section: all (default), chacha20, mlx, threefry, keystream, ceiling: one
+ * comparison group only, for quick measurements while tuning a kernel.
  */
 #include "gen_internal.h"
 
@@ -196,6 +201,11 @@ static size_t per_level(contender *c, const char *what, gp_algorithm alg, gp_dty
     return n;
 }
 
+static void add_fixed_job(job *j)
+{
+    init_job(j, "fixed", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40);
+}
+
 static void add_fixed(contender *c, const char *what, step_fn step, int level)
 {
     init_job(&c->job, what, GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40);
@@ -204,9 +214,284 @@ static void add_fixed(contender *c, const char *what, step_fn step, int level)
     c->dtype = "raw";
 }
 
+/* ---- ceiling: what this core can do at best ------------------------------
+ *
+ * The kernels' instruction mixes, run as independent chains in inline asm
+ * (so no compiler decides the schedule): Threefry pairs (x0 += x1; x1 =
+ * rotl(x1, r) ^ x0, with the key-injection adds) and ChaCha20's add/xor/
+ * rotate steps, each with enough pairs in flight that latency never limits
+ * (a round is 2-3 cycles deep; the pairs give 4-8 times more independent
+ * ops than the ports take per cycle). Ops per ns, then the best possible
+ * kernel rates from the op counts of our kernels:
+ *   Threefry-2x32-20 block: 20 rounds of add, rotate, xor + 12 key adds
+ *     (5 injections of 2, and the first 2): scalar and zmm 72 ops (zmm: 16
+ *     blocks), ymm 104 (8 blocks: the 16 rounds with a bit rotate cost 5
+ *     ops: shift, shift, or; the 4 rounds by 16 or 24 are one byte shuffle);
+ *   ChaCha20, one double round x 10 + the final add of 16 words: zmm 96 ops
+ *     per double round (16 blocks, 1 KiB), ymm 128 (8 blocks, 512 bytes:
+ *     the 12- and 7-bit rotates are shift, shift, or; 16 and 8 shuffles).
+ * Stores, transposes and loop overhead are left out: real kernels sit below.
+ * A scalar chain of dependent adds gives the clock (one add per cycle). */
+
+#define CEIL_ITERS 4096u /* asm loop iterations per step */
+
+/* Scalar Threefry round on pair (a, b), rotation r; key injection. */
+#define SR(a, b, r) "addl %" #b ", %" #a "\n\troll $" #r ", %" #b "\n\txorl %" #a ", %" #b "\n\t"
+#define SI(a, b) "addl $0x1BD11BDA, %" #a "\n\taddl $0x9E3779B9, %" #b "\n\t"
+#define S5(M, r) M(0, 1, r) M(2, 3, r) M(4, 5, r) M(6, 7, r) M(8, 9, r)
+#define S5I SI(0, 1) SI(2, 3) SI(4, 5) SI(6, 7) SI(8, 9)
+#define S_EVEN S5(SR, 13) S5(SR, 15) S5(SR, 26) S5(SR, 6) S5I
+#define S_ODD S5(SR, 17) S5(SR, 29) S5(SR, 16) S5(SR, 24) S5I
+#define S_ITER S_EVEN S_ODD
+
+/* 5 pairs x (8 rounds x 3 + 4 injection adds) */
+#define S_OPS_ITER (5u * 28u)
+
+static size_t step_ceil_scalar(job *j)
+{
+    uint32_t r[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+
+    (void)j;
+    for (unsigned i = 0; i < CEIL_ITERS; i++)
+        __asm__ volatile(S_ITER
+                         : "+r"(r[0]), "+r"(r[1]), "+r"(r[2]), "+r"(r[3]), "+r"(r[4]), "+r"(r[5]),
+                           "+r"(r[6]), "+r"(r[7]), "+r"(r[8]), "+r"(r[9]));
+    return (size_t)CEIL_ITERS * S_OPS_ITER;
+}
+
+/* Dependent adds: one per cycle, so adds per ns is the clock in GHz. */
+static size_t step_ceil_clock(job *j)
+{
+    uint32_t a = 1;
+
+    (void)j;
+    for (unsigned i = 0; i < CEIL_ITERS; i++)
+        __asm__ volatile(".rept 64\n\taddl $1, %0\n\t.endr" : "+r"(a));
+    return (size_t)CEIL_ITERS * 64u;
+}
+
+#ifdef GPI_HAVE_X86_SIMD
+#include <immintrin.h>
+
+/* ymm: 5 pairs (10 registers) + temporary + 2 shuffle masks + key = 14 of 16.
+ * A bit rotate is shift, shift, or; 8, 16, 24 one vpshufb with mask m (the
+ * rot8 mask stands in for rot24: same instruction, same cost). */
+#define YR(a, b, r)                                                                                \
+    "vpaddd %" #b ", %" #a ", %" #a "\n\tvpslld $" #r ", %" #b ", %10\n\tvpsrld $(32-" #r          \
+    "), %" #b ", %" #b "\n\tvpor %10, %" #b ", %" #b "\n\tvpxor %" #a ", %" #b ", %" #b "\n\t"
+#define YS(a, b, m)                                                                                \
+    "vpaddd %" #b ", %" #a ", %" #a "\n\tvpshufb %" #m ", %" #b ", %" #b "\n\tvpxor %" #a ", %" #b \
+    ", %" #b "\n\t"
+#define YI(a, b, r) "vpaddd %13, %" #a ", %" #a "\n\tvpaddd %13, %" #b ", %" #b "\n\t"
+#define Y_TF_EVEN S5(YR, 13) S5(YR, 15) S5(YR, 26) S5(YR, 6) S5(YI, 0)
+#define Y_TF_ODD S5(YR, 17) S5(YR, 29) S5(YS, 11) S5(YS, 12) S5(YI, 0)
+#define Y_TF_ITER Y_TF_EVEN Y_TF_ODD
+#define Y_CC_ITER                                                                                  \
+    S5(YS, 11) S5(YR, 12) S5(YS, 12) S5(YR, 7) S5(YS, 11) S5(YR, 12) S5(YS, 12) S5(YR, 7)
+#define Y_TF_OPS_ITER (5u * (6u * 5u + 2u * 3u + 4u))
+#define Y_CC_OPS_ITER (5u * (4u * 3u + 4u * 5u))
+
+#define Y_OPERANDS(t, m16, m8, k)                                                                  \
+    : "+x"(v[0]), "+x"(v[1]), "+x"(v[2]), "+x"(v[3]), "+x"(v[4]), "+x"(v[5]), "+x"(v[6]),         \
+      "+x"(v[7]), "+x"(v[8]), "+x"(v[9]), "=&x"(t)                                                 \
+    : "x"(m16), "x"(m8), "x"(k)
+
+__attribute__((target("avx2"))) static size_t ceil_ymm(int chacha)
+{
+    __m256i v[10], t, k = _mm256_set1_epi32(0x1BD11BDA);
+    __m256i m16 = _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1,
+                                   6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    __m256i m8 = _mm256_setr_epi8(3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14, 3, 0, 1, 2,
+                                  7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
+
+    for (int i = 0; i < 10; i++)
+        v[i] = _mm256_set1_epi32(i + 1);
+    for (unsigned i = 0; i < CEIL_ITERS; i++) {
+        if (chacha)
+            __asm__ volatile(Y_CC_ITER Y_OPERANDS(t, m16, m8, k));
+        else
+            __asm__ volatile(Y_TF_ITER Y_OPERANDS(t, m16, m8, k));
+    }
+    return (size_t)CEIL_ITERS * (chacha ? Y_CC_OPS_ITER : Y_TF_OPS_ITER);
+}
+
+/* zmm: 8 pairs in zmm16-31 (named in the asm: 16 "+v" operands would pass
+ * GCC's limit of 30) + key; vprold is one op. The loop is in the asm too. */
+#define ZR(a, b, r)                                                                                \
+    "vpaddd %%zmm" #b ", %%zmm" #a ", %%zmm" #a "\n\tvprold $" #r ", %%zmm" #b ", %%zmm" #b        \
+    "\n\tvpxord %%zmm" #a ", %%zmm" #b ", %%zmm" #b "\n\t"
+#define ZI(a, b, r) "vpaddd %1, %%zmm" #a ", %%zmm" #a "\n\tvpaddd %1, %%zmm" #b ", %%zmm" #b "\n\t"
+#define Z4(M, r, a, b, c, d) M(a, b, r) M(c, d, r)
+#define Z8(M, r)                                                                                   \
+    Z4(M, r, 16, 17, 18, 19)                                                                       \
+    Z4(M, r, 20, 21, 22, 23) Z4(M, r, 24, 25, 26, 27) Z4(M, r, 28, 29, 30, 31)
+#define Z_TF_EVEN Z8(ZR, 13) Z8(ZR, 15) Z8(ZR, 26) Z8(ZR, 6) Z8(ZI, 0)
+#define Z_TF_ODD Z8(ZR, 17) Z8(ZR, 29) Z8(ZR, 16) Z8(ZR, 24) Z8(ZI, 0)
+#define Z_TF_ITER Z_TF_EVEN Z_TF_ODD
+#define Z_CC_ITER                                                                                  \
+    Z8(ZR, 16) Z8(ZR, 12) Z8(ZR, 8) Z8(ZR, 7) Z8(ZR, 16) Z8(ZR, 12) Z8(ZR, 8) Z8(ZR, 7)
+#define Z_TF_OPS_ITER (8u * 28u)
+#define Z_CC_OPS_ITER (8u * 24u)
+
+#define Z_LOOP(BODY)                                                                               \
+    "1:\n\t" BODY "decl %0\n\tjnz 1b" : "+r"(n)                                                    \
+        : "v"(k)                                                                                   \
+        : "xmm16",                                                                                 \
+          "xmm17",                                                                                 \
+          "xmm18",                                                                                 \
+          "xmm19",                                                                                 \
+          "xmm20",                                                                                 \
+          "xmm21",                                                                                 \
+          "xmm22",                                                                                 \
+          "xmm23",                                                                                 \
+          "xmm24",                                                                                 \
+          "xmm25",                                                                                 \
+          "xmm26",                                                                                 \
+          "xmm27",                                                                                 \
+          "xmm28",                                                                                 \
+          "xmm29",                                                                                 \
+          "xmm30",                                                                                 \
+          "xmm31",                                                                                 \
+          "cc"
+
+__attribute__((target("avx512f"))) static size_t ceil_zmm(int chacha)
+{
+    __m512i k = _mm512_set1_epi32(0x1BD11BDA);
+    unsigned n = CEIL_ITERS;
+
+    if (chacha)
+        __asm__ volatile(Z_LOOP(Z_CC_ITER));
+    else
+        __asm__ volatile(Z_LOOP(Z_TF_ITER));
+    return (size_t)CEIL_ITERS * (chacha ? Z_CC_OPS_ITER : Z_TF_OPS_ITER);
+}
+
+static size_t step_ceil_ymm_tf(job *j)
+{
+    (void)j;
+    return ceil_ymm(0);
+}
+
+static size_t step_ceil_ymm_cc(job *j)
+{
+    (void)j;
+    return ceil_ymm(1);
+}
+
+static size_t step_ceil_zmm_tf(job *j)
+{
+    (void)j;
+    return ceil_zmm(0);
+}
+
+static size_t step_ceil_zmm_cc(job *j)
+{
+    (void)j;
+    return ceil_zmm(1);
+}
+#endif /* GPI_HAVE_X86_SIMD */
+
+/* Op counts of one kernel step, and what it yields (see the top of this part). */
+#define TF_SCALAR_OPS 72.0               /* one block: 2 words */
+#define TF_YMM_OPS 104.0                 /* 8 blocks: 16 words */
+#define TF_ZMM_OPS 72.0                  /* 16 blocks: 32 words */
+#define CC_YMM_OPS (10.0 * 128.0 + 16.0) /* 512 bytes */
+#define CC_ZMM_OPS (10.0 * 96.0 + 16.0)  /* 1024 bytes */
+
+typedef struct {
+    const char *simd, *mix;
+    step_fn step;
+    double rate[MAX_REPS]; /* ops per second */
+} ceil_mix;
+
+enum { CM_CLOCK, CM_SCALAR, CM_YMM_TF, CM_YMM_CC, CM_ZMM_TF, CM_ZMM_CC, CM_SODIUM, CM_COUNT };
+
+static void print_stats(const char *what, const char *simd, const char *kind, double *v,
+                        double scale, double gb)
+{
+    qsort(v, (size_t)reps, sizeof v[0], cmp_double);
+    printf("%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t", what, simd, kind, v[reps / 2] * scale, v[0] * scale,
+           v[reps - 1] * scale);
+    if (gb > 0)
+        printf("%.2f\n", v[reps / 2] * gb);
+    else
+        printf("-\n");
+}
+
+/* Words (Melem/s, like the threefry and keystream rows) from ops/s, rep by rep. */
+static void print_derived(const char *what, const char *simd, const double *ops, double per_ops,
+                          double words)
+{
+    double w[MAX_REPS];
+
+    for (int r = 0; r < reps; r++)
+        w[r] = ops[r] / per_ops * words;
+    print_stats(what, simd, "raw", w, 1e-6, 4e-9);
+}
+
+static void print_ratio(const char *simd, const char *kind, const double *num, double num_per,
+                        const double *den, double den_per)
+{
+    double q[MAX_REPS];
+
+    for (int r = 0; r < reps; r++)
+        q[r] = (num[r] * num_per) / (den[r] * den_per);
+    print_stats("ceiling-ratio", simd, kind, q, 1.0, 0);
+}
+
+static void bench_ceiling(void)
+{
+    ceil_mix m[CM_COUNT] = {
+        [CM_CLOCK] = {"-", "dependent-add-GHz", step_ceil_clock, {0}},
+        [CM_SCALAR] = {"scalar", "threefry-mix", step_ceil_scalar, {0}},
+#ifdef GPI_HAVE_X86_SIMD
+        [CM_YMM_TF] = {"avx2", "threefry-mix", step_ceil_ymm_tf, {0}},
+        [CM_YMM_CC] = {"avx2", "chacha-mix", step_ceil_ymm_cc, {0}},
+        [CM_ZMM_TF] = {"avx512", "threefry-mix", step_ceil_zmm_tf, {0}},
+        [CM_ZMM_CC] = {"avx512", "chacha-mix", step_ceil_zmm_cc, {0}},
+#endif
+        [CM_SODIUM] = {"-", "libsodium", step_sodium, {0}},
+    };
+    gpi_simd best = gpi_simd_supported();
+    job sodium;
+
+    add_fixed_job(&sodium);
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < CM_COUNT; k++)
+            if (m[k].step != NULL && !(k >= CM_YMM_TF && k <= CM_YMM_CC && best < GPI_SIMD_AVX2) &&
+                !(k >= CM_ZMM_TF && k <= CM_ZMM_CC && best < GPI_SIMD_AVX512))
+                m[k].rate[r] = one_run(&sodium, m[k].step);
+    /* libsodium's rate is in 32-bit words per second, like every other row. */
+    for (int k = 0; k < CM_COUNT; k++)
+        if (k != CM_SODIUM && m[k].rate[0] > 0) {
+            double v[MAX_REPS];
+            memcpy(v, m[k].rate, sizeof v);
+            print_stats("ceiling-ops", m[k].simd, m[k].mix, v, 1e-9, 0);
+        }
+    print_derived("ceiling-threefry", "scalar", m[CM_SCALAR].rate, TF_SCALAR_OPS, 2);
+    if (best >= GPI_SIMD_AVX2) {
+        print_derived("ceiling-threefry", "avx2", m[CM_YMM_TF].rate, TF_YMM_OPS, 16);
+        print_ratio("avx2", "threefry-vs-scalar", m[CM_YMM_TF].rate, 16 / TF_YMM_OPS,
+                    m[CM_SCALAR].rate, 2 / TF_SCALAR_OPS);
+        print_derived("ceiling-chacha20", "avx2", m[CM_YMM_CC].rate, CC_YMM_OPS, 128);
+        print_ratio("avx2", "chacha20-vs-libsodium", m[CM_YMM_CC].rate, 128 / CC_YMM_OPS,
+                    m[CM_SODIUM].rate, 1);
+    }
+    if (best >= GPI_SIMD_AVX512) {
+        print_derived("ceiling-threefry", "avx512", m[CM_ZMM_TF].rate, TF_ZMM_OPS, 32);
+        print_ratio("avx512", "threefry-vs-scalar", m[CM_ZMM_TF].rate, 32 / TF_ZMM_OPS,
+                    m[CM_SCALAR].rate, 2 / TF_SCALAR_OPS);
+        print_derived("ceiling-chacha20", "avx512", m[CM_ZMM_CC].rate, CC_ZMM_OPS, 256);
+        print_ratio("avx512", "chacha20-vs-libsodium", m[CM_ZMM_CC].rate, 256 / CC_ZMM_OPS,
+                    m[CM_SODIUM].rate, 1);
+    }
+    fflush(stdout);
+}
+
 static int known_section(const char *name)
 {
-    static const char *const names[] = {"all", "chacha20", "mlx", "threefry", "keystream"};
+    static const char *const names[] = {"all",      "chacha20",  "mlx",
+                                        "threefry", "keystream", "ceiling"};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0)
@@ -253,6 +538,8 @@ static void bench_all(void)
         add_fixed(&c[n++], "memcpy", step_memcpy, -1);
         compare(c, n);
     }
+    if (want("ceiling"))
+        bench_ceiling();
 }
 
 int main(int argc, char **argv)
@@ -272,7 +559,7 @@ int main(int argc, char **argv)
         !known_section(section)) {
         fprintf(stderr,
                 "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)] "
-                "[all|chacha20|mlx|threefry|keystream]\n",
+                "[all|chacha20|mlx|threefry|keystream|ceiling]\n",
                 MAX_REPS);
         return 2;
     }
