@@ -7,7 +7,10 @@
  * reused buffer, as glorotd does. Each figure is the median of REPS runs of
  * about RUN_SECONDS each, with min and max; the contenders of one comparison
  * (the kernel sets; libsodium and memcpy with the keystream) take turns run
- * by run. Output: one TSV line per figure:
+ * by run. Threefry has three views: "threefry" (MLX's raw words through
+ * gpi_mlx_words), "threefry-1ctr" (one counter per gpi_threefry2x32 call: the
+ * scalar rate) and "threefry-kernel" (the vector tf_batch alone).
+ * Output: one TSV line per figure:
  *   what  simd  dtype  median_Melem_s  min  max  median_GB_s
  * The ceiling section (see "ceiling" below) prints, same columns:
  *   ceiling-ops       simd  mix       ops/ns (median, min, max)  -
@@ -100,6 +103,21 @@ static size_t step_one_counter(job *j)
         gpi_threefry2x32(j->gen.mlx_key, ctr, w + 2 * k);
     }
     return n;
+}
+
+/* The same blocks straight from the active set's tf_batch, GPI_TF_BATCH
+ * counters a call, each block's two words stored where MLX's layout puts
+ * them (j and j + n/2): the vector kernel alone, without gpi_mlx_words'
+ * staging buffer and copy (which only the tests and this benchmark use). */
+static size_t step_tf_kernel(job *j)
+{
+    const gpi_kernels *kern = gpi_kernels_active();
+    uint32_t *w = (uint32_t *)(void *)buf;
+    uint32_t half = CHUNK_BYTES / 8;
+
+    for (uint32_t k = 0; k < half; k += GPI_TF_BATCH)
+        kern->tf_batch(j->gen.mlx_key, k, k + half, w + k, w + half + k);
+    return 2 * (size_t)half;
 }
 
 static size_t step_keystream(job *j)
@@ -530,7 +548,14 @@ static void bench_all(void)
         c[n].step = step_one_counter;
         c[n].level = GPI_SIMD_SCALAR;
         c[n].dtype = "raw";
-        compare(c, n + 1);
+        n++;
+        for (int level = GPI_SIMD_AVX2; level <= (int)gpi_simd_supported(); level++, n++) {
+            init_job(&c[n].job, "threefry-kernel", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
+            c[n].step = step_tf_kernel;
+            c[n].level = level;
+            c[n].dtype = "raw";
+        }
+        compare(c, n);
     }
     if (want("keystream")) {
         n = per_level(c, "keystream", GP_ALG_CHACHA20, GP_FLOAT32, UINT64_C(1) << 40,
