@@ -180,3 +180,8 @@ void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out)
     }
     abort();
 }
+
+const char *gp_kernels(void)
+{
+    return gpi_simd_name(gpi_simd_active());
+}

@@ -204,6 +204,11 @@ gp_code gp_gen_init(gp_gen *g, const gp_request *r, gp_error *err);
  * aborts on misuse). Element i depends only on (request, i). */
 void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out);
 
+/* The kernel set this process generates with: "avx512", "avx2" or "scalar",
+ * the widest the CPU runs, capped by GLOROT_SIMD. Bytes never depend on it;
+ * speed does (operators see it in /v1/info and the startup line). */
+const char *gp_kernels(void);
+
 /* ---- bodies: one encoder per format ------------------------------------ */
 
 #define GP_SIZE_UNKNOWN UINT64_MAX

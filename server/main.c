@@ -64,7 +64,8 @@ static int announce(gd_server *srv)
     }
     char where[80];
     gd_format_address((const struct sockaddr *)&srv->cfg.addr, port, where, sizeof where);
-    gd_log_line("glorotd %s listening on %s (%u threads)", GLOROT_VERSION, where, srv->cfg.threads);
+    gd_log_line("glorotd %s listening on %s (%u threads, %s kernels)", GLOROT_VERSION, where,
+                srv->cfg.threads, gp_kernels());
     return 0;
 }
 

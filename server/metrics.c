@@ -140,8 +140,9 @@ static void connections(mtext *t, const stats_snapshot *s, const gd_metrics_gaug
     add(t, "glorotd_downloads_in_flight %ld\n", g->downloads_in_flight);
     family(t, "glorotd_ready", "gauge", "1 while /readyz answers 200, 0 once stopping.");
     add(t, "glorotd_ready %d\n", g->ready ? 1 : 0);
-    family(t, "glorotd_build_info", "gauge", "Always 1; the version is a label.");
-    add(t, "glorotd_build_info{version=\"%s\"} 1\n", GLOROT_VERSION);
+    family(t, "glorotd_build_info", "gauge",
+           "Always 1; the version and the generator kernels in use are labels.");
+    add(t, "glorotd_build_info{version=\"%s\",kernels=\"%s\"} 1\n", GLOROT_VERSION, gp_kernels());
 }
 
 char *gd_metrics_render(const stats_snapshot *s, const gd_metrics_gauges *g, size_t *len)

@@ -103,7 +103,10 @@ Test(ops_metrics, exact_after_known_requests)
     expect_metric(text, "glorotd_limited_requests_total{reason=\"busy\"}", 0);
     expect_metric(text, "glorotd_downloads_in_flight", 0);
     expect_metric(text, "glorotd_ready", 1);
-    expect_metric(text, "glorotd_build_info{version=\"" GLOROT_VERSION "\"}", 1);
+    char build[96];
+    snprintf(build, sizeof build, "glorotd_build_info{version=\"%s\",kernels=\"%s\"}",
+             GLOROT_VERSION, gp_kernels());
+    expect_metric(text, build, 1);
     /* buckets are cumulative */
     double previous = 0;
     static const char *const bounds[] = {"0.001", "0.005", "0.01", "0.05", "0.1", "0.5", "1",

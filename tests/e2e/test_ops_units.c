@@ -754,10 +754,13 @@ Test(ops_units, metrics_text)
         "glorotd_limited_requests_total{reason=\"per_ip\"} 0\n",
         "glorotd_downloads_in_flight 4\n",
         "glorotd_ready 0\n",
-        "glorotd_build_info{version=\"" GLOROT_VERSION "\"} 1\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_expect(strstr(text, want[i]) != NULL, "no '%s' in:\n%s", want[i], text);
+    char build[128];
+    snprintf(build, sizeof build, "glorotd_build_info{version=\"%s\",kernels=\"%s\"} 1\n",
+             GLOROT_VERSION, gp_kernels());
+    cr_expect(strstr(text, build) != NULL, "no '%s' in:\n%s", build, text);
     cr_expect(strstr(text, "endpoint=\"/healthz\"") == NULL, "unused endpoints are left out");
     /* 3 requests + 2 bytes + 2x(13 buckets + sum + count) + 12 + 3 + 1 + 2 + 2 + 3 */
     cr_expect_eq(check_exposition(text), 3 + 2 + 30 + 12 + 3 + 1 + 2 + 2 + 3, "%s", text);

@@ -347,6 +347,7 @@ Test(lifecycle, environment_settings)
     setenv("GLOROTD_MAX_JSON_ELEMENTS", "1234", 1);
     setenv("GLOROTD_TIMEOUT", "bogus", 1); /* never parsed: the flag wins */
     setenv("GLOROTD_ALLOW_ROOT", "1", 1);  /* the tests may run as root */
+    setenv("GLOROT_SIMD", "scalar", 1);    /* caps the kernels, whatever the CPU */
     const char *const argv[] = {th_env("GLOROTD_BIN"), "--timeout", "9", NULL};
     pid_t pid = spawn_daemon(argv, log);
     int port = wait_port_file(port_file);
@@ -360,6 +361,7 @@ Test(lifecycle, environment_settings)
     cr_expect(strstr(body, "\"max_connections\":55") != NULL, "%s", body);
     cr_expect(strstr(body, "\"max_json_elements\":1234") != NULL, "%s", body);
     cr_expect(strstr(body, "\"timeout_seconds\":9") != NULL, "%s", body);
+    cr_expect(strstr(body, "\"kernels\":\"scalar\"") != NULL, "%s", body);
     th_response_free(&r);
     kill(pid, SIGTERM);
     int status;
@@ -487,10 +489,10 @@ Test(lifecycle, log_lines)
     th_response_free(&r);
     cr_assert_eq(th_daemon_signal_wait(&d, SIGTERM), 0);
     char *text = read_log(&d);
-    char want[96];
+    char want[128];
     snprintf(want, sizeof want,
              "^glorotd " GLOROT_VERSION " listening on 127\\.0\\.0\\.1:%d "
-             "\\(3 threads\\)$",
+             "\\(3 threads, (scalar|avx2|avx512) kernels\\)$",
              d.port);
     cr_expect(matches(text, want), "startup line: %s", text);
 #define TS_TIME "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
