@@ -32,16 +32,26 @@ void gpi_text_str(gpi_text *t, const char *s)
     gpi_text_mem(t, s, strlen(s));
 }
 
-void gpi_text_u64(gpi_text *t, uint64_t v)
+size_t gp_u64_text(uint64_t v, unsigned min_digits, char out[GP_U64_TEXT_MAX])
 {
-    char digits[20];
+    char digits[GP_U64_TEXT_MAX - 1];
     size_t n = 0;
+    if (min_digits > sizeof digits)
+        min_digits = sizeof digits;
     do {
         digits[sizeof digits - 1 - n] = (char)('0' + v % 10);
         v /= 10;
         n++;
-    } while (v != 0);
-    gpi_text_mem(t, digits + sizeof digits - n, n);
+    } while (v != 0 || n < min_digits);
+    memcpy(out, digits + sizeof digits - n, n);
+    out[n] = '\0';
+    return n;
+}
+
+void gpi_text_u64(gpi_text *t, uint64_t v)
+{
+    char text[GP_U64_TEXT_MAX];
+    gpi_text_mem(t, text, gp_u64_text(v, 1, text));
 }
 
 size_t gpi_text_export(const gpi_text *t, char *out, size_t size)

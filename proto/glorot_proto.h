@@ -218,8 +218,8 @@ typedef struct {
     gp_gen gen;
     gp_request req;
     gp_format format;
-    uint64_t size;                       /* total bytes, or GP_SIZE_UNKNOWN (json) */
-    uint64_t data_offset;                /* where tensor bytes begin */
+    uint64_t size;        /* total bytes, or GP_SIZE_UNKNOWN (json) */
+    uint64_t data_offset; /* where tensor bytes begin */
     size_t header_len;
     /* json: sequential state */
     uint64_t json_next;     /* next element to print */
@@ -234,8 +234,8 @@ typedef struct {
     uint64_t stride[GP_MAX_RANK]; /* full-tensor element strides */
     /* Buffers last: gp_body_init clears everything before them; only their
      * first header_len / pending_len bytes mean anything. */
-    unsigned char header[GP_HEADER_MAX]; /* format prefix (npy / safetensors) */
-    unsigned char pending[GP_HEADER_MAX];     /* json text not yet handed out */
+    unsigned char header[GP_HEADER_MAX];  /* format prefix (npy / safetensors) */
+    unsigned char pending[GP_HEADER_MAX]; /* json text not yet handed out */
 } gp_body;
 
 /* Build the encoder for r->format. r must be finished. The body holds the
@@ -277,6 +277,12 @@ size_t gp_json_structure_count(const char *s, size_t len, size_t stop_at);
  * (NUL-terminated, truncated if needed); returns the full length. */
 size_t gp_filename(const gp_request *r, char *out, size_t size);
 
+/* v in decimal at out, at least min_digits digits (zero-padded; at most 20),
+ * NUL-terminated; returns the length. out holds GP_U64_TEXT_MAX bytes. For
+ * text built per request, where snprintf's cost shows. */
+#define GP_U64_TEXT_MAX 21
+size_t gp_u64_text(uint64_t v, unsigned min_digits, char out[GP_U64_TEXT_MAX]);
+
 /* ---- canonical form and ETag (canonical.c) ------------------------------- */
 
 /* The canonical form of a finished request with its seed: the query string
@@ -300,8 +306,7 @@ gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err)
  * the caller already has it (gp_canonical's text), or NULL to compute it
  * here. Errors as gp_canonical. */
 #define GP_ETAG_MAX 40
-gp_code gp_etag(const gp_request *r, const char *canonical, char out[GP_ETAG_MAX],
-                gp_error *err);
+gp_code gp_etag(const gp_request *r, const char *canonical, char out[GP_ETAG_MAX], gp_error *err);
 
 /* If-None-Match (RFC 9110 13.1.2): 1 when value (len bytes: "*" or a
  * comma-separated list of entity tags, W/ allowed) matches etag under the

@@ -53,11 +53,11 @@ char *gd_info_json(const gd_config *cfg)
 {
     gp_request defaults;
     gp_request_init(&defaults);
-    json_t *doc =
-        json_pack("{s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd", "version",
-                  GLOROT_VERSION, "kernels", gp_kernels(), "algorithms", algorithms(&defaults), "dtypes",
-                  names(dtype_at, GP_FLOAT64 + 1), "fans", names(fan_at, GP_FAN_KERAS + 1),
-                  "formats", names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd",
+                            "version", GLOROT_VERSION, "kernels", gp_kernels(), "algorithms",
+                            algorithms(&defaults), "dtypes", names(dtype_at, GP_FLOAT64 + 1),
+                            "fans", names(fan_at, GP_FAN_KERAS + 1), "formats",
+                            names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
     if (doc == NULL)
         return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);

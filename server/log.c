@@ -2,6 +2,7 @@
  * log.c - access log and notes on stderr.
  */
 #include "log.h"
+#include "glorot_proto.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -46,7 +47,8 @@ static size_t iso_time(char *out)
     if (now.tv_sec != clock_text.sec) {
         struct tm tm;
         gmtime_r(&now.tv_sec, &tm);
-        clock_text.len = strftime(clock_text.text, sizeof clock_text.text, "%Y-%m-%dT%H:%M:%S", &tm);
+        clock_text.len =
+            strftime(clock_text.text, sizeof clock_text.text, "%Y-%m-%dT%H:%M:%S", &tm);
         clock_text.sec = now.tv_sec;
     }
     unsigned ms = (unsigned)(now.tv_nsec / 1000000L);
@@ -89,7 +91,8 @@ static uint64_t elapsed_us(const struct timespec *start)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns = (int64_t)(now.tv_sec - start->tv_sec) * 1000000000 + (now.tv_nsec - start->tv_nsec);
+    int64_t ns =
+        (int64_t)(now.tv_sec - start->tv_sec) * 1000000000 + (now.tv_nsec - start->tv_nsec);
     return ns > 0 ? ((uint64_t)ns + 500) / 1000 : 0;
 }
 
@@ -170,13 +173,8 @@ static void put_str(line_buf *b, const char *s)
 
 static void put_u64(line_buf *b, uint64_t v, unsigned min_digits)
 {
-    char digits[20];
-    unsigned n = 0;
-    do {
-        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0 || n < min_digits);
-    put(b, digits + sizeof digits - n, n);
+    char text[GP_U64_TEXT_MAX];
+    put(b, text, gp_u64_text(v, min_digits, text));
 }
 
 void gd_log_access(const gd_access *a)

@@ -18,13 +18,19 @@
 
 typedef struct {
     pthread_mutex_t lock;
-    size_t size;     /* bytes per block */
-    size_t keep;     /* idle blocks kept, at most GD_POOL_IDLE_MAX; more are freed */
+    size_t size; /* bytes per block */
+    size_t keep; /* idle blocks kept, at most GD_POOL_IDLE_MAX; more are freed */
     size_t n_idle;
     void *idle[GD_POOL_IDLE_MAX];
 } gd_pool;
 
-#define GD_POOL_INIT(block_size, idle_kept) {PTHREAD_MUTEX_INITIALIZER, (block_size), (idle_kept), 0, {0}}
+#define GD_POOL_INIT(block_size, idle_kept)                                                        \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, (block_size), (idle_kept), 0,                                   \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* A block of pool->size bytes (contents undefined), or NULL when memory is
  * exhausted. Thread-safe. */

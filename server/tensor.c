@@ -115,22 +115,8 @@ static void header_safe(const char *in, size_t len, char *out, size_t size)
     out[o] = '\0';
 }
 
-/* Decimal digits of v at out (24 bytes suffice); returns the length. Headers
- * are built per request: snprintf was a visible share of a small answer. */
-static size_t u64_text(uint64_t v, char *out)
-{
-    char digits[20];
-    size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    memcpy(out, digits + sizeof digits - n, n);
-    out[n] = '\0';
-    return n;
-}
-
-/* "256,512": at most GP_MAX_RANK numbers of 20 digits and their commas. */
+/* "256,512": at most GP_MAX_RANK numbers of 20 digits and their commas.
+ * Headers are built per request, so none of them goes through snprintf. */
 static void shape_text(const gp_request *r, char out[GP_MAX_RANK * 21 + 1])
 {
     size_t used = 0;
@@ -138,7 +124,7 @@ static void shape_text(const gp_request *r, char out[GP_MAX_RANK * 21 + 1])
     for (size_t i = 0; i < r->rank; i++) {
         if (i > 0)
             out[used++] = ',';
-        used += u64_text(r->shape[i], out + used);
+        used += gp_u64_text(r->shape[i], 1, out + used);
     }
 }
 
@@ -149,8 +135,8 @@ static int add(struct MHD_Response *resp, const char *name, const char *value)
 
 static int add_u64(struct MHD_Response *resp, const char *name, uint64_t v)
 {
-    char text[24];
-    u64_text(v, text);
+    char text[GP_U64_TEXT_MAX];
+    gp_u64_text(v, 1, text);
     return add(resp, name, text);
 }
 

@@ -1000,3 +1000,34 @@ Test(filename, truncates)
     cr_assert_eq(gp_filename(&r, one, 1), strlen(full));
     cr_assert_eq(one[0], '\0');
 }
+
+/* ---- decimal text (gp_u64_text) ------------------------------------------------------------ */
+
+/* Against snprintf, table first, then a sweep of magnitudes and paddings. */
+Test(u64_text, matches_snprintf)
+{
+    static const struct {
+        uint64_t v;
+        unsigned min;
+        const char *want;
+    } cases[] = {
+        {0, 1, "0"},     {0, 0, "0"},       {7, 3, "007"},  {999, 3, "999"},
+        {1000, 3, "1000"}, {42, 0, "42"},   {UINT64_MAX, 1, "18446744073709551615"},
+        {5, 25, "00000000000000000005"}, /* padding stops at 20 digits */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[GP_U64_TEXT_MAX];
+        size_t n = gp_u64_text(cases[i].v, cases[i].min, out);
+        cr_expect_str_eq(out, cases[i].want, "case %zu", i);
+        cr_expect_eq(n, strlen(cases[i].want), "case %zu", i);
+    }
+    uint64_t v = 1;
+    for (int k = 0; k < 64; k++, v = v * 3 + 1) {
+        for (unsigned min = 0; min <= 20; min++) {
+            char out[GP_U64_TEXT_MAX], want[32];
+            snprintf(want, sizeof want, "%0*llu", (int)min, (unsigned long long)v);
+            cr_assert_eq(gp_u64_text(v, min, out), strlen(want));
+            cr_assert_str_eq(out, want, "v=%llu min=%u", (unsigned long long)v, min);
+        }
+    }
+}
