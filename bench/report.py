@@ -110,6 +110,28 @@ class Report:
                             WHY["small-256k" if "256" in name else "small-1k"])
         self.p()
 
+    def pinned(self):
+        rows = [("nginx-1k", None), ("glorotd-16x16", "nginx-1k"), ("nginx-256k", None),
+                ("glorotd-256x256-chacha20", "nginx-256k"), ("glorotd-256x256-mlx", "nginx-256k")]
+        if not self.get("pinned", "nginx-1k", "rps"):
+            return
+        self.p("## 2b. Small requests, one server core: server on core 0, "
+               "`taskset -c 1 wrk -t1 -c16 -d3s`")
+        self.p()
+        self.p("One glorotd thread, one nginx worker, both pinned to core 0; the client alone on "
+               "core 1. The server's core is the bottleneck, so these ratios compare what each "
+               "server spends per request, without the scheduler sharing two cores between "
+               "servers and client as in section 2 (the configuration the targets name).")
+        self.p()
+        self.p("| target | requests/s median (min-max) | ratio to nginx, same size |")
+        self.p("|---|---|---|")
+        for name, ref in rows:
+            rps = self.get("pinned", name, "rps")
+            r = ratios(rps, self.get("pinned", ref, "rps")) if ref else []
+            self.p("| %s | %s | %s |" % (LABELS.get(name, name), span(rps, "%.0f"),
+                                         span(r, "%.2f") if ref else "-"))
+        self.p()
+
     def local(self):
         names = ["client-%s-%s" % (mode, alg) for alg in ("chacha20", "mlx")
                  for mode in ("fetch", "fetch-huge", "generate", "generate-huge")]
@@ -226,6 +248,7 @@ class Report:
         body_start = len(self.out)
         self.stream()
         self.small()
+        self.pinned()
         self.local()
         self.kernels()
         self.memory()

@@ -6,7 +6,7 @@
 #   B=build bench/run.sh          (make bench does this after building)
 #
 # Environment: B (build dir, default build), RUNS (repetitions per figure,
-# default 5), SECTIONS (default "kernels stream small local memory").
+# default 5), SECTIONS (default "kernels stream small pinned local memory").
 # Every step is bounded in time; the whole run takes a few minutes.
 # bench/README.md explains each section and gives the commands one by one.
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${B:-$ROOT/build}" && pwd)
 RUNS=${RUNS:-5}
-SECTIONS=${SECTIONS:-kernels stream small local memory}
+SECTIONS=${SECTIONS:-kernels stream small pinned local memory}
 PY=${GLOROT_PYTHON:-/usr/bin/python3}
 GLOROTD=$B/glorotd
 WORK=$(mktemp -d /tmp/glorot-bench.XXXXXX)
@@ -36,13 +36,15 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
 # ---- servers -------------------------------------------------------------------
 
 # start_glorotd NAME [flags...]: glorotd on an ephemeral loopback port, two
-# worker threads (the machine's cores), caps raised so 32 connections from
-# one address are served; its access log goes to a file, like nginx's.
+# worker threads (the machine's cores; THREADS=1 for one), caps raised so 32
+# connections from one address are served; its access log goes to a file,
+# like nginx's. PIN="taskset -c 0" runs it on one core.
 start_glorotd() {
     local name=$1
     shift
     rm -f "$WORK/$name.port"
-    "$GLOROTD" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" --threads 2 --timeout 0 \
+    ${PIN:-} "$GLOROTD" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
+        --threads "${THREADS:-2}" --timeout 0 \
         --max-requests 1024 --max-requests-per-ip 1024 --max-connections-per-ip 1024 \
         --allow-root "$@" >/dev/null 2>"$WORK/$name.log" &
     PIDS+=($!)
@@ -59,13 +61,15 @@ stop_pid() {
     wait "$1" 2>/dev/null || true
 }
 
-# start_nginx NAME PORT on|off: Debian's nginx, 2 workers, files from $SHM.
+# start_nginx NAME PORT on|off: Debian's nginx, 2 workers (THREADS=1 for
+# one), files from $SHM; PIN as for start_glorotd.
 start_nginx() {
     local name=$1 port=$2 sendfile=$3 dir=$WORK/nginx-$1
     mkdir -p "$dir"
     sed -e "s|@DIR@|$dir|g" -e "s|@ROOT@|$SHM|g" -e "s|@PORT@|$port|g" \
-        -e "s|@SENDFILE@|$sendfile|g" "$ROOT/bench/nginx.conf.in" >"$dir/nginx.conf"
-    nginx -c "$dir/nginx.conf" -e "$dir/error.log" &
+        -e "s|@SENDFILE@|$sendfile|g" -e "s|@WORKERS@|${THREADS:-2}|g" \
+        "$ROOT/bench/nginx.conf.in" >"$dir/nginx.conf"
+    ${PIN:-} nginx -c "$dir/nginx.conf" -e "$dir/error.log" &
     PIDS+=($!)
     eval "${name}_PID=$!"
     eval "${name}_URL=http://127.0.0.1:$port"
@@ -154,6 +158,32 @@ section_small() {
     stop_pid "$ngoff_PID"
     stop_pid "$gd_PID"
     stop_pid "$gd8k_PID"
+}
+
+# ---- 2b. small requests, one server core ------------------------------------------------
+
+# The same answers with the server on core 0 (one glorotd thread, one nginx
+# worker) and wrk on core 1: the server's core is the bottleneck, so the
+# ratio is the servers' cost per request, without the two sharing cores
+# with the client and the scheduler in between.
+section_pinned() {
+    note "pinned: server on core 0, wrk -t1 -c16 on core 1"
+    head -c 1024 /dev/urandom >"$SHM/1k.bin"
+    head -c 262144 /dev/urandom >"$SHM/256k.bin"
+    PIN="taskset -c 0" THREADS=1 start_nginx ngp "$(free_port)" off
+    PIN="taskset -c 0" THREADS=1 start_glorotd gdp
+    local q="/v1/glorot_uniform?seed=1" r i out
+    local -a names=(nginx-1k glorotd-16x16 nginx-256k glorotd-256x256-chacha20 glorotd-256x256-mlx)
+    local -a urls=("$ngp_URL/1k.bin" "$gdp_URL$q&shape=16,16" "$ngp_URL/256k.bin"
+        "$gdp_URL$q&shape=256,256" "$gdp_URL$q&shape=256,256&algorithm=mlx")
+    for r in $(seq "$RUNS"); do
+        for i in "${!names[@]}"; do
+            out=$(timeout 20 taskset -c 1 wrk -t1 -c16 -d3s "${urls[$i]}")
+            record pinned "${names[$i]}" rps "$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")"
+        done
+    done
+    stop_pid "$ngp_PID"
+    stop_pid "$gdp_PID"
 }
 
 # ---- 3. against local generation ---------------------------------------------------------
