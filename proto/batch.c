@@ -313,11 +313,37 @@ size_t gp_batch_read(gp_batch *b, uint64_t offset, void *buf, size_t len)
     return gpi_read_prefixed(b->header, b->header_len, b->size, offset, buf, len, batch_data, b);
 }
 
-void gp_batch_elements_each(const gp_batch *b, uint64_t pos, size_t n,
+/* json: the tensors are printed in order, one body at a time (b->cur), so
+ * every tensor before the current one is complete and the current one has
+ * printed cur.json_next elements. Report what was not reported yet. */
+static void json_elements_each(gp_batch *b,
+                               void (*fn)(void *user, const gp_request *r, uint64_t elements),
+                               void *user)
+{
+    size_t now = b->json_closed ? b->count : b->cur_valid ? b->cur_index : 0;
+    for (size_t i = b->json_counted_index; i <= now && i < b->count; i++) {
+        uint64_t printed = i < now        ? b->tensors[i].r.out_numel
+                           : b->cur_valid ? b->cur.json_next
+                                          : 0; /* only the opening bracket so far */
+        uint64_t before = i == b->json_counted_index ? b->json_counted_done : 0;
+        if (printed > before)
+            fn(user, &b->tensors[i].r, printed - before);
+        b->json_counted_index = i;
+        b->json_counted_done = printed;
+    }
+}
+
+void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n,
                             void (*fn)(void *user, const gp_request *r, uint64_t elements),
                             void *user)
 {
-    if (b->format == GP_FORMAT_JSON || n == 0 || pos + n <= b->header_len)
+    if (n == 0)
+        return;
+    if (b->format == GP_FORMAT_JSON) {
+        json_elements_each(b, fn, user);
+        return;
+    }
+    if (pos + n <= b->header_len)
         return;
     uint64_t start = pos > b->header_len ? pos - b->header_len : 0;
     uint64_t end = pos + n - b->header_len;
@@ -337,7 +363,7 @@ static void add_elements(void *user, const gp_request *r, uint64_t elements)
     *(uint64_t *)user += elements;
 }
 
-uint64_t gp_batch_elements_in(const gp_batch *b, uint64_t pos, size_t n)
+uint64_t gp_batch_elements_in(gp_batch *b, uint64_t pos, size_t n)
 {
     uint64_t count = 0;
     gp_batch_elements_each(b, pos, n, add_elements, &count);

@@ -32,6 +32,10 @@ struct gp_batch {
     char punct[4];
     size_t punct_len, punct_pos;
     int json_closed;
+    /* json: elements already reported by gp_batch_elements_each: all of the
+     * tensors before json_counted_index, and json_counted_done of it */
+    size_t json_counted_index;
+    uint64_t json_counted_done;
 };
 
 /* Manifest -> b->tensors (count, records finished); manifest.c. */

@@ -386,12 +386,14 @@ gp_format gp_batch_format(const gp_batch *b);
  * tensors' canonical forms in order and the format. */
 const char *gp_batch_etag(const gp_batch *b);
 /* Elements of the tensors whose body bytes start in [pos, pos + n) of a
- * safetensors answer (for metrics); 0 for json. */
-uint64_t gp_batch_elements_in(const gp_batch *b, uint64_t pos, size_t n);
+ * safetensors answer (for metrics). For json, which is read front to back,
+ * the elements printed since the previous call (pos and n only say whether
+ * anything was read: n == 0 counts nothing). */
+uint64_t gp_batch_elements_in(gp_batch *b, uint64_t pos, size_t n);
 /* The same count split by tensor: fn(user, r, elements) once per tensor i
- * with elements > 0 in [pos, pos + n), r = gp_batch_tensor(b, i), in order
- * (for metrics per algorithm and dtype); nothing for json. */
-void gp_batch_elements_each(const gp_batch *b, uint64_t pos, size_t n,
+ * with elements > 0, r = gp_batch_tensor(b, i), in order (for metrics per
+ * algorithm and dtype). */
+void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n,
                             void (*fn)(void *user, const gp_request *r, uint64_t elements),
                             void *user);
 

@@ -135,7 +135,8 @@ Test(ops_metrics, exact_after_known_requests)
 
 /* A batch counts under /v1/batch, and its elements under each tensor's own
  * dtype (and the manifest's algorithm): one tensor large enough to be
- * streamed block by block, the rest small, four dtypes. */
+ * streamed block by block, the rest small, four dtypes; and a json batch,
+ * whose elements are counted as they are printed. */
 Test(ops_metrics, batch_counts_each_tensor_under_its_dtype)
 {
     th_daemon d;
@@ -148,14 +149,17 @@ Test(ops_metrics, batch_counts_each_tensor_under_its_dtype)
         " {\"name\": \"s\", \"shape\": [3, 3]}]}",
         "{\"seed\": \"6\", \"algorithm\": \"mlx\", \"dtype\": \"float16\","
         " \"tensors\": [{\"name\": \"m\", \"shape\": [4, 6]}]}",
+        "{\"seed\": \"7\", \"algorithm\": \"mlx\", \"tensors\": [{\"name\": \"j\","
+        " \"shape\": [3, 4]}, {\"name\": \"k\", \"shape\": [2, 2]}]}",
     };
-    char url[256];
+    char url[256], json_url[280];
     size_t bytes = 0;
     snprintf(url, sizeof url, "%s/v1/batch", d.base_url);
+    snprintf(json_url, sizeof json_url, "%s?format=json", url);
     for (size_t i = 0; i < sizeof manifests / sizeof manifests[0]; i++) {
         th_response r;
         const char *const args[] = {"-H", "Content-Type: application/json", "--data",
-                                    manifests[i], url, NULL};
+                                    manifests[i], i == 2 ? json_url : url, NULL};
         cr_assert_eq(th_curl(&r, args), 0);
         cr_assert_eq(r.status, 200, "%s", (const char *)r.body);
         bytes += r.body_len;
@@ -163,9 +167,9 @@ Test(ops_metrics, batch_counts_each_tensor_under_its_dtype)
     }
     int scrapes = 0;
     char *text = ops_scrape_until(&d, "glorotd_open_connections", 1, &scrapes);
-    expect_metric(text, "glorotd_requests_total{endpoint=\"/v1/batch\",status=\"200\"}", 2);
+    expect_metric(text, "glorotd_requests_total{endpoint=\"/v1/batch\",status=\"200\"}", 3);
     expect_metric(text, "glorotd_response_bytes_total{endpoint=\"/v1/batch\"}", (double)bytes);
-    expect_metric(text, "glorotd_request_duration_seconds_count{endpoint=\"/v1/batch\"}", 2);
+    expect_metric(text, "glorotd_request_duration_seconds_count{endpoint=\"/v1/batch\"}", 3);
     cr_expect(strstr(text, "endpoint=\"/v1/glorot_uniform\"") == NULL,
               "a batch is not a /v1/glorot_uniform request");
     static const struct {
@@ -177,7 +181,7 @@ Test(ops_metrics, batch_counts_each_tensor_under_its_dtype)
         {"{algorithm=\"chacha20\",dtype=\"float64\"}", 36},
         {"{algorithm=\"chacha20\",dtype=\"float16\"}", 15},
         {"{algorithm=\"mlx\",dtype=\"float16\"}", 24},
-        {"{algorithm=\"mlx\",dtype=\"float32\"}", 0},
+        {"{algorithm=\"mlx\",dtype=\"float32\"}", 12 + 4}, /* the json batch */
     };
     for (size_t i = 0; i < sizeof elements / sizeof elements[0]; i++) {
         char series[160];

@@ -100,3 +100,53 @@ Test(batch, ranges_equal_single_bodies)
     free(all);
     gp_batch_free(b);
 }
+
+/* ---- element counts (the metrics) ---------------------------------------------------------- */
+
+typedef struct {
+    uint64_t per_tensor[8];
+    const gp_batch *b;
+} tally;
+
+static void tally_add(void *user, const gp_request *r, uint64_t elements)
+{
+    tally *t = user;
+    for (size_t i = 0; i < gp_batch_count(t->b); i++)
+        if (gp_batch_tensor(t->b, i) == r)
+            t->per_tensor[i] += elements;
+}
+
+/* Read in chunks of every size from 1 byte (the opening bracket alone, the
+ * punctuation between tensors, single digits) to the whole answer: each
+ * tensor's elements are counted exactly once, under that tensor, in both
+ * formats. */
+Test(batch, element_counts_follow_the_reads)
+{
+    static const char m[] = "{\"seed\":\"4\",\"tensors\":[{\"name\":\"a\",\"shape\":[3,5]},"
+                            "{\"name\":\"b\",\"shape\":[1,1],\"dtype\":\"float16\"},"
+                            "{\"name\":\"c\",\"shape\":[6,2],\"dtype\":\"float64\"}]}";
+    static const uint64_t want[] = {15, 1, 12};
+    static const gp_format formats[] = {GP_FORMAT_SAFETENSORS, GP_FORMAT_JSON};
+    for (size_t f = 0; f < 2; f++)
+        for (size_t chunk = 1; chunk <= 4096; chunk = chunk < 64 ? chunk + 1 : chunk * 4) {
+            gp_batch *b = NULL;
+            gp_error err = {0};
+            cr_assert_eq(gp_batch_parse(m, strlen(m), formats[f], NULL, &b, &err), GP_OK, "%s",
+                         err.message);
+            tally t = {{0}, b};
+            unsigned char buf[4096];
+            uint64_t pos = 0, total = 0;
+            size_t n;
+            while ((n = gp_batch_read(b, pos, buf, chunk)) > 0) {
+                gp_batch_elements_each(b, pos, n, tally_add, &t);
+                pos += n;
+            }
+            for (size_t i = 0; i < 3; i++) {
+                cr_expect_eq(t.per_tensor[i], want[i], "format %zu, chunk %zu, tensor %zu: %lu",
+                             f, chunk, i, (unsigned long)t.per_tensor[i]);
+                total += t.per_tensor[i];
+            }
+            cr_expect_eq(total, 28);
+            gp_batch_free(b);
+        }
+}
