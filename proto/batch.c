@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ST_ALIGN 8
 #define ETAG_LAYOUT "glorotd-batch-etag-1"
 /* A tensor's header entry: its canonical form in the metadata, its escaped
  * name twice at most (key, canonical), shape, offsets and punctuation. */
@@ -78,14 +77,9 @@ static gp_code build_header(gp_batch *b, gp_error *err)
         rc = entry(&t, &b->tensors[i], err);
     if (rc != GP_OK)
         return rc;
-    gpi_text_str(&t, "}");
-    if (t.len % ST_ALIGN != 0)
-        gpi_text_spaces(&t, ST_ALIGN - t.len % ST_ALIGN);
-    if (t.overflow)
+    b->header_len = gpi_safetensors_finish(&t, b->header);
+    if (b->header_len == 0)
         return gp_fail(err, GP_EINTERNAL, "", "batch header does not fit in %zu bytes", cap);
-    for (size_t i = 0; i < 8; i++)
-        b->header[i] = (unsigned char)((uint64_t)t.len >> (8 * i));
-    b->header_len = 8 + t.len;
     unsigned char *shrunk = realloc(b->header, b->header_len);
     if (shrunk != NULL)
         b->header = shrunk;

@@ -43,6 +43,12 @@ gp_code gpi_text_json_string(gpi_text *t, const char *s, size_t n, const char *p
  * describing the part r sends. GP_EPARAM when the name is not valid UTF-8. */
 const char *gpi_safetensors_dtype(gp_dtype d);
 gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset, gp_error *err);
+/* Close a safetensors header whose JSON t was written at header + 8: the
+ * closing brace, spaces to the 8-byte alignment, and the little-endian
+ * length in header[0..8). Returns the header's whole length, or 0 when t
+ * overflowed its buffer. One tensor (format_safetensors.c) and a batch
+ * (batch.c) finish their headers here. */
+size_t gpi_safetensors_finish(gpi_text *t, unsigned char *header);
 
 /* Algorithm version for the metadata of every format. */
 unsigned gpi_algorithm_version(gp_algorithm a);

@@ -116,14 +116,21 @@ gp_code gpi_safetensors_header(gp_body *b, gp_error *err)
     gp_code rc = gpi_safetensors_entry(&t, r, 0, err);
     if (rc != GP_OK)
         return rc;
-    gpi_text_str(&t, "}");
-    if (t.len % ST_ALIGN != 0)
-        gpi_text_spaces(&t, ST_ALIGN - t.len % ST_ALIGN);
-    if (t.overflow)
+    b->header_len = gpi_safetensors_finish(&t, b->header);
+    if (b->header_len == 0)
         return gp_fail(err, GP_EINTERNAL, "", "safetensors header does not fit in %d bytes",
                        GP_HEADER_MAX);
-    for (size_t i = 0; i < 8; i++)
-        b->header[i] = (unsigned char)((uint64_t)t.len >> (8 * i));
-    b->header_len = 8 + t.len;
     return GP_OK;
+}
+
+size_t gpi_safetensors_finish(gpi_text *t, unsigned char *header)
+{
+    gpi_text_str(t, "}");
+    if (t->len % ST_ALIGN != 0)
+        gpi_text_spaces(t, ST_ALIGN - t->len % ST_ALIGN);
+    if (t->overflow)
+        return 0;
+    for (size_t i = 0; i < 8; i++)
+        header[i] = (unsigned char)((uint64_t)t->len >> (8 * i));
+    return 8 + t->len;
 }
