@@ -23,24 +23,11 @@
 #include <string.h>
 
 #include "gen_internal.h"
+#include "tsv.h"
 
 #define MAX_FIRST 8
 
 /* ---- requests by hand ---------------------------------------------------- */
-
-static size_t parse_shape(const char *s, uint64_t *shape)
-{
-    size_t rank = 0;
-
-    while (*s != '\0') {
-        char *end;
-        cr_assert(rank < GP_MAX_RANK);
-        shape[rank++] = strtoull(s, &end, 10);
-        cr_assert(end != s, "bad shape %s", s);
-        s = *end == ',' ? end + 1 : end;
-    }
-    return rank;
-}
 
 /* limit with MLX's fans: fan_in = shape[-1]*rf, fan_out = shape[0]*rf. */
 static void make_request(gp_request *r, uint64_t seed, const char *name, gp_dtype dtype,

@@ -24,20 +24,6 @@
 
 /* ---- requests by hand ---------------------------------------------------- */
 
-static size_t parse_shape(const char *s, uint64_t *shape)
-{
-    size_t rank = 0;
-
-    while (*s != '\0') {
-        char *end;
-        cr_assert(rank < GP_MAX_RANK);
-        shape[rank++] = strtoull(s, &end, 10);
-        cr_assert(end != s, "bad shape %s", s);
-        s = *end == ',' ? end + 1 : end;
-    }
-    return rank;
-}
-
 /* MLX: fan_in = shape[-1]*rf, fan_out = shape[0]*rf, rf = prod(shape[1:-1]). */
 static double mlx_limit(const uint64_t *shape, size_t rank, double gain)
 {

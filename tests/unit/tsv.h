@@ -2,10 +2,13 @@
  * tsv.h - reading the known-answer files in $GLOROT_TESTS/data for the unit
  * tests (each unit test is one .c file, so this is header-only).
  * Lines starting with '#' are comments (the source of the vectors); the
- * first other line is the header; then one data row per line.
+ * first other line is the header; then one data row per line. Also the
+ * shape text the vectors use ("64,3,7,7"), in files and in C tables alike.
  */
 #ifndef GLOROT_TEST_TSV_H
 #define GLOROT_TEST_TSV_H
+
+#include "glorot_proto.h"
 
 #include <criterion/criterion.h>
 
@@ -81,6 +84,21 @@ static inline size_t fields(char *line, char **out, size_t max)
         *p++ = '\0';
     }
     return n;
+}
+
+/* "64,3,7,7" -> shape[]; returns the rank. */
+static inline size_t parse_shape(const char *s, uint64_t *shape)
+{
+    size_t rank = 0;
+
+    while (*s != '\0') {
+        char *end;
+        cr_assert(rank < GP_MAX_RANK);
+        shape[rank++] = strtoull(s, &end, 10);
+        cr_assert(end != s, "bad shape %s", s);
+        s = *end == ',' ? end + 1 : end;
+    }
+    return rank;
 }
 
 #endif
