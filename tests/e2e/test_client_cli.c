@@ -5,7 +5,7 @@
  * in test_client_fake.c, which can make a server lie.)
  */
 #define _XOPEN_SOURCE 700 /* posix_openpt and friends */
-#include "../support/harness.h"
+#include "test_server_util.h"
 #include "glorot/client.h"
 
 #include <criterion/criterion.h>
@@ -22,25 +22,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static th_daemon shared;
-
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     (void)set;
-    if (th_daemon_start(&shared, NULL) != 0)
-        exit(3);
-    setenv("TC_URL", shared.base_url, 1);
+    ts_shared_start(NULL);
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
     (void)stats;
-    int rc = th_daemon_signal_wait(&shared, SIGTERM);
-    th_daemon_stop(&shared);
-    if (rc != 0) {
-        fprintf(stderr, "test: the shared glorotd exited with %d\n", rc);
-        exit(4);
-    }
+    ts_shared_stop();
 }
 
 #define MAX_ARGS 24
@@ -122,7 +113,7 @@ ParameterizedTest(same_case *sc, cli, fetch_equals_gen)
     snprintf(generated, sizeof generated, "%s/generated", dir);
     snprintf(piped, sizeof piped, "%s/piped", dir);
     char args[MAX_ARGS][48];
-    const char *fetch_extra[] = {"--url", th_env("TC_URL"), "--verify", "full", "-o", "{out}", NULL};
+    const char *fetch_extra[] = {"--url", ts_url(), "--verify", "full", "-o", "{out}", NULL};
     const char *gen_extra[] = {"-o", "{out}", NULL};
     const char *pipe_extra[] = {"-o", "-", NULL};
 
@@ -230,7 +221,7 @@ ParameterizedTest(exit_case *ec, cli, exit_codes)
     for (size_t i = 0; i < MAX_ARGS; i++) {
         const char *a = ec->args[i];
         if (strcmp(a, "{url}") == 0)
-            a = th_env("TC_URL");
+            a = ts_url();
         else if (strcmp(a, "{dead}") == 0)
             a = dead;
         snprintf(args[i], sizeof args[i], "%.47s", a);
@@ -266,7 +257,7 @@ Test(cli, url_from_environment)
     char dir[64], out[96];
     scratch_dir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/w", dir);
-    setenv("GLOROT_URL", th_env("TC_URL"), 1);
+    setenv("GLOROT_URL", ts_url(), 1);
     const char *argv[] = {th_env("GLOROT_BIN"), "fetch", "--shape", "3,3", "--seed", "1",
                           "-o", out, NULL};
     cr_expect_eq(th_run(argv, NULL, 60), 0);
@@ -289,7 +280,7 @@ Test(cli, failed_fetch_leaves_existing_file_alone)
     fclose(f);
 
     /* rejected by the server (json beyond max_json_elements) after the temp file exists */
-    const char *bad[] = {th_env("GLOROT_BIN"), "fetch", "--url", th_env("TC_URL"), "--shape",
+    const char *bad[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape",
                          "1024,1025", "--format", "json", "-o", out, NULL};
     cr_expect_eq(th_run(bad, NULL, 60), 3);
     size_t len;
@@ -298,7 +289,7 @@ Test(cli, failed_fetch_leaves_existing_file_alone)
     free(text);
     cr_expect_eq(entries(dir), 1, "the temporary file was not removed");
 
-    const char *good[] = {th_env("GLOROT_BIN"), "fetch", "--url", th_env("TC_URL"), "--shape",
+    const char *good[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape",
                           "16,16", "--seed", "2", "-o", out, NULL};
     cr_expect_eq(th_run(good, NULL, 60), 0);
     text = th_read_file(out, &len);

@@ -7,7 +7,7 @@
  * server errors reach the caller intact, and a daemon killed mid-stream, a
  * closed port and a silent listener each give their own clean error.
  */
-#include "../support/harness.h"
+#include "test_server_util.h"
 #include "glorot/client.h"
 #include "glorot_proto.h"
 
@@ -25,25 +25,16 @@
 
 /* One daemon for the equality cases, started by the runner before the test
  * processes exist; they find it through the environment. */
-static th_daemon shared;
-
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     (void)set;
-    if (th_daemon_start(&shared, NULL) != 0)
-        exit(3);
-    setenv("TC_URL", shared.base_url, 1);
+    ts_shared_start(NULL);
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
     (void)stats;
-    int rc = th_daemon_signal_wait(&shared, SIGTERM);
-    th_daemon_stop(&shared);
-    if (rc != 0) {
-        fprintf(stderr, "test: the shared glorotd exited with %d\n", rc);
-        exit(4);
-    }
+    ts_shared_stop();
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -217,7 +208,7 @@ ParameterizedTest(fetch_case *fc, fetch, equals_local)
     cr_expect_arr_eq(local, want, len, "glorot_generate differs from gp_body_read");
     check_meta(&meta, &r, len);
 
-    glorot_client *c = client_for(th_env("TC_URL"), GLOROT_VERIFY_NONE);
+    glorot_client *c = client_for(ts_url(), GLOROT_VERIFY_NONE);
     cr_assert_eq(glorot_fetch(c, &req, fetched, len, &meta, &err), GLOROT_OK, "%s", err.message);
     cr_expect_arr_eq(fetched, want, len, "glorot_fetch differs from local generation");
     check_meta(&meta, &r, len);
@@ -225,7 +216,7 @@ ParameterizedTest(fetch_case *fc, fetch, equals_local)
 
     /* callback fetch with full verification */
     collected got = {0};
-    c = client_for(th_env("TC_URL"), GLOROT_VERIFY_FULL);
+    c = client_for(ts_url(), GLOROT_VERIFY_FULL);
     cr_assert_eq(glorot_fetch_stream(c, &req, collect, &got, &meta, &err), GLOROT_OK, "%s",
                  err.message);
     cr_expect_not(got.out_of_order);
@@ -237,7 +228,7 @@ ParameterizedTest(fetch_case *fc, fetch, equals_local)
     /* the server draws the seed; sampled verification regenerates with it */
     memset(&got, 0, sizeof got);
     request_from(fc, &req, 0);
-    c = client_for(th_env("TC_URL"), GLOROT_VERIFY_SAMPLE);
+    c = client_for(ts_url(), GLOROT_VERIFY_SAMPLE);
     cr_assert_eq(glorot_fetch_stream(c, &req, collect, &got, &meta, &err), GLOROT_OK, "%s",
                  err.message);
     glorot_client_free(c);
@@ -532,7 +523,7 @@ Test(fetch, distinct_clients_in_distinct_threads)
     pthread_t threads[4];
     worker workers[4];
     for (unsigned i = 0; i < 4; i++) {
-        workers[i] = (worker){th_env("TC_URL"), 100 + i, GLOROT_E_INTERNAL, 0};
+        workers[i] = (worker){ts_url(), 100 + i, GLOROT_E_INTERNAL, 0};
         cr_assert_eq(pthread_create(&threads[i], NULL, fetch_in_thread, &workers[i]), 0);
     }
     for (unsigned i = 0; i < 4; i++) {

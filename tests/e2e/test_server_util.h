@@ -1,8 +1,9 @@
 /*
- * test_server_util.h - helpers shared by the glorotd end-to-end tests
- * (tests/e2e/test_server_*.c): a daemon shared by every test of a binary,
- * raw-socket HTTP for cases curl cannot produce, JSON error checks and the
- * expected bytes computed in-process by the core library.
+ * test_server_util.h - helpers shared by the end-to-end tests
+ * (tests/e2e/test_server_*.c, and the client tests' shared daemon): a daemon
+ * shared by every test of a binary, raw-socket HTTP for cases curl cannot
+ * produce, JSON error checks and the expected bytes computed in-process by
+ * the core library.
  *
  * Header-only (static functions): each e2e binary is one test file plus
  * tests/support, so there is no other place to share code between them.
