@@ -33,23 +33,28 @@
  * vector kernels use the same plain operations. tests/unit/test_mlx_normal.c
  * compares every float32 in (0, 1] with the system logf. */
 
-#define LOGF_OFF 0x3f330000u
-#define LOGF_N 16
-
-/* {1/c, log(c)} per subinterval, from e_logf_data.c. */
-static const double logf_tab[LOGF_N][2] = {
-    {0x1.661ec79f8f3bep+0, -0x1.57bf7808caadep-2}, {0x1.571ed4aaf883dp+0, -0x1.2bef0a7c06ddbp-2},
-    {0x1.49539f0f010bp+0, -0x1.01eae7f513a67p-2},  {0x1.3c995b0b80385p+0, -0x1.b31d8a68224e9p-3},
-    {0x1.30d190c8864a5p+0, -0x1.6574f0ac07758p-3}, {0x1.25e227b0b8eap+0, -0x1.1aa2bc79c81p-3},
-    {0x1.1bb4a4a1a343fp+0, -0x1.a4e76ce8c0e5ep-4}, {0x1.12358f08ae5bap+0, -0x1.1973c5a611cccp-4},
-    {0x1.0953f419900a7p+0, -0x1.252f438e10c1ep-5}, {0x1p+0, 0x0p+0},
-    {0x1.e608cfd9a47acp-1, 0x1.aa5aa5df25984p-5},  {0x1.ca4b31f026aap-1, 0x1.c5e53aa362eb4p-4},
-    {0x1.b2036576afce6p-1, 0x1.526e57720db08p-3},  {0x1.9c2d163a1aa2dp-1, 0x1.bc2860d22477p-3},
-    {0x1.886e6037841edp-1, 0x1.1058bc8a07ee1p-2},  {0x1.767dcf5534862p-1, 0x1.4043057b6ee09p-2},
+/* {1/c, log(c)} per subinterval, from e_logf_data.c, as two arrays so the
+ * vector kernels can load each into registers. */
+const double gpi_logf_invc[GPI_LOGF_N] = {
+    0x1.661ec79f8f3bep+0, 0x1.571ed4aaf883dp+0,
+    0x1.49539f0f010bp+0,  0x1.3c995b0b80385p+0,
+    0x1.30d190c8864a5p+0, 0x1.25e227b0b8eap+0,
+    0x1.1bb4a4a1a343fp+0, 0x1.12358f08ae5bap+0,
+    0x1.0953f419900a7p+0, 0x1p+0,
+    0x1.e608cfd9a47acp-1, 0x1.ca4b31f026aap-1,
+    0x1.b2036576afce6p-1, 0x1.9c2d163a1aa2dp-1,
+    0x1.886e6037841edp-1, 0x1.767dcf5534862p-1,
 };
-static const double logf_ln2 = 0x1.62e42fefa39efp-1;
-static const double logf_a0 = -0x1.00ea348b88334p-2, logf_a1 = 0x1.5575b0be00b6ap-2,
-                    logf_a2 = -0x1.ffffef20a4123p-2;
+const double gpi_logf_logc[GPI_LOGF_N] = {
+    -0x1.57bf7808caadep-2, -0x1.2bef0a7c06ddbp-2,
+    -0x1.01eae7f513a67p-2, -0x1.b31d8a68224e9p-3,
+    -0x1.6574f0ac07758p-3, -0x1.1aa2bc79c81p-3,
+    -0x1.a4e76ce8c0e5ep-4, -0x1.1973c5a611cccp-4,
+    -0x1.252f438e10c1ep-5, 0x0p+0,
+    0x1.aa5aa5df25984p-5,  0x1.c5e53aa362eb4p-4,
+    0x1.526e57720db08p-3,  0x1.bc2860d22477p-3,
+    0x1.1058bc8a07ee1p-2,  0x1.4043057b6ee09p-2,
+};
 
 /* What glibc returns outside the normal positive range (its __math_divzerof
  * and __math_invalidf give -inf and (x - x) / (x - x)). Subnormals are
@@ -84,18 +89,18 @@ float gpi_mlx_logf(float x)
         return 0.0f;
     if (ix - 0x00800000u >= 0x7f800000u - 0x00800000u && logf_special(x, &ix, &special))
         return special;
-    tmp = ix - LOGF_OFF;
-    i = (tmp >> (23 - 4)) % LOGF_N;
+    tmp = ix - GPI_LOGF_OFF;
+    i = (tmp >> (23 - 4)) % GPI_LOGF_N;
     k = (int32_t)tmp >> 23; /* arithmetic shift, as glibc (GCC defines it) */
     iz = ix - (tmp & 0xff800000u);
-    invc = logf_tab[i][0];
-    logc = logf_tab[i][1];
+    invc = gpi_logf_invc[i];
+    logc = gpi_logf_logc[i];
     z = (double)gpi_f32_from_bits(iz);
     r = z * invc - 1.0;
-    y0 = logc + (double)k * logf_ln2;
+    y0 = logc + (double)k * GPI_LOGF_LN2;
     r2 = r * r;
-    y = logf_a1 * r + logf_a2;
-    y = logf_a0 * r2 + y;
+    y = GPI_LOGF_A1 * r + GPI_LOGF_A2;
+    y = GPI_LOGF_A0 * r2 + y;
     y = y * r2 + (y0 + r);
     return (float)y;
 }

@@ -238,5 +238,8 @@ void gpi_mlx_dist_values_scalar(const gpi_mlx_dist *d, const uint32_t *w, size_t
 
 void gpi_mlx_dist_values(const gpi_mlx_dist *d, const uint32_t *w, size_t n, unsigned char *dst)
 {
-    gpi_mlx_dist_values_scalar(d, w, 0, n, dst);
+    const gpi_kernels *k = gpi_kernels_active();
+    size_t done = k->mlx_normal != NULL ? k->mlx_normal(d, w, n, dst) : 0;
+
+    gpi_mlx_dist_values_scalar(d, w, done, n, dst);
 }

@@ -25,6 +25,20 @@
 /* glibc 2.36 logf (sysdeps/ieee754/flt-32/e_logf.c), same result for every
  * float32 input, with no libm call. */
 float gpi_mlx_logf(float x);
+
+/* Its data, for the vector kernels: for a positive normal float x with bits
+ * ix, tmp = ix - GPI_LOGF_OFF, i = (tmp >> 19) % 16, k = (int32_t)tmp >> 23,
+ * z = float(ix - (tmp & 0xff800000)) as a double, then in double
+ * r = z * invc[i] - 1, y0 = logc[i] + k * LN2, r2 = r * r,
+ * y = A1 * r + A2, y = A0 * r2 + y, y = y * r2 + (y0 + r), logf = (float)y. */
+#define GPI_LOGF_OFF 0x3f330000u
+#define GPI_LOGF_N 16
+#define GPI_LOGF_LN2 0x1.62e42fefa39efp-1
+#define GPI_LOGF_A0 (-0x1.00ea348b88334p-2)
+#define GPI_LOGF_A1 0x1.5575b0be00b6ap-2
+#define GPI_LOGF_A2 (-0x1.ffffef20a4123p-2)
+extern const double gpi_logf_invc[GPI_LOGF_N];
+extern const double gpi_logf_logc[GPI_LOGF_N];
 /* MLX's erfinv (math.h, the N == 1 branch): fmaf and gpi_mlx_logf. */
 float gpi_mlx_erfinv(float a);
 /* MLX's exp (math.h): its own polynomial, not libm's. */

@@ -740,3 +740,113 @@ Test(mlx_dist, tiny_and_large_scales)
     cr_assert_eq(gpi_mlx_dist_init(&d, GPI_MLX_NORMAL_NOLOC, GP_FLOAT16, 0, 4e4, 0, 0, &err), GP_OK,
                  "%s", err.message);
 }
+
+/* ---- every vector kernel level equals the scalar reference ---------------- */
+
+typedef struct {
+    char what[40];
+    gpi_mlx_kind kind;
+    gp_dtype dtype;
+    double mean, std, a, b;
+    gpi_simd level;
+} simd_case;
+
+/* Distributions that reach every branch: the tail polynomial, float16
+ * subnormals and -0 (std 1e-6, no loc), overflow to inf (float16 std 2e4),
+ * loc, truncated bounds inside and beyond erf's reach (a = -8: erf = -1
+ * exactly, so a draw of -1 sends t = 0 to logf and the vector to scalar). */
+static const simd_case simd_dists[] = {
+    {"glorot f32", GPI_MLX_NORMAL_NOLOC, GP_FLOAT32, 0, 0.0441941738, 0, 0, 0},
+    {"glorot f16 tiny", GPI_MLX_NORMAL_NOLOC, GP_FLOAT16, 0, 1e-6, 0, 0, 0},
+    {"he f16 huge", GPI_MLX_NORMAL_NOLOC, GP_FLOAT16, 0, 2e4, 0, 0, 0},
+    {"he bf16", GPI_MLX_NORMAL_NOLOC, GP_BFLOAT16, 0, 0.7071067811865475, 0, 0, 0},
+    {"normal f32", GPI_MLX_NORMAL, GP_FLOAT32, 0.5, 2, 0, 0, 0},
+    {"normal f16", GPI_MLX_NORMAL, GP_FLOAT16, -1.25, 0.125, 0, 0, 0},
+    {"normal bf16", GPI_MLX_NORMAL, GP_BFLOAT16, 0, 0.02, 0, 0, 0},
+    {"truncated f32", GPI_MLX_TRUNCATED, GP_FLOAT32, 0.1, 0.5, -1, 2, 0},
+    {"truncated f32 wide", GPI_MLX_TRUNCATED, GP_FLOAT32, 0, 1, -8, 8, 0},
+    {"truncated f16", GPI_MLX_TRUNCATED, GP_FLOAT16, 0, 0.02, -0.04, 0.04, 0},
+    {"truncated f16 wide", GPI_MLX_TRUNCATED, GP_FLOAT16, 0, 1, -8, 3, 0},
+    {"truncated bf16", GPI_MLX_TRUNCATED, GP_BFLOAT16, 0, 1, -2, 2, 0},
+    {"truncated bf16 wide", GPI_MLX_TRUNCATED, GP_BFLOAT16, 0.1, 0.5, -9, 9, 0},
+};
+
+#define N_DISTS (sizeof simd_dists / sizeof simd_dists[0])
+
+ParameterizedTestParameters(mlx_normal_simd, equals_scalar)
+{
+    const gpi_simd levels[] = {GPI_SIMD_SCALAR, GPI_SIMD_AVX2, GPI_SIMD_AVX512};
+    simd_case *c = cr_malloc(3 * sizeof simd_dists);
+
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; i < N_DISTS; i++) {
+            c[l * N_DISTS + i] = simd_dists[i];
+            c[l * N_DISTS + i].level = levels[l];
+        }
+    return cr_make_param_array(simd_case, c, 3 * N_DISTS, free_params);
+}
+
+/* Words of every class: each w below 2^16 and above 2^32 - 2^16 (uniform
+ * near 0, the clamp at the top: |s| near 1, the tail polynomial, the
+ * truncated draws of exactly +-1), 2^16 words around 2^31 (s near 0) and
+ * around 2^30 (u = 0.25 - 2^-26, the one draw off the 2^-24 grid), then
+ * 2^20 words spread over the whole range. */
+static size_t class_words(uint32_t *w)
+{
+    size_t n = 0;
+
+    for (uint32_t k = 0; k < 0x10000u; k++) {
+        w[n++] = k;
+        w[n++] = 0xFFFFFFFFu - k;
+        w[n++] = 0x80000000u - 0x8000u + k;
+        w[n++] = 0x40000000u - 0x8000u + k;
+    }
+    for (uint32_t k = 0; k < (1u << 20); k++)
+        w[n++] = k * 4093u + (k >> 7);
+    return n;
+}
+
+ParameterizedTest(simd_case *c, mlx_normal_simd, equals_scalar)
+{
+    size_t cap = 4 * 0x10000 + (1u << 20), es = gp_dtype_size(c->dtype), n, bad = 0;
+    uint32_t *w = malloc(cap * sizeof *w);
+    unsigned char *want = malloc(cap * 4), *got = malloc(cap * 4);
+    gpi_mlx_dist d;
+    gp_error err = {0};
+
+    if (c->level > gpi_simd_supported())
+        cr_skip_test("this CPU has no %s", gpi_simd_name(c->level));
+    cr_assert(w != NULL && want != NULL && got != NULL);
+    cr_assert_eq(gpi_simd_force(c->level), 0);
+    cr_assert_eq(gpi_mlx_dist_init(&d, c->kind, c->dtype, c->mean, c->std, c->a, c->b, &err), GP_OK,
+                 "%s", err.message);
+    n = class_words(w);
+    gpi_mlx_dist_values_scalar(&d, w, 0, n, want);
+    /* whole, then from an odd word with a ragged end (vector tails) */
+    gpi_mlx_dist_values(&d, w, n, got);
+    gpi_mlx_dist_values(&d, w + 3, n - 8, got + 3 * es);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(got + i * es, want + i * es, es) != 0 && bad++ == 0)
+            cr_log_error("%s on %s: word %08X differs", c->what, gpi_simd_name(c->level), w[i]);
+    cr_assert_eq(bad, 0, "%s on %s: %zu of %zu elements differ", c->what, gpi_simd_name(c->level),
+                 bad, n);
+    free(w);
+    free(want);
+    free(got);
+}
+
+/* The wide distributions do reach the scalar hand-off: some draw is +-1. */
+Test(mlx_normal_simd, special_draws_reached)
+{
+    gpi_mlx_dist d;
+    gp_error err = {0};
+    int seen = 0;
+
+    cr_assert_eq(gpi_mlx_dist_init(&d, GPI_MLX_TRUNCATED, GP_FLOAT32, 0, 1, -8, 8, &err), GP_OK);
+    cr_assert_eq(d.lo, -1.0f, "erf(-8 / sqrt2) rounds to -1 in float32");
+    for (uint32_t k = 0; k < 64; k++) {
+        float u = d.range * gpi_mlx_uniform(k, d.upper) + d.lo;
+        seen |= u == -1.0f;
+    }
+    cr_assert(seen, "a word below 64 draws exactly -1");
+}

@@ -1,0 +1,173 @@
+/*
+ * simd_normal.h - private to proto/simd_normal_*.c: MLX's normal family
+ * (mlx_normal.c) on NW lanes, written once over lane operations each
+ * including file defines for its instruction set.
+ *
+ * Every lane performs the scalar reference's operations in the same order,
+ * each rounded on its own: the same float32 and double multiplies and adds,
+ * fused multiply-adds exactly where MLX calls fma (one rounding, as fmaf),
+ * the same dtype roundings. So the bytes equal gpi_mlx_dist_values_scalar;
+ * tests/unit/test_mlx_normal.c checks every level. A vector whose logf input
+ * leaves the positive normal floats (only t = 0, from a truncated draw of
+ * exactly +-1) is handed to the scalar reference whole.
+ *
+ * The includer defines, for NW float lanes:
+ *   nvf nvu                       float and 32-bit integer vectors
+ *   NV_LOAD(p) NV_SET1(x) NV_SUB NV_AND NV_SRL(v, n)
+ *   NV_ANY_GEU(a, b)              any lane (uint32)a >= (uint32)b
+ *   NF_FROM_U32(v)                RNE_f32 of uint32 lanes
+ *   NF_CAST(v) NF_BITS(f) NF_SET1 NF_ADD NF_SUB NF_MUL NF_ABS
+ *   NF_MIN(a, b) NF_MAX(a, b)     a < b ? a : b, a > b ? a : b (x86 minps/maxps)
+ *   NF_FMA(a, b, c)               a * b + c, one rounding
+ *   NF_SEL_GT(a, b, x, y) NF_ANY_GT(a, b)    a > b ? x : y; any lane a > b
+ *   NF_ROUND_F16(f) NF_ROUND_BF16(f)         RNE to the dtype, kept as float
+ *   NF_STORE32(p, f) NF_STORE_F16(p, f) NF_STORE_BF16(p, f)   little-endian
+ *   n_logf_core(ix)               glibc logf of NW positive normal floats (bits)
+ *   NFN(name)                     the kernel's symbol name
+ */
+#ifndef GLOROT_SIMD_NORMAL_H
+#define GLOROT_SIMD_NORMAL_H
+
+#include "gen_internal.h"
+#include "mlx_normal.h"
+
+#define N_INLINE static inline __attribute__((always_inline))
+
+/* The constants of one distribution, broadcast once per call. */
+typedef struct {
+    nvf upper, range, lo, scale, loc, std_t, clip_lo, clip_hi;
+} n_consts;
+
+/* ---- erfinv (mlx_math.c) ----------------------------------------------------- */
+
+N_INLINE nvf n_erfinv_tail(nvf t)
+{
+    nvf p = NF_SET1(3.03697567e-10f);
+    p = NF_FMA(p, t, NF_SET1(2.93243101e-8f));
+    p = NF_FMA(p, t, NF_SET1(1.22150334e-6f));
+    p = NF_FMA(p, t, NF_SET1(2.84108955e-5f));
+    p = NF_FMA(p, t, NF_SET1(3.93552968e-4f));
+    p = NF_FMA(p, t, NF_SET1(3.02698812e-3f));
+    p = NF_FMA(p, t, NF_SET1(4.83185798e-3f));
+    p = NF_FMA(p, t, NF_SET1(-2.64646143e-1f));
+    return NF_FMA(p, t, NF_SET1(8.40016484e-1f));
+}
+
+N_INLINE nvf n_erfinv_body(nvf t)
+{
+    nvf p = NF_SET1(5.43877832e-9f);
+    p = NF_FMA(p, t, NF_SET1(1.43285448e-7f));
+    p = NF_FMA(p, t, NF_SET1(1.22774793e-6f));
+    p = NF_FMA(p, t, NF_SET1(1.12963626e-7f));
+    p = NF_FMA(p, t, NF_SET1(-5.61530760e-5f));
+    p = NF_FMA(p, t, NF_SET1(-1.47697632e-4f));
+    p = NF_FMA(p, t, NF_SET1(2.31468678e-3f));
+    p = NF_FMA(p, t, NF_SET1(1.15392581e-2f));
+    p = NF_FMA(p, t, NF_SET1(-2.32015476e-1f));
+    return NF_FMA(p, t, NF_SET1(8.86226892e-1f));
+}
+
+/* MLX erfinv; *special is set when a lane's logf input is not a positive
+ * normal float (the lane's result is then meaningless). The tail
+ * polynomial (|t| > 6.125: |a| > 0.9989) is evaluated only when a lane
+ * needs it. */
+N_INLINE nvf n_erfinv(nvf a, int *special)
+{
+    nvf t = NF_FMA(a, NF_SUB(NF_SET1(0.0f), a), NF_SET1(1.0f));
+    nvu ix = NF_BITS(t);
+    nvf lt, p, thresh = NF_SET1(6.125f);
+
+    *special |= NV_ANY_GEU(NV_SUB(ix, NV_SET1(0x00800000u)), NV_SET1(0x7f000000u));
+    lt = n_logf_core(ix);
+    p = n_erfinv_body(lt);
+    if (NF_ANY_GT(NF_ABS(lt), thresh))
+        p = NF_SEL_GT(NF_ABS(lt), thresh, n_erfinv_tail(lt), p);
+    return NF_MUL(a, p);
+}
+
+/* ---- dtype rounding and stores ---------------------------------------------- */
+
+N_INLINE nvf n_round(gp_dtype dt, nvf f)
+{
+    return dt == GP_FLOAT16 ? NF_ROUND_F16(f) : dt == GP_BFLOAT16 ? NF_ROUND_BF16(f) : f;
+}
+
+/* y already holds dtype values: the stores only change the encoding. */
+N_INLINE void n_store(gp_dtype dt, unsigned char *p, nvf y)
+{
+    if (dt == GP_FLOAT16)
+        NF_STORE_F16(p, y);
+    else if (dt == GP_BFLOAT16)
+        NF_STORE_BF16(p, y);
+    else
+        NF_STORE32(p, y);
+}
+
+/* ---- one vector of elements (mlx_normal.c normal_at / truncated_at) ---------- */
+
+N_INLINE nvf n_uniform(const n_consts *c, const uint32_t *w)
+{
+    return NF_MIN(NF_MUL(NF_FROM_U32(NV_LOAD(w)), NF_SET1(0x1p-32f)), c->upper);
+}
+
+N_INLINE nvf n_normal(const n_consts *c, nvf u, gp_dtype dt, int loc, int *special)
+{
+    nvf s = NF_ADD(NF_MUL(c->range, u), c->lo);
+    nvf y = n_round(dt, NF_MUL(c->scale, n_round(dt, n_erfinv(s, special))));
+
+    return loc ? n_round(dt, NF_ADD(c->loc, y)) : y;
+}
+
+N_INLINE nvf n_truncated(const n_consts *c, nvf u, gp_dtype dt, int *special)
+{
+    nvf x;
+
+    u = n_round(dt, u);
+    u = n_round(dt, NF_ADD(n_round(dt, NF_MUL(c->range, u)), c->lo));
+    x = n_round(dt, NF_MUL(c->scale, n_round(dt, n_erfinv(u, special))));
+    x = NF_MAX(NF_MIN(c->clip_hi, x), c->clip_lo);
+    x = n_round(dt, NF_MUL(x, c->std_t));
+    return n_round(dt, NF_ADD(x, c->loc));
+}
+
+/* Elements [0, n - n % NW) for one (kind, dtype), constant after inlining. */
+N_INLINE size_t n_run(const gpi_mlx_dist *d, const n_consts *c, const uint32_t *w, size_t n,
+                      unsigned char *dst, gpi_mlx_kind kind, gp_dtype dt)
+{
+    size_t es = dt == GP_FLOAT32 ? 4 : 2, i;
+
+    for (i = 0; i + NW <= n; i += NW) {
+        int special = 0;
+        nvf u = n_uniform(c, w + i);
+        nvf y = kind == GPI_MLX_TRUNCATED ? n_truncated(c, u, dt, &special)
+                                          : n_normal(c, u, dt, kind == GPI_MLX_NORMAL, &special);
+        if (special)
+            gpi_mlx_dist_values_scalar(d, w, i, i + NW, dst);
+        else
+            n_store(dt, dst + i * es, y);
+    }
+    return i;
+}
+
+#define N_RUN_DTYPES(kind)                                                                         \
+    (d->dtype == GP_FLOAT16    ? n_run(d, &c, w, n, dst, (kind), GP_FLOAT16)                       \
+     : d->dtype == GP_BFLOAT16 ? n_run(d, &c, w, n, dst, (kind), GP_BFLOAT16)                      \
+                               : n_run(d, &c, w, n, dst, (kind), GP_FLOAT32))
+
+static size_t NFN(values)(const gpi_mlx_dist *d, const uint32_t *w, size_t n, unsigned char *dst)
+{
+    n_consts c = {NF_SET1(d->upper), NF_SET1(d->range), NF_SET1(d->lo),      NF_SET1(d->scale),
+                  NF_SET1(d->loc),   NF_SET1(d->std_t), NF_SET1(d->clip_lo), NF_SET1(d->clip_hi)};
+
+    switch (d->kind) {
+    case GPI_MLX_NORMAL_NOLOC:
+        return N_RUN_DTYPES(GPI_MLX_NORMAL_NOLOC);
+    case GPI_MLX_NORMAL:
+        return N_RUN_DTYPES(GPI_MLX_NORMAL);
+    case GPI_MLX_TRUNCATED:
+        return N_RUN_DTYPES(GPI_MLX_TRUNCATED);
+    }
+    return 0;
+}
+
+#endif /* GLOROT_SIMD_NORMAL_H */
