@@ -29,9 +29,10 @@
  * third choice sets) gave the same float as this CPU's logf (FMA variant),
  * and __logf_sse2 (GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA) agreed on
  * every positive finite float too. So the plain double operations below,
- * compiled with -ffp-contract=off, equal glibc on every x86-64 CPU, and the
- * vector kernels use the same plain operations. tests/unit/test_mlx_normal.c
- * compares every float32 in (0, 1] with the system logf. */
+ * compiled with -ffp-contract=off, equal glibc on every x86-64 CPU; the
+ * vector kernels (simd_normal_*.c) fuse all five, which gives the same
+ * floats. tests/unit/test_mlx_normal.c checks both on every float32 in
+ * (0, 1], the only inputs the normal family has (t = 1 - a^2). */
 
 /* {1/c, log(c)} per subinterval, from e_logf_data.c, as two arrays so the
  * vector kernels can load each into registers. */

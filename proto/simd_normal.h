@@ -18,11 +18,13 @@
  *   NF_FROM_U32(v)                RNE_f32 of uint32 lanes
  *   NF_CAST(v) NF_BITS(f) NF_SET1 NF_ADD NF_SUB NF_MUL NF_ABS
  *   NF_MIN(a, b) NF_MAX(a, b)     a < b ? a : b, a > b ? a : b (x86 minps/maxps)
- *   NF_FMA(a, b, c)               a * b + c, one rounding
+ *   NF_FMA(a, b, c) NF_FNMA(a, b, c)   a * b + c, -(a * b) + c, one rounding
  *   NF_SEL_GT(a, b, x, y) NF_ANY_GT(a, b)    a > b ? x : y; any lane a > b
  *   NF_ROUND_F16(f) NF_ROUND_BF16(f)         RNE to the dtype, kept as float
  *   NF_STORE32(p, f) NF_STORE_F16(p, f) NF_STORE_BF16(p, f)   little-endian
- *   n_logf_core(ix)               glibc logf of NW positive normal floats (bits)
+ *   NG                            vectors per group (interleaved chains)
+ *   n_logf_core(ix, out)          glibc logf of NG vectors of positive normal
+ *                                 floats (bits ix[j]) into out[j]
  *   NFN(name)                     the kernel's symbol name
  */
 #ifndef GLOROT_SIMD_NORMAL_H
@@ -38,51 +40,51 @@ typedef struct {
     nvf upper, range, lo, scale, loc, std_t, clip_lo, clip_hi;
 } n_consts;
 
-/* ---- erfinv (mlx_math.c) ----------------------------------------------------- */
+/* ---- erfinv (mlx_math.c), NG vectors at a time ------------------------------
+ * Each step is written for the NG vectors of a group in turn, so their
+ * chains interleave: one vector's erfinv is ~40 dependent operations, which
+ * alone leaves the FP units idle most of the time. */
 
-N_INLINE nvf n_erfinv_tail(nvf t)
+#define FOR_G _Pragma("GCC unroll 4") for (int j = 0; j < NG; j++)
+
+static const float n_tail_c[9] = {3.03697567e-10f, 2.93243101e-8f,  1.22150334e-6f,
+                                  2.84108955e-5f,  3.93552968e-4f,  3.02698812e-3f,
+                                  4.83185798e-3f,  -2.64646143e-1f, 8.40016484e-1f};
+static const float n_body_c[10] = {5.43877832e-9f,  1.43285448e-7f,  1.22774793e-6f, 1.12963626e-7f,
+                                   -5.61530760e-5f, -1.47697632e-4f, 2.31468678e-3f, 1.15392581e-2f,
+                                   -2.32015476e-1f, 8.86226892e-1f};
+
+/* Horner with one rounding per step (MLX's fma), coefficients c[0..nc). */
+N_INLINE void n_horner(const float *c, int nc, const nvf *t, nvf *p)
 {
-    nvf p = NF_SET1(3.03697567e-10f);
-    p = NF_FMA(p, t, NF_SET1(2.93243101e-8f));
-    p = NF_FMA(p, t, NF_SET1(1.22150334e-6f));
-    p = NF_FMA(p, t, NF_SET1(2.84108955e-5f));
-    p = NF_FMA(p, t, NF_SET1(3.93552968e-4f));
-    p = NF_FMA(p, t, NF_SET1(3.02698812e-3f));
-    p = NF_FMA(p, t, NF_SET1(4.83185798e-3f));
-    p = NF_FMA(p, t, NF_SET1(-2.64646143e-1f));
-    return NF_FMA(p, t, NF_SET1(8.40016484e-1f));
+    FOR_G p[j] = NF_SET1(c[0]);
+    _Pragma("GCC unroll 10") for (int k = 1; k < nc; k++) FOR_G p[j] =
+        NF_FMA(p[j], t[j], NF_SET1(c[k]));
 }
 
-N_INLINE nvf n_erfinv_body(nvf t)
+/* MLX erfinv of a[0..NG); *special is set when a lane's logf input is not a
+ * positive normal float (the group is then redone by the scalar code). The
+ * tail polynomial (|t| > 6.125: |a| > 0.9989) only when a lane needs it. */
+N_INLINE void n_erfinv(const nvf *a, nvf *out, int *special)
 {
-    nvf p = NF_SET1(5.43877832e-9f);
-    p = NF_FMA(p, t, NF_SET1(1.43285448e-7f));
-    p = NF_FMA(p, t, NF_SET1(1.22774793e-6f));
-    p = NF_FMA(p, t, NF_SET1(1.12963626e-7f));
-    p = NF_FMA(p, t, NF_SET1(-5.61530760e-5f));
-    p = NF_FMA(p, t, NF_SET1(-1.47697632e-4f));
-    p = NF_FMA(p, t, NF_SET1(2.31468678e-3f));
-    p = NF_FMA(p, t, NF_SET1(1.15392581e-2f));
-    p = NF_FMA(p, t, NF_SET1(-2.32015476e-1f));
-    return NF_FMA(p, t, NF_SET1(8.86226892e-1f));
-}
+    nvu ix[NG];
+    nvf lt[NG], p[NG], q[NG], thresh = NF_SET1(6.125f);
+    int tail = 0;
 
-/* MLX erfinv; *special is set when a lane's logf input is not a positive
- * normal float (the lane's result is then meaningless). The tail
- * polynomial (|t| > 6.125: |a| > 0.9989) is evaluated only when a lane
- * needs it. */
-N_INLINE nvf n_erfinv(nvf a, int *special)
-{
-    nvf t = NF_FMA(a, NF_SUB(NF_SET1(0.0f), a), NF_SET1(1.0f));
-    nvu ix = NF_BITS(t);
-    nvf lt, p, thresh = NF_SET1(6.125f);
-
-    *special |= NV_ANY_GEU(NV_SUB(ix, NV_SET1(0x00800000u)), NV_SET1(0x7f000000u));
-    lt = n_logf_core(ix);
-    p = n_erfinv_body(lt);
-    if (NF_ANY_GT(NF_ABS(lt), thresh))
-        p = NF_SEL_GT(NF_ABS(lt), thresh, n_erfinv_tail(lt), p);
-    return NF_MUL(a, p);
+    FOR_G
+    {
+        /* fma(a, 0 - a, 1) = 1 - a * a rounded once = fnmadd(a, a, 1) */
+        ix[j] = NF_BITS(NF_FNMA(a[j], a[j], NF_SET1(1.0f)));
+        *special |= NV_ANY_GEU(NV_SUB(ix[j], NV_SET1(0x00800000u)), NV_SET1(0x7f000000u));
+    }
+    n_logf_core(ix, lt);
+    n_horner(n_body_c, 10, lt, p);
+    FOR_G tail |= NF_ANY_GT(NF_ABS(lt[j]), thresh);
+    if (tail) {
+        n_horner(n_tail_c, 9, lt, q);
+        FOR_G p[j] = NF_SEL_GT(NF_ABS(lt[j]), thresh, q[j], p[j]);
+    }
+    FOR_G out[j] = NF_MUL(a[j], p[j]);
 }
 
 /* ---- dtype rounding and stores ---------------------------------------------- */
@@ -103,48 +105,66 @@ N_INLINE void n_store(gp_dtype dt, unsigned char *p, nvf y)
         NF_STORE32(p, y);
 }
 
-/* ---- one vector of elements (mlx_normal.c normal_at / truncated_at) ---------- */
+/* ---- NG vectors of elements (mlx_normal.c normal_at / truncated_at) ------------ */
 
 N_INLINE nvf n_uniform(const n_consts *c, const uint32_t *w)
 {
     return NF_MIN(NF_MUL(NF_FROM_U32(NV_LOAD(w)), NF_SET1(0x1p-32f)), c->upper);
 }
 
-N_INLINE nvf n_normal(const n_consts *c, nvf u, gp_dtype dt, int loc, int *special)
+N_INLINE void n_normal(const n_consts *c, nvf *y, gp_dtype dt, int loc, int *special)
 {
-    nvf s = NF_ADD(NF_MUL(c->range, u), c->lo);
-    nvf y = n_round(dt, NF_MUL(c->scale, n_round(dt, n_erfinv(s, special))));
+    nvf e[NG];
 
-    return loc ? n_round(dt, NF_ADD(c->loc, y)) : y;
+    /* range = 2: range * u is exact, so the fused form rounds like the two ops */
+    FOR_G y[j] = NF_FMA(c->range, y[j], c->lo);
+    n_erfinv(y, e, special);
+    FOR_G
+    {
+        y[j] = n_round(dt, NF_MUL(c->scale, n_round(dt, e[j])));
+        if (loc)
+            y[j] = n_round(dt, NF_ADD(c->loc, y[j]));
+    }
 }
 
-N_INLINE nvf n_truncated(const n_consts *c, nvf u, gp_dtype dt, int *special)
+N_INLINE void n_truncated(const n_consts *c, nvf *y, gp_dtype dt, int *special)
 {
-    nvf x;
+    nvf e[NG];
 
-    u = n_round(dt, u);
-    u = n_round(dt, NF_ADD(n_round(dt, NF_MUL(c->range, u)), c->lo));
-    x = n_round(dt, NF_MUL(c->scale, n_round(dt, n_erfinv(u, special))));
-    x = NF_MAX(NF_MIN(c->clip_hi, x), c->clip_lo);
-    x = n_round(dt, NF_MUL(x, c->std_t));
-    return n_round(dt, NF_ADD(x, c->loc));
+    FOR_G
+    {
+        nvf u = n_round(dt, y[j]);
+        y[j] = n_round(dt, NF_ADD(n_round(dt, NF_MUL(c->range, u)), c->lo));
+    }
+    n_erfinv(y, e, special);
+    FOR_G
+    {
+        nvf x = n_round(dt, NF_MUL(c->scale, n_round(dt, e[j])));
+        x = NF_MAX(NF_MIN(c->clip_hi, x), c->clip_lo);
+        x = n_round(dt, NF_MUL(x, c->std_t));
+        y[j] = n_round(dt, NF_ADD(x, c->loc));
+    }
 }
 
-/* Elements [0, n - n % NW) for one (kind, dtype), constant after inlining. */
+/* Elements [0, n - n % (NG * NW)) for one (kind, dtype), constant after
+ * inlining. */
 N_INLINE size_t n_run(const gpi_mlx_dist *d, const n_consts *c, const uint32_t *w, size_t n,
                       unsigned char *dst, gpi_mlx_kind kind, gp_dtype dt)
 {
     size_t es = dt == GP_FLOAT32 ? 4 : 2, i;
 
-    for (i = 0; i + NW <= n; i += NW) {
+    for (i = 0; i + NG * NW <= n; i += NG * NW) {
         int special = 0;
-        nvf u = n_uniform(c, w + i);
-        nvf y = kind == GPI_MLX_TRUNCATED ? n_truncated(c, u, dt, &special)
-                                          : n_normal(c, u, dt, kind == GPI_MLX_NORMAL, &special);
-        if (special)
-            gpi_mlx_dist_values_scalar(d, w, i, i + NW, dst);
+        nvf y[NG];
+        FOR_G y[j] = n_uniform(c, w + i + (size_t)j * NW);
+        if (kind == GPI_MLX_TRUNCATED)
+            n_truncated(c, y, dt, &special);
         else
-            n_store(dt, dst + i * es, y);
+            n_normal(c, y, dt, kind == GPI_MLX_NORMAL, &special);
+        if (special)
+            gpi_mlx_dist_values_scalar(d, w, i, i + NG * NW, dst);
+        else
+            FOR_G n_store(dt, dst + (i + (size_t)j * NW) * es, y[j]);
     }
     return i;
 }

@@ -38,6 +38,7 @@ typedef __m256i nvu;
 #define NF_MIN(a, b) _mm256_min_ps((a), (b))
 #define NF_MAX(a, b) _mm256_max_ps((a), (b))
 #define NF_FMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define NF_FNMA(a, b, c) _mm256_fnmadd_ps((a), (b), (c))
 #define NF_SEL_GT(a, b, x, y) _mm256_blendv_ps((y), (x), _mm256_cmp_ps((a), (b), _CMP_GT_OQ))
 #define NF_ANY_GT(a, b) (_mm256_movemask_ps(_mm256_cmp_ps((a), (b), _CMP_GT_OQ)) != 0)
 #define F16_RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
@@ -83,36 +84,44 @@ static inline nvu bf16_bits(nvu x)
     return NV_AND(r, NV_SET1(0xFFFF0000u));
 }
 
-/* The double half of glibc's logf on 4 lanes. */
-static inline __m128 logf_half(__m256d z, __m128i idx, __m256d kd)
+#define NG 4 /* vectors per group: 4 x 8 lanes, 8 chains of 4 doubles */
+#define FOR_H _Pragma("GCC unroll 8") for (int h = 0; h < 2 * NG; h++)
+
+/* glibc logf (mlx_math.c gpi_mlx_logf) of NG vectors of positive normal
+ * floats: the integer part per 8 lanes, the double part in halves of 4
+ * (h = 2j low, 2j + 1 high), step by step across all of them. */
+static inline __attribute__((always_inline)) void n_logf_core(const nvu *ix, nvf *out)
 {
-    __m256d invc = _mm256_i32gather_pd(gpi_logf_invc, idx, 8);
-    __m256d logc = _mm256_i32gather_pd(gpi_logf_logc, idx, 8);
-    __m256d r = _mm256_sub_pd(_mm256_mul_pd(z, invc), _mm256_set1_pd(1.0));
-    __m256d y0 = _mm256_add_pd(logc, _mm256_mul_pd(kd, _mm256_set1_pd(GPI_LOGF_LN2)));
-    __m256d r2 = _mm256_mul_pd(r, r);
-    __m256d y =
-        _mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(GPI_LOGF_A1), r), _mm256_set1_pd(GPI_LOGF_A2));
+    __m256d z[2 * NG], kd[2 * NG], invc[2 * NG], logc[2 * NG], r[2 * NG], r2[2 * NG], y[2 * NG];
+    __m128i idx[2 * NG];
 
-    y = _mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(GPI_LOGF_A0), r2), y);
-    y = _mm256_add_pd(_mm256_mul_pd(y, r2), _mm256_add_pd(y0, r));
-    return _mm256_cvtpd_ps(y);
-}
-
-/* glibc logf (mlx_math.c gpi_mlx_logf) of 8 positive normal floats. */
-static inline __attribute__((always_inline)) nvf n_logf_core(nvu ix)
-{
-    nvu tmp = NV_SUB(ix, NV_SET1(GPI_LOGF_OFF));
-    nvu idx = NV_AND(NV_SRL(tmp, 19), NV_SET1(15u));
-    nvu k = _mm256_srai_epi32(tmp, 23);
-    nvf z = NF_CAST(NV_SUB(ix, NV_AND(tmp, NV_SET1(0xff800000u))));
-    __m128 lo = logf_half(_mm256_cvtps_pd(_mm256_castps256_ps128(z)), _mm256_castsi256_si128(idx),
-                          _mm256_cvtepi32_pd(_mm256_castsi256_si128(k)));
-    __m128 hi =
-        logf_half(_mm256_cvtps_pd(_mm256_extractf128_ps(z, 1)), _mm256_extracti128_si256(idx, 1),
-                  _mm256_cvtepi32_pd(_mm256_extracti128_si256(k, 1)));
-
-    return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+    _Pragma("GCC unroll 4") for (int j = 0; j < NG; j++)
+    {
+        nvu tmp = NV_SUB(ix[j], NV_SET1(GPI_LOGF_OFF));
+        nvu i32 = NV_AND(NV_SRL(tmp, 19), NV_SET1(15u));
+        nvu k = _mm256_srai_epi32(tmp, 23);
+        nvf zf = NF_CAST(NV_SUB(ix[j], NV_AND(tmp, NV_SET1(0xff800000u))));
+        z[2 * j] = _mm256_cvtps_pd(_mm256_castps256_ps128(zf));
+        z[2 * j + 1] = _mm256_cvtps_pd(_mm256_extractf128_ps(zf, 1));
+        idx[2 * j] = _mm256_castsi256_si128(i32);
+        idx[2 * j + 1] = _mm256_extracti128_si256(i32, 1);
+        kd[2 * j] = _mm256_cvtepi32_pd(_mm256_castsi256_si128(k));
+        kd[2 * j + 1] = _mm256_cvtepi32_pd(_mm256_extracti128_si256(k, 1));
+    }
+    FOR_H
+    {
+        invc[h] = _mm256_i32gather_pd(gpi_logf_invc, idx[h], 8);
+        logc[h] = _mm256_i32gather_pd(gpi_logf_logc, idx[h], 8);
+    }
+    /* The five a * b + c fused (see mlx_normal.h: same float as plain). */
+    FOR_H r[h] = _mm256_fmsub_pd(z[h], invc[h], _mm256_set1_pd(1.0));
+    FOR_H logc[h] = _mm256_fmadd_pd(kd[h], _mm256_set1_pd(GPI_LOGF_LN2), logc[h]);
+    FOR_H r2[h] = _mm256_mul_pd(r[h], r[h]);
+    FOR_H y[h] = _mm256_fmadd_pd(_mm256_set1_pd(GPI_LOGF_A1), r[h], _mm256_set1_pd(GPI_LOGF_A2));
+    FOR_H y[h] = _mm256_fmadd_pd(_mm256_set1_pd(GPI_LOGF_A0), r2[h], y[h]);
+    FOR_H y[h] = _mm256_fmadd_pd(y[h], r2[h], _mm256_add_pd(logc[h], r[h]));
+    _Pragma("GCC unroll 4") for (int j = 0; j < NG; j++) out[j] = _mm256_insertf128_ps(
+        _mm256_castps128_ps256(_mm256_cvtpd_ps(y[2 * j])), _mm256_cvtpd_ps(y[2 * j + 1]), 1);
 }
 
 #include "simd_normal.h"

@@ -38,6 +38,7 @@ typedef __m512i nvu;
 #define NF_MIN(a, b) _mm512_min_ps((a), (b))
 #define NF_MAX(a, b) _mm512_max_ps((a), (b))
 #define NF_FMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define NF_FNMA(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define NF_SEL_GT(a, b, x, y)                                                                      \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ), (y), (x))
 #define NF_ANY_GT(a, b) (_mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ) != 0)
@@ -59,42 +60,48 @@ static inline nvu bf16_bits(nvu x)
     return NV_AND(r, NV_SET1(0xFFFF0000u));
 }
 
-/* The double half of glibc's logf on 8 lanes: z, table index (as 64-bit
- * lanes) and k already extracted. */
-static inline __m256 logf_half(__m512d z, __m512i idx, __m512d kd)
+#define NG 4 /* vectors per group: 4 x 16 lanes, 8 chains of 8 doubles */
+#define FOR_H _Pragma("GCC unroll 8") for (int h = 0; h < 2 * NG; h++)
+
+/* glibc logf (mlx_math.c gpi_mlx_logf) of NG vectors of positive normal
+ * floats: the integer part per 16 lanes, the double part in halves of 8
+ * (h = 2j low, 2j + 1 high), step by step across all of them. */
+static inline __attribute__((always_inline)) void n_logf_core(const nvu *ix, nvf *out)
 {
-    const __m512d invc_lo = _mm512_loadu_pd(gpi_logf_invc),
-                  invc_hi = _mm512_loadu_pd(gpi_logf_invc + 8);
-    const __m512d logc_lo = _mm512_loadu_pd(gpi_logf_logc),
-                  logc_hi = _mm512_loadu_pd(gpi_logf_logc + 8);
-    __m512d invc = _mm512_permutex2var_pd(invc_lo, idx, invc_hi);
-    __m512d logc = _mm512_permutex2var_pd(logc_lo, idx, logc_hi);
-    __m512d r = _mm512_sub_pd(_mm512_mul_pd(z, invc), _mm512_set1_pd(1.0));
-    __m512d y0 = _mm512_add_pd(logc, _mm512_mul_pd(kd, _mm512_set1_pd(GPI_LOGF_LN2)));
-    __m512d r2 = _mm512_mul_pd(r, r);
-    __m512d y =
-        _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(GPI_LOGF_A1), r), _mm512_set1_pd(GPI_LOGF_A2));
+    const __m512d invc_lo = _mm512_loadu_pd(gpi_logf_invc);
+    const __m512d invc_hi = _mm512_loadu_pd(gpi_logf_invc + 8);
+    const __m512d logc_lo = _mm512_loadu_pd(gpi_logf_logc);
+    const __m512d logc_hi = _mm512_loadu_pd(gpi_logf_logc + 8);
+    __m512d z[2 * NG], kd[2 * NG], invc[2 * NG], logc[2 * NG], r[2 * NG], r2[2 * NG], y[2 * NG];
+    __m512i idx[2 * NG];
 
-    y = _mm512_add_pd(_mm512_mul_pd(_mm512_set1_pd(GPI_LOGF_A0), r2), y);
-    y = _mm512_add_pd(_mm512_mul_pd(y, r2), _mm512_add_pd(y0, r));
-    return _mm512_cvtpd_ps(y);
-}
-
-/* glibc logf (mlx_math.c gpi_mlx_logf) of 16 positive normal floats. */
-static inline __attribute__((always_inline)) nvf n_logf_core(nvu ix)
-{
-    nvu tmp = NV_SUB(ix, NV_SET1(GPI_LOGF_OFF));
-    nvu idx = NV_AND(NV_SRL(tmp, 19), NV_SET1(15u));
-    nvu k = _mm512_srai_epi32(tmp, 23);
-    nvf z = NF_CAST(NV_SUB(ix, NV_AND(tmp, NV_SET1(0xff800000u))));
-    __m256 lo = logf_half(_mm512_cvtps_pd(_mm512_castps512_ps256(z)),
-                          _mm512_cvtepu32_epi64(_mm512_castsi512_si256(idx)),
-                          _mm512_cvtepi32_pd(_mm512_castsi512_si256(k)));
-    __m256 hi = logf_half(_mm512_cvtps_pd(_mm512_extractf32x8_ps(z, 1)),
-                          _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(idx, 1)),
-                          _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(k, 1)));
-
-    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+    _Pragma("GCC unroll 4") for (int j = 0; j < NG; j++)
+    {
+        nvu tmp = NV_SUB(ix[j], NV_SET1(GPI_LOGF_OFF));
+        nvu i32 = NV_SRL(tmp, 19); /* vpermt2pd reads its low 4 bits only */
+        nvu k = _mm512_srai_epi32(tmp, 23);
+        nvf zf = NF_CAST(NV_SUB(ix[j], NV_AND(tmp, NV_SET1(0xff800000u))));
+        z[2 * j] = _mm512_cvtps_pd(_mm512_castps512_ps256(zf));
+        z[2 * j + 1] = _mm512_cvtps_pd(_mm512_extractf32x8_ps(zf, 1));
+        idx[2 * j] = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(i32));
+        idx[2 * j + 1] = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(i32, 1));
+        kd[2 * j] = _mm512_cvtepi32_pd(_mm512_castsi512_si256(k));
+        kd[2 * j + 1] = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(k, 1));
+    }
+    FOR_H
+    {
+        invc[h] = _mm512_permutex2var_pd(invc_lo, idx[h], invc_hi);
+        logc[h] = _mm512_permutex2var_pd(logc_lo, idx[h], logc_hi);
+    }
+    /* The five a * b + c fused (see mlx_normal.h: same float as plain). */
+    FOR_H r[h] = _mm512_fmsub_pd(z[h], invc[h], _mm512_set1_pd(1.0));
+    FOR_H logc[h] = _mm512_fmadd_pd(kd[h], _mm512_set1_pd(GPI_LOGF_LN2), logc[h]);
+    FOR_H r2[h] = _mm512_mul_pd(r[h], r[h]);
+    FOR_H y[h] = _mm512_fmadd_pd(_mm512_set1_pd(GPI_LOGF_A1), r[h], _mm512_set1_pd(GPI_LOGF_A2));
+    FOR_H y[h] = _mm512_fmadd_pd(_mm512_set1_pd(GPI_LOGF_A0), r2[h], y[h]);
+    FOR_H y[h] = _mm512_fmadd_pd(y[h], r2[h], _mm512_add_pd(logc[h], r[h]));
+    _Pragma("GCC unroll 4") for (int j = 0; j < NG; j++) out[j] = _mm512_insertf32x8(
+        _mm512_castps256_ps512(_mm512_cvtpd_ps(y[2 * j])), _mm512_cvtpd_ps(y[2 * j + 1]), 1);
 }
 
 #include "simd_normal.h"
