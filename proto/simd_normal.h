@@ -13,10 +13,10 @@
  *
  * The includer defines, for NW float lanes:
  *   nvf nvu                       float and 32-bit integer vectors
- *   NV_LOAD(p) NV_SET1(x) NV_SUB NV_AND NV_SRL(v, n)
+ *   NV_LOAD(p) NV_SET1(x) NV_SUB
  *   NV_ANY_GEU(a, b)              any lane (uint32)a >= (uint32)b
  *   NF_FROM_U32(v)                RNE_f32 of uint32 lanes
- *   NF_CAST(v) NF_BITS(f) NF_SET1 NF_ADD NF_SUB NF_MUL NF_ABS
+ *   NF_CAST(v) NF_BITS(f) NF_SET1 NF_ADD NF_MUL
  *   NF_MIN(a, b) NF_MAX(a, b)     a < b ? a : b, a > b ? a : b (x86 minps/maxps)
  *   NF_FMA(a, b, c) NF_FNMA(a, b, c)   a * b + c, -(a * b) + c, one rounding
  *   NF_SEL_GT(a, b, x, y) NF_ANY_GT(a, b)    a > b ? x : y; any lane a > b
@@ -62,27 +62,31 @@ N_INLINE void n_horner(const float *c, int nc, const nvf *t, nvf *p)
         NF_FMA(p[j], t[j], NF_SET1(c[k]));
 }
 
-/* MLX erfinv of a[0..NG); *special is set when a lane's logf input is not a
- * positive normal float (the group is then redone by the scalar code). The
- * tail polynomial (|t| > 6.125: |a| > 0.9989) only when a lane needs it. */
-N_INLINE void n_erfinv(const nvf *a, nvf *out, int *special)
+/* MLX erfinv of a[0..NG). With check, *special is set when a lane's logf
+ * input is not a positive normal float (the group is then redone by the
+ * scalar code); the normal kinds skip it: |a| <= 1 - 2^-24 there, so
+ * t >= 2^-23 - 2^-48. t <= 1 makes log(t) <= 0, so |log t| > 6.125 is
+ * log t < -6.125 (|a| > 0.9989): the tail polynomial only when a lane
+ * needs it. */
+N_INLINE void n_erfinv(const nvf *a, nvf *out, int check, int *special)
 {
     nvu ix[NG];
-    nvf lt[NG], p[NG], q[NG], thresh = NF_SET1(6.125f);
+    nvf lt[NG], p[NG], q[NG], thresh = NF_SET1(-6.125f);
     int tail = 0;
 
     FOR_G
     {
         /* fma(a, 0 - a, 1) = 1 - a * a rounded once = fnmadd(a, a, 1) */
         ix[j] = NF_BITS(NF_FNMA(a[j], a[j], NF_SET1(1.0f)));
-        *special |= NV_ANY_GEU(NV_SUB(ix[j], NV_SET1(0x00800000u)), NV_SET1(0x7f000000u));
+        if (check)
+            *special |= NV_ANY_GEU(NV_SUB(ix[j], NV_SET1(0x00800000u)), NV_SET1(0x7f000000u));
     }
     n_logf_core(ix, lt);
     n_horner(n_body_c, 10, lt, p);
-    FOR_G tail |= NF_ANY_GT(NF_ABS(lt[j]), thresh);
+    FOR_G tail |= NF_ANY_GT(thresh, lt[j]);
     if (tail) {
         n_horner(n_tail_c, 9, lt, q);
-        FOR_G p[j] = NF_SEL_GT(NF_ABS(lt[j]), thresh, q[j], p[j]);
+        FOR_G p[j] = NF_SEL_GT(thresh, lt[j], q[j], p[j]);
     }
     FOR_G out[j] = NF_MUL(a[j], p[j]);
 }
@@ -112,13 +116,16 @@ N_INLINE nvf n_uniform(const n_consts *c, const uint32_t *w)
     return NF_MIN(NF_MUL(NF_FROM_U32(NV_LOAD(w)), NF_SET1(0x1p-32f)), c->upper);
 }
 
-N_INLINE void n_normal(const n_consts *c, nvf *y, gp_dtype dt, int loc, int *special)
+/* normal(): u = min(RNE(w) 2^-32, 1 - 2^-24), s = RNE(2u - (1 - 2^-24)).
+ * 2u is exact, so s = min(RNE(RNE(w) 2^-31 - (1 - 2^-24)), 1 - 2^-24): below
+ * the clamp the min changes nothing, and at it (RNE(w) = 2^32 - 2^8 or 2^32)
+ * both give 1 - 2^-24. */
+N_INLINE void n_normal(const n_consts *c, const uint32_t *w, nvf *y, gp_dtype dt, int loc)
 {
-    nvf e[NG];
+    nvf s[NG], e[NG], top = NF_SET1(0x1.fffffep-1f);
 
-    /* range = 2: range * u is exact, so the fused form rounds like the two ops */
-    FOR_G y[j] = NF_FMA(c->range, y[j], c->lo);
-    n_erfinv(y, e, special);
+    FOR_G s[j] = NF_MIN(NF_FMA(NF_FROM_U32(NV_LOAD(w + j * NW)), NF_SET1(0x1p-31f), c->lo), top);
+    n_erfinv(s, e, 0, NULL);
     FOR_G
     {
         y[j] = n_round(dt, NF_MUL(c->scale, n_round(dt, e[j])));
@@ -127,16 +134,16 @@ N_INLINE void n_normal(const n_consts *c, nvf *y, gp_dtype dt, int loc, int *spe
     }
 }
 
-N_INLINE void n_truncated(const n_consts *c, nvf *y, gp_dtype dt, int *special)
+N_INLINE void n_truncated(const n_consts *c, const uint32_t *w, nvf *y, gp_dtype dt, int *special)
 {
     nvf e[NG];
 
     FOR_G
     {
-        nvf u = n_round(dt, y[j]);
+        nvf u = n_round(dt, n_uniform(c, w + j * NW));
         y[j] = n_round(dt, NF_ADD(n_round(dt, NF_MUL(c->range, u)), c->lo));
     }
-    n_erfinv(y, e, special);
+    n_erfinv(y, e, 1, special);
     FOR_G
     {
         nvf x = n_round(dt, NF_MUL(c->scale, n_round(dt, e[j])));
@@ -156,11 +163,10 @@ N_INLINE size_t n_run(const gpi_mlx_dist *d, const n_consts *c, const uint32_t *
     for (i = 0; i + NG * NW <= n; i += NG * NW) {
         int special = 0;
         nvf y[NG];
-        FOR_G y[j] = n_uniform(c, w + i + (size_t)j * NW);
         if (kind == GPI_MLX_TRUNCATED)
-            n_truncated(c, y, dt, &special);
+            n_truncated(c, w + i, y, dt, &special);
         else
-            n_normal(c, y, dt, kind == GPI_MLX_NORMAL, &special);
+            n_normal(c, w + i, y, dt, kind == GPI_MLX_NORMAL);
         if (special)
             gpi_mlx_dist_values_scalar(d, w, i, i + NG * NW, dst);
         else
