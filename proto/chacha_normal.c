@@ -265,7 +265,6 @@ static void trunc_init(gpi_chacha_dist *d)
         be = -t;
     }
     d->alpha = al;
-    d->beta = be;
     d->far = al > FAR;
     d->kadj = 0;
     if (al >= 0.0) {

@@ -28,7 +28,7 @@ typedef struct {
     /* truncated_normal (section 3.7.4): the standardised bounds after the
      * mirror (flip), then the tail masses */
     int flip, far, kadj;
-    double alpha, beta;
+    double alpha;
     double da, w;        /* Phi(alpha) - 1/2 and Phi(beta) - Phi(alpha) */
     double ws, tbs, las; /* w, Q(beta), Phi(alpha), times 2^-kadj */
     double c0, c1;       /* far-tail law: e^(-(beta^2 - alpha^2)/2) and 1 - c0 */

@@ -660,3 +660,18 @@ Test(chacha_normal, accepted_extremes_are_finite)
         cr_expect_neq(load_le(out, 2) & 0x7C00u, 0x7C00u);
     }
 }
+
+/* ---- accuracy against mpmath (docs/ALGORITHM.md 3.7.5) ------------------------------------ */
+
+Test(chacha_normal, accuracy_vs_mpmath, .timeout = 300)
+{
+    const char *dir = getenv("GLOROT_TESTS");
+    char script[1024], out[4096];
+    int rc;
+
+    cr_assert_not_null(dir);
+    snprintf(script, sizeof script, "%s/py/check_normal_accuracy.py", dir);
+    char *argv[] = {(char *)python(), script, NULL};
+    rc = run_capture(argv, out, sizeof out);
+    cr_expect_eq(rc, 0, "check_normal_accuracy.py exited %d:\n%s", rc, out);
+}
