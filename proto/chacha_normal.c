@@ -375,37 +375,46 @@ double gpi_chacha_dist_value(const gpi_chacha_dist *d, uint64_t u)
     return v;
 }
 
-static void values_scalar(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,
-                          unsigned char *dst)
+/* value_d of n <= CHUNK words: the vector kernel where there is one (normal
+ * only), the scalar code for the rest; the same bits either way. */
+static void values_d(const gpi_chacha_dist *d, const unsigned char *ks, size_t n, double *vd)
 {
-    float f[CHUNK];
+    const gpi_kernels *kern = gpi_kernels_active();
+    size_t k = 0;
 
-    while (n > 0) {
-        size_t m = n < CHUNK ? n : CHUNK;
-        for (size_t k = 0; k < m; k++) {
-            double v = gpi_chacha_dist_value(d, gpi_load_le64(ks + 8 * k));
-            if (d->dtype == GP_FLOAT64)
-                gpi_store_le64(dst + 8 * k, gpi_f64_bits(v));
-            else
-                f[k] = (float)v;
-        }
-        if (d->dtype == GP_FLOAT32)
-            for (size_t k = 0; k < m; k++)
-                gpi_store_le32(dst + 4 * k, gpi_f32_bits(f[k]));
-        else if (d->dtype == GP_FLOAT16)
-            gpi_store_f16_n(f, m, dst);
-        else if (d->dtype == GP_BFLOAT16)
-            gpi_store_bf16_n(f, m, dst);
-        ks += 8 * m;
-        dst += m * gp_dtype_size(d->dtype);
-        n -= m;
-    }
+    if (!d->truncated && kern->cnormal != NULL)
+        k = kern->cnormal(ks, n, d->mean, d->std, vd);
+    for (; k < n; k++)
+        vd[k] = gpi_chacha_dist_value(d, gpi_load_le64(ks + 8 * k));
 }
 
 void gpi_chacha_dist_values(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,
                             unsigned char *dst)
 {
-    values_scalar(d, ks, n, dst);
+    double vd[CHUNK];
+    float f[CHUNK];
+
+    while (n > 0) {
+        size_t m = n < CHUNK ? n : CHUNK;
+        values_d(d, ks, m, vd);
+        if (d->dtype == GP_FLOAT64) {
+            for (size_t k = 0; k < m; k++)
+                gpi_store_le64(dst + 8 * k, gpi_f64_bits(vd[k]));
+        } else {
+            for (size_t k = 0; k < m; k++)
+                f[k] = (float)vd[k];
+            if (d->dtype == GP_FLOAT32)
+                for (size_t k = 0; k < m; k++)
+                    gpi_store_le32(dst + 4 * k, gpi_f32_bits(f[k]));
+            else if (d->dtype == GP_FLOAT16)
+                gpi_store_f16_n(f, m, dst);
+            else
+                gpi_store_bf16_n(f, m, dst);
+        }
+        ks += 8 * m;
+        dst += m * gp_dtype_size(d->dtype);
+        n -= m;
+    }
 }
 
 void gpi_chacha_dist_fill(const gpi_chacha_dist *d, const unsigned char key[32], uint64_t first,

@@ -675,3 +675,81 @@ Test(chacha_normal, accuracy_vs_mpmath, .timeout = 300)
     rc = run_capture(argv, out, sizeof out);
     cr_expect_eq(rc, 0, "check_normal_accuracy.py exited %d:\n%s", rc, out);
 }
+
+/* ---- vector kernels = the scalar definition ------------------------------------------------ */
+
+#define SIMD_WORDS ((size_t)1 << 20)
+
+/* Words of every class: keystream, then every tail magnitude and the ends. */
+static unsigned char *simd_words(size_t n)
+{
+    unsigned char key[32], *ks = malloc(8 * n);
+
+    cr_assert_not_null(ks);
+    gpi_chacha_key(99, "simd", 4, key);
+    gpi_chacha_keystream(key, 0, 8 * n, ks);
+    for (size_t i = 0; i < n; i += 3) /* a third of the words from word(): tails at every scale */
+        gpi_store_le64(ks + 8 * i, word((int)(i / 3)));
+    return ks;
+}
+
+Test(chacha_normal, simd_equals_scalar, .timeout = 600)
+{
+    static const gp_dtype dtypes[] = {GP_FLOAT64, GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16};
+    size_t n = SIMD_WORDS + 13; /* not a multiple of any width */
+    unsigned char *ks = simd_words(n), *want = malloc(8 * n), *got = malloc(8 * n);
+    gpi_simd top = gpi_simd_supported();
+
+    cr_assert(want != NULL && got != NULL);
+    for (size_t t = 0; t < 4; t++) {
+        gpi_chacha_dist d;
+        size_t es = gp_dtype_size(dtypes[t]);
+        cr_assert_eq(gpi_chacha_dist_init(&d, 0, dtypes[t], 0.25, 3, 0, 0, NULL), GP_OK);
+        cr_assert_eq(gpi_simd_force(GPI_SIMD_SCALAR), 0);
+        gpi_chacha_dist_values(&d, ks, n, want);
+        /* the scalar path is the definition: spot-check it element by element */
+        for (size_t i = 0; i < n && dtypes[t] == GP_FLOAT64; i += 4099)
+            cr_assert_eq(load_le(want + 8 * i, 8),
+                         gpi_f64_bits(gpi_chacha_dist_value(&d, gpi_load_le64(ks + 8 * i))));
+        for (int lvl = GPI_SIMD_AVX2; lvl <= (int)top; lvl++) {
+            cr_assert_eq(gpi_simd_force((gpi_simd)lvl), 0);
+            memset(got, 0xA5, 8 * n);
+            gpi_chacha_dist_values(&d, ks, n, got);
+            for (size_t i = 0; i < n; i++)
+                cr_assert_eq(memcmp(got + i * es, want + i * es, es), 0,
+                             "%s %s element %zu (u %016llX)", gpi_simd_name((gpi_simd)lvl),
+                             gp_dtype_name(dtypes[t]), i,
+                             (unsigned long long)gpi_load_le64(ks + 8 * i));
+        }
+    }
+    cr_log_info("simd levels checked: up to %s", gpi_simd_name(top));
+    free(ks);
+    free(want);
+    free(got);
+}
+
+/* A whole tensor through fill at every level, odd offsets included, is the golden one. */
+Test(chacha_normal, simd_golden)
+{
+    gpi_simd top = gpi_simd_supported();
+
+    for (int lvl = 0; lvl <= (int)top; lvl++) {
+        cr_assert_eq(gpi_simd_force((gpi_simd)lvl), 0);
+        for (size_t k = 0; k < sizeof golden_cases / sizeof golden_cases[0]; k++) {
+            const golden_case *c = &golden_cases[k];
+            size_t es = gp_dtype_size(c->dtype), split = c->numel / 3 + 1;
+            unsigned char *out = malloc(c->numel * es), key[32];
+            gpi_chacha_dist d;
+            char got[65];
+            cr_assert_not_null(out);
+            dist_of(c, &d);
+            gpi_chacha_key(c->seed, c->name, strlen(c->name), key);
+            gpi_chacha_dist_fill(&d, key, 0, split < c->numel ? split : c->numel, out);
+            if (split < c->numel)
+                gpi_chacha_dist_fill(&d, key, split, c->numel - split, out + split * es);
+            sha_hex(out, c->numel * es, got);
+            cr_expect_str_eq(got, c->sha256, "%s: row %zu", gpi_simd_name((gpi_simd)lvl), k);
+            free(out);
+        }
+    }
+}
