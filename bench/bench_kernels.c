@@ -19,9 +19,13 @@
  *   ceiling-ratio     simd  what      best ratio    min  max  -
  * Usage: bench_kernels [seconds-per-run] [reps] [section]
  *        bench_kernels --simd        the kernel set in use
- * section: all (default), chacha20, mlx, threefry, keystream, ceiling: one
- * comparison group only, for quick measurements while tuning a kernel.
+ * section: all (default), chacha20, normal, mlx, threefry, keystream, ceiling:
+ * one comparison group only, for quick measurements while tuning a kernel.
+ * "normal" puts the chacha20 normal family (normal(0, 1) and
+ * truncated_normal(0, 1, -2, 2), proto/chacha_normal.c) next to the chacha20
+ * uniform family of the same dtype, every kernel set, in one comparison.
  */
+#include "chacha_normal.h"
 #include "gen_internal.h"
 
 #include <sodium.h>
@@ -49,6 +53,7 @@ static double now(void)
 typedef struct {
     const char *what;
     gp_gen gen;
+    gpi_chacha_dist dist; /* step_dist: the chacha20 normal family */
     size_t esize;
     uint64_t pos; /* next element for gen fills, wraps at gen.numel */
 } job;
@@ -120,6 +125,15 @@ static size_t step_tf_kernel(job *j)
     return 2 * (size_t)half;
 }
 
+static size_t step_dist(job *j)
+{
+    size_t n = CHUNK_BYTES / j->esize;
+
+    gpi_chacha_dist_fill(&j->dist, j->gen.chacha_key, j->pos, n, buf);
+    j->pos += n;
+    return n;
+}
+
 static size_t step_keystream(job *j)
 {
     gpi_chacha_keystream(j->gen.chacha_key, j->pos * 4, CHUNK_BYTES, buf);
@@ -172,7 +186,7 @@ static void init_job(job *j, const char *what, gp_algorithm alg, gp_dtype dtype,
 /* A comparison: contenders measured in turn, rep after rep (rep 1 of each,
  * then rep 2 of each, ...), so a busy moment on the shared machine hits all
  * of them alike. */
-#define MAX_CONTENDERS 6
+#define MAX_CONTENDERS 9
 
 typedef struct {
     job job;
@@ -216,6 +230,18 @@ static size_t per_level(contender *c, const char *what, gp_algorithm alg, gp_dty
         c[n].dtype = dtype_name;
         n++;
     }
+    return n;
+}
+
+/* The chacha20 normal family per kernel set (truncated: 0, 1, -2, 2). */
+static size_t per_level_dist(contender *c, const char *what, int truncated, gp_dtype dtype)
+{
+    size_t n = per_level(c, what, GP_ALG_CHACHA20, dtype, UINT64_C(1) << 40, step_dist,
+                         gp_dtype_name(dtype));
+
+    for (size_t k = 0; k < n; k++)
+        if (gpi_chacha_dist_init(&c[k].job.dist, truncated, dtype, 0, 1, -2, 2, NULL) != GP_OK)
+            abort();
     return n;
 }
 
@@ -509,7 +535,7 @@ static void bench_ceiling(void)
 
 static int known_section(const char *name)
 {
-    static const char *const names[] = {"all",      "chacha20",  "mlx",
+    static const char *const names[] = {"all",      "chacha20",  "normal", "mlx",
                                         "threefry", "keystream", "ceiling"};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -532,6 +558,13 @@ static void bench_all(void)
     for (size_t d = 0; d < 4 && want("chacha20"); d++)
         compare(c, per_level(c, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40,
                              step_fill, gp_dtype_name(dtypes[d])));
+    for (size_t d = 0; d < 4 && want("normal"); d++) {
+        n = per_level(c, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40, step_fill,
+                      gp_dtype_name(dtypes[d]));
+        n += per_level_dist(c + n, "chacha20-normal", 0, dtypes[d]);
+        n += per_level_dist(c + n, "chacha20-truncated", 1, dtypes[d]);
+        compare(c, n);
+    }
     for (size_t d = 0; d < 3 && want("mlx"); d++) {
         /* A streamed tensor: each chunk lies in one half of MLX's layout, so
          * each Threefry block is computed for one of its two words. */
@@ -585,7 +618,7 @@ int main(int argc, char **argv)
         !known_section(section)) {
         fprintf(stderr,
                 "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)] "
-                "[all|chacha20|mlx|threefry|keystream|ceiling]\n",
+                "[all|chacha20|normal|mlx|threefry|keystream|ceiling]\n",
                 MAX_REPS);
         return 2;
     }

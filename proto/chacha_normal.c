@@ -375,17 +375,60 @@ double gpi_chacha_dist_value(const gpi_chacha_dist *d, uint64_t u)
     return v;
 }
 
-/* value_d of n <= CHUNK words: the vector kernel where there is one (normal
- * only), the scalar code for the rest; the same bits either way. */
-static void values_d(const gpi_chacha_dist *d, const unsigned char *ks, size_t n, double *vd)
+/* value_d (float32: RNE_f32(value_d)) of n <= CHUNK words: the vector
+ * kernel where there is one (normal only), the scalar code for the rest;
+ * the same bits either way. */
+static void values_d(const gpi_chacha_dist *d, const unsigned char *ks, size_t n, double *vd,
+                     float *f)
 {
     const gpi_kernels *kern = gpi_kernels_active();
     size_t k = 0;
 
     if (!d->truncated && kern->cnormal != NULL)
-        k = kern->cnormal(ks, n, d->mean, d->std, vd);
-    for (; k < n; k++)
-        vd[k] = gpi_chacha_dist_value(d, gpi_load_le64(ks + 8 * k));
+        k = kern->cnormal(ks, n, d->mean, d->std, f != NULL, f != NULL ? (void *)f : (void *)vd);
+    for (; k < n; k++) {
+        double v = gpi_chacha_dist_value(d, gpi_load_le64(ks + 8 * k));
+        if (f != NULL)
+            f[k] = (float)v;
+        else
+            vd[k] = v;
+    }
+}
+
+/* Little-endian stores; on a little-endian host that is the memory image. */
+static void store_f64(const double *v, size_t n, unsigned char *dst)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, v, 8 * n);
+#else
+    for (size_t k = 0; k < n; k++)
+        gpi_store_le64(dst + 8 * k, gpi_f64_bits(v[k]));
+#endif
+}
+
+static void store_f32(const float *v, size_t n, unsigned char *dst)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, v, 4 * n);
+#else
+    for (size_t k = 0; k < n; k++)
+        gpi_store_le32(dst + 4 * k, gpi_f32_bits(v[k]));
+#endif
+}
+
+/* float16 / bfloat16 bits of n floats: the active set's vector rounding
+ * (equal to half.c's on every input, tests/unit/test_simd.c), half.c for
+ * the rest. */
+static void store_half(gp_dtype dtype, const float *f, size_t n, unsigned char *dst)
+{
+    const gpi_kernels *kern = gpi_kernels_active();
+    gpi_out kind = dtype == GP_FLOAT16 ? GPI_OUT_F16 : GPI_OUT_BF16;
+    size_t k = kern->half != NULL ? kern->half(kind, 0, f, n, dst) : 0;
+
+    if (dtype == GP_FLOAT16)
+        gpi_store_f16_n(f + k, n - k, dst + 2 * k);
+    else
+        gpi_store_bf16_n(f + k, n - k, dst + 2 * k);
 }
 
 void gpi_chacha_dist_values(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,
@@ -396,20 +439,15 @@ void gpi_chacha_dist_values(const gpi_chacha_dist *d, const unsigned char *ks, s
 
     while (n > 0) {
         size_t m = n < CHUNK ? n : CHUNK;
-        values_d(d, ks, m, vd);
         if (d->dtype == GP_FLOAT64) {
-            for (size_t k = 0; k < m; k++)
-                gpi_store_le64(dst + 8 * k, gpi_f64_bits(vd[k]));
+            values_d(d, ks, m, vd, NULL);
+            store_f64(vd, m, dst);
         } else {
-            for (size_t k = 0; k < m; k++)
-                f[k] = (float)vd[k];
+            values_d(d, ks, m, vd, f);
             if (d->dtype == GP_FLOAT32)
-                for (size_t k = 0; k < m; k++)
-                    gpi_store_le32(dst + 4 * k, gpi_f32_bits(f[k]));
-            else if (d->dtype == GP_FLOAT16)
-                gpi_store_f16_n(f, m, dst);
+                store_f32(f, m, dst);
             else
-                gpi_store_bf16_n(f, m, dst);
+                store_half(d->dtype, f, m, dst);
         }
         ks += 8 * m;
         dst += m * gp_dtype_size(d->dtype);

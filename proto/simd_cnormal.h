@@ -14,6 +14,7 @@
  * The includer defines, for vectors of VD doubles / 64-bit integers:
  *   vd, vq, vmask              double, int64 and lane-mask types
  *   Q_LOAD(p) D_STORE(p, v)    unaligned
+ *   F_STORE_RNE(p, v)          the lanes rounded to float (RNE), VD floats
  *   Q_SET1(x) D_SET1(x)
  *   Q_AND Q_OR Q_XOR Q_ADD     64-bit lanes
  *   Q_SRL(v, n) Q_SLL(v, n)    constant n
@@ -23,7 +24,7 @@
  *   D_LE(a, b) D_GT(a, b)      ordered compares -> vmask
  *   Q_GE(a, b)                 (int64)a >= (int64)b -> vmask (lanes < 2^62)
  *   M_ANY(m) M_ALL(m)          any / every lane set
- *   M_LANE(m, l)               lane l set
+ *   M_BITS(m)                  the lanes as bits (lane l = bit l)
  *   D_LOAD(p)                  unaligned doubles
  *   D_SEL(m, x, y)             m ? x : y per lane
  *   Q_SEL(m, x, y)
@@ -135,10 +136,11 @@ static inline vd cn_tail(vd q)
  * densely; (2) the tail on the gathered lanes, full vectors (the last one
  * padded with a body-range mass whose result is dropped), scattered back;
  * (3) sign, std and mean. Each lane's value is the scalar one. */
-static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd vstd, double *out)
+static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd vstd, double *out,
+                                 float *out32)
 {
     double tq[CN_BLOCK + VD];
-    uint16_t ti[CN_BLOCK];
+    uint16_t ti[CN_BLOCK + VD];
     size_t nt = 0;
 
     for (size_t i = 0; i < n; i += VD) {
@@ -150,12 +152,13 @@ static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd
         D_STORE(out + i, D_DIV(D_MUL(c, cn_horner(CN_A, r)), cn_horner(CN_B, r)));
         if (!M_ALL(body)) {
             double q[VD];
+            unsigned bits = M_BITS(body);
             D_STORE(q, cn_odd65(v));
-            for (int l = 0; l < VD; l++)
-                if (!M_LANE(body, l)) {
-                    tq[nt] = q[l];
-                    ti[nt++] = (uint16_t)(i + (size_t)l);
-                }
+            for (int l = 0; l < VD; l++) { /* branch-free: write, advance if tail */
+                tq[nt] = q[l];
+                ti[nt] = (uint16_t)(i + (size_t)l);
+                nt += ((bits >> l) & 1u) ^ 1u;
+            }
         }
     }
     for (size_t j = nt; j % VD != 0; j++)
@@ -169,20 +172,30 @@ static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd
     for (size_t i = 0; i < n; i += VD) {
         vq sign = Q_SLL(Q_SRL(Q_LOAD(ks + 8 * i), 63), 63);
         vd z = Q_AS_D(Q_XOR(D_AS_Q(D_LOAD(out + i)), sign));
-        D_STORE(out + i, D_ADD(vmean, D_MUL(vstd, z)));
+        vd value = D_ADD(vmean, D_MUL(vstd, z));
+        if (out32 != NULL)
+            F_STORE_RNE(out32 + i, value); /* RNE_f32, as the C conversion */
+        else
+            D_STORE(out + i, value);
     }
 }
 
-/* value_d = mean + std * z for n words (a multiple of VD is done; returns it). */
+/* value_d = mean + std * z for a prefix of n words (a multiple of VD),
+ * into out (float32 != 0: RNE_f32(value_d) into (float *)out); returns its
+ * length. */
 static size_t CN_FN(cnormal)(const unsigned char *ks, size_t n, double mean, double std,
-                             double *out)
+                             int float32, void *out)
 {
     vd vmean = D_SET1(mean), vstd = D_SET1(std);
     size_t done = n - n % VD;
+    double tmp[CN_BLOCK];
 
     for (size_t i = 0; i < done; i += CN_BLOCK) {
         size_t m = done - i < CN_BLOCK ? done - i : CN_BLOCK;
-        CN_FN(cnormal_block)(ks + 8 * i, m, vmean, vstd, out + i);
+        if (float32)
+            CN_FN(cnormal_block)(ks + 8 * i, m, vmean, vstd, tmp, (float *)out + i);
+        else
+            CN_FN(cnormal_block)(ks + 8 * i, m, vmean, vstd, (double *)out + i, NULL);
     }
     return done;
 }

@@ -22,6 +22,7 @@ typedef __m256i vmask; /* all-ones lanes */
 #define CN_FN(name) avx2_##name
 
 #define Q_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define F_STORE_RNE(p, v) _mm_storeu_ps((p), _mm256_cvtpd_ps(v))
 #define D_STORE(p, v) _mm256_storeu_pd((p), (v))
 #define Q_SET1(x) _mm256_set1_epi64x((long long)(x))
 #define D_SET1(x) _mm256_set1_pd(x)
@@ -43,7 +44,7 @@ typedef __m256i vmask; /* all-ones lanes */
 #define D_GT(a, b) _mm256_castpd_si256(_mm256_cmp_pd((a), (b), _CMP_GT_OQ))
 #define Q_GE(a, b) _mm256_xor_si256(_mm256_cmpgt_epi64((b), (a)), _mm256_set1_epi64x(-1))
 #define M_ANY(m) (_mm256_movemask_pd(_mm256_castsi256_pd(m)) != 0)
-#define M_LANE(m, l) ((_mm256_movemask_pd(_mm256_castsi256_pd(m)) >> (l)) & 1)
+#define M_BITS(m) ((unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(m)))
 #define D_LOAD(p) _mm256_loadu_pd(p)
 #define M_ALL(m) (_mm256_movemask_pd(_mm256_castsi256_pd(m)) == 0xF)
 #define D_SEL(m, x, y) _mm256_blendv_pd((y), (x), _mm256_castsi256_pd(m))
@@ -67,9 +68,10 @@ static inline __m256d from_u64(__m256i n)
 
 #include "simd_cnormal.h"
 
-size_t gpi_cnormal_avx2(const unsigned char *ks, size_t n, double mean, double std, double *out)
+size_t gpi_cnormal_avx2(const unsigned char *ks, size_t n, double mean, double std, int float32,
+                        void *out)
 {
-    return avx2_cnormal(ks, n, mean, std, out);
+    return avx2_cnormal(ks, n, mean, std, float32, out);
 }
 
 #pragma GCC pop_options

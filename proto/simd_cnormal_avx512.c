@@ -21,6 +21,7 @@ typedef __mmask8 vmask;
 #define CN_FN(name) avx512_##name
 
 #define Q_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define F_STORE_RNE(p, v) _mm256_storeu_ps((p), _mm512_cvtpd_ps(v))
 #define D_STORE(p, v) _mm512_storeu_pd((p), (v))
 #define Q_SET1(x) _mm512_set1_epi64((long long)(x))
 #define D_SET1(x) _mm512_set1_pd(x)
@@ -42,7 +43,7 @@ typedef __mmask8 vmask;
 #define D_GT(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_GT_OQ)
 #define Q_GE(a, b) _mm512_cmpge_epi64_mask((a), (b))
 #define M_ANY(m) ((m) != 0)
-#define M_LANE(m, l) (((m) >> (l)) & 1)
+#define M_BITS(m) ((unsigned)(m))
 #define D_LOAD(p) _mm512_loadu_pd(p)
 #define M_ALL(m) ((m) == 0xFF)
 #define D_SEL(m, x, y) _mm512_mask_blend_pd((m), (y), (x))
@@ -50,9 +51,10 @@ typedef __mmask8 vmask;
 
 #include "simd_cnormal.h"
 
-size_t gpi_cnormal_avx512(const unsigned char *ks, size_t n, double mean, double std, double *out)
+size_t gpi_cnormal_avx512(const unsigned char *ks, size_t n, double mean, double std, int float32,
+                          void *out)
 {
-    return avx512_cnormal(ks, n, mean, std, out);
+    return avx512_cnormal(ks, n, mean, std, float32, out);
 }
 
 #pragma GCC pop_options
