@@ -20,7 +20,7 @@
 #define M63 UINT64_C(0x7FFFFFFFFFFFFFFF)
 #define CHUNK 512 /* elements per stack chunk */
 
-/* ---- constants (section 3.7.1) --------------------------------------------- */
+/* ---- constants (section 3.7.1) ------------------------------------------- */
 
 static const double LN2_HI = 0x1.62e42p-1;          /* ln 2 to 21 bits: k * LN2_HI is exact */
 static const double LN2_LO = 0x1.fdf473de6af28p-22; /* RNE(ln 2 - LN2_HI) */
@@ -95,7 +95,7 @@ static const double AS_F[8] = {1.0,
 #define SCALED 20.0 /* one-sided from 20 sigma: tail masses kept times 2^SCALE */
 #define SCALE 600
 
-/* ---- bits -> probability ------------------------------------------------------ */
+/* ---- bits -> probability ------------------------------------------------- */
 
 /* RNE_f64(2x + 1) * 2^-65 for x < 2^63: two exact halves, one rounding. */
 static inline double odd65(uint64_t x)
@@ -106,7 +106,7 @@ static inline double odd65(uint64_t x)
     return (hi + (double)(uint32_t)n) * 0x1p-65;
 }
 
-/* ---- ln and exp from basic operations ------------------------------------------- */
+/* ---- ln and exp from basic operations ------------------------------------ */
 
 /* ln(x * 2^kadj) for finite x > 0, subnormals included. x = 2^k * m with m in
  * [sqrt(2)/2, sqrt(2)); ln m = 2 atanh(s), s = (m - 1) / (m + 1). */
@@ -156,7 +156,7 @@ static double gpi_exp(double y)
     return p * gpi_f64_from_bits((uint64_t)(1023 - n) << 52);
 }
 
-/* ---- AS241 ------------------------------------------------------------------------ */
+/* ---- AS241 --------------------------------------------------------------- */
 
 static inline double horner7(const double c[8], double r)
 {
@@ -192,6 +192,11 @@ static double as241_tail(double q, int kadj)
     return horner7(AS_E, r) / horner7(AS_F, r);
 }
 
+double gpi_chacha_tail(double q, int kadj)
+{
+    return as241_tail(q, kadj);
+}
+
 double gpi_chacha_std_normal(uint64_t u)
 {
     uint64_t v = u & M63;
@@ -201,7 +206,7 @@ double gpi_chacha_std_normal(uint64_t u)
     return (u >> 63) != 0 ? -t : t;
 }
 
-/* ---- Phi from basic operations ------------------------------------------------------ */
+/* ---- Phi from basic operations ------------------------------------------- */
 
 /* *h = Phi(x) - 1/2 and *q = Q(x) = 1 - Phi(x) for x >= 0 (or +inf). */
 static void phi_hq(double x, double *h, double *q)
@@ -233,7 +238,7 @@ static void phi_hq(double x, double *h, double *q)
     }
 }
 
-/* ---- set-up ---------------------------------------------------------------------------- */
+/* ---- set-up -------------------------------------------------------------- */
 
 /* RNE_T(RNE_f32(x)) (float64: x) is finite. */
 static int finite_in(gp_dtype dtype, double x)
@@ -328,7 +333,7 @@ gp_code gpi_chacha_dist_init(gpi_chacha_dist *d, int truncated, gp_dtype dtype, 
     return GP_OK;
 }
 
-/* ---- values ------------------------------------------------------------------------------ */
+/* ---- values -------------------------------------------------------------- */
 
 /* The truncated z of one word (section 3.7.4). */
 static double trunc_z(const gpi_chacha_dist *d, uint64_t u)
@@ -376,7 +381,7 @@ double gpi_chacha_dist_value(const gpi_chacha_dist *d, uint64_t u)
 }
 
 /* value_d (float32: RNE_f32(value_d)) of n <= CHUNK words: the vector
- * kernel where there is one (normal only), the scalar code for the rest;
+ * kernel where there is one, the scalar code for the rest;
  * the same bits either way. */
 static void values_d(const gpi_chacha_dist *d, const unsigned char *ks, size_t n, double *vd,
                      float *f)
@@ -384,8 +389,8 @@ static void values_d(const gpi_chacha_dist *d, const unsigned char *ks, size_t n
     const gpi_kernels *kern = gpi_kernels_active();
     size_t k = 0;
 
-    if (!d->truncated && kern->cnormal != NULL)
-        k = kern->cnormal(ks, n, d->mean, d->std, f != NULL, f != NULL ? (void *)f : (void *)vd);
+    if (kern->cnormal != NULL)
+        k = kern->cnormal(d, ks, n, f != NULL, f != NULL ? (void *)f : (void *)vd);
     for (; k < n; k++) {
         double v = gpi_chacha_dist_value(d, gpi_load_le64(ks + 8 * k));
         if (f != NULL)

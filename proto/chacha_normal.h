@@ -21,7 +21,7 @@
 
 /* One request's distribution and its precomputed constants. Filled by
  * gpi_chacha_dist_init; read-only afterwards (share it between threads). */
-typedef struct {
+typedef struct gpi_chacha_dist {
     int truncated;
     gp_dtype dtype;
     double mean, std, a, b;
@@ -49,6 +49,10 @@ gp_code gpi_chacha_dist_init(gpi_chacha_dist *d, int truncated, gp_dtype dtype, 
 /* The standard normal z of one 64-bit word u (section 3.7.2). Never 0,
  * |z| <= GPI_CHACHA_ZMAX, z(u ^ 2^63) == -z(u). */
 double gpi_chacha_std_normal(uint64_t u);
+
+/* as241_tail(q, kadj) of section 3.7.2: Q^-1(q 2^kadj) (q <= 0 is taken as
+ * 2^-1074). For the vector kernels' rare lanes (subnormal q). */
+double gpi_chacha_tail(double q, int kadj);
 
 /* value_d of one word: mean + std * z (truncated: its own z, then clamped to
  * [a, b]). */

@@ -175,6 +175,8 @@ typedef struct {
 /* Threefry counters per tf_batch call (and per mlx emit step). */
 #define GPI_TF_BATCH 128
 
+struct gpi_chacha_dist; /* chacha_normal.h */
+
 /* A wide kernel set. Each value kernel handles a prefix of its input (a
  * multiple of its vector width) and returns how much it did; the caller
  * finishes the rest with the scalar reference. */
@@ -193,12 +195,13 @@ typedef struct {
      * little-endian 16-bit patterns (round == 0, like gpi_store_*_n) or as
      * float32 values (round != 0, like gpi_round_*_n). For the tests. */
     size_t (*half)(gpi_out kind, int round, const float *src, size_t n, void *dst);
-    /* chacha20 v1 normal family (chacha_normal.c, docs/ALGORITHM.md 3.7.2):
-     * value_d = mean + std * z(u_k), u_k the LE u64 at ks + 8k, for a prefix
-     * of the n words (a multiple of the width), stored as doubles, or as
-     * RNE_f32(value_d) floats when float32 != 0; returns the prefix length. */
-    size_t (*cnormal)(const unsigned char *ks, size_t n, double mean, double std, int float32,
-                      void *out);
+    /* chacha20 v1 normal family (chacha_normal.c, docs/ALGORITHM.md 3.7):
+     * value_d of distribution d for the LE u64 words at ks + 8k, for a prefix
+     * of the n words (a multiple of the width; 0 for what the kernel leaves
+     * to the scalar code), stored as doubles, or as RNE_f32(value_d) floats
+     * when float32 != 0; returns the prefix length. */
+    size_t (*cnormal)(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                      int float32, void *out);
 } gpi_kernels;
 
 /* The kernel set in use: the widest the CPU runs, capped by the environment
@@ -218,10 +221,10 @@ const char *gpi_simd_name(gpi_simd level);
 #define GPI_HAVE_X86_SIMD 1
 extern const gpi_kernels gpi_kernels_avx2;
 extern const gpi_kernels gpi_kernels_avx512;
-size_t gpi_cnormal_avx2(const unsigned char *ks, size_t n, double mean, double std, int float32,
-                        void *out);
-size_t gpi_cnormal_avx512(const unsigned char *ks, size_t n, double mean, double std, int float32,
-                          void *out);
+size_t gpi_cnormal_avx2(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                        int float32, void *out);
+size_t gpi_cnormal_avx512(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                          int float32, void *out);
 #endif
 
 #endif /* GLOROT_GEN_INTERNAL_H */

@@ -6,10 +6,13 @@
  * Every lane performs exactly the scalar operations of chacha_normal.c, in
  * the same order, each rounded on its own (no FMA): odd65's exact halves and
  * single rounding; ln with the same reduction, series and sum order; the same
- * AS241 Horner steps. Every lane computes the body; the lanes that need the
- * tail (about 15%) are gathered and run through the tail in full vectors,
- * whose r > 5 piece runs only when some lane needs it. tests/unit/test_simd.c checks the
- * bits against the scalar code at every level.
+ * AS241 Horner steps; truncated_normal's masses, branches and clamp. Every
+ * lane computes the body; the lanes that need the tail (about 15% for the
+ * normal) are gathered and run through the tail in full vectors, whose r > 5
+ * piece runs only when some lane needs it; a vector with a subnormal tail
+ * mass and the far-tail law are left to the scalar code.
+ * tests/unit/test_chacha_normal.c checks the bits against the scalar code at
+ * every level.
  *
  * The includer defines, for vectors of VD doubles / 64-bit integers:
  *   vd, vq, vmask              double, int64 and lane-mask types
@@ -21,7 +24,7 @@
  *   Q_AS_D(v) D_AS_Q(d)        bit casts
  *   D_ADD D_SUB D_MUL D_DIV D_SQRT
  *   D_U64(v)                   RNE_f64 of 64-bit lanes < 2^64 (one rounding)
- *   D_LE(a, b) D_GT(a, b)      ordered compares -> vmask
+ *   D_LE(a, b) D_GE(a, b) D_GT(a, b)   ordered compares -> vmask
  *   Q_GE(a, b)                 (int64)a >= (int64)b -> vmask (lanes < 2^62)
  *   M_ANY(m) M_ALL(m)          any / every lane set
  *   M_BITS(m)                  the lanes as bits (lane l = bit l)
@@ -92,15 +95,16 @@ static inline vd cn_odd65(vq x)
     return D_MUL(D_U64(n), D_SET1(0x1p-65));
 }
 
-/* ln(q) for normal q (the tail masses here are >= 2^-65: no subnormal step). */
-static inline vd cn_log(vd q)
+/* ln(q 2^kadj) for normal q (subnormal lanes never come here). */
+static inline vd cn_log(vd q, int kadj)
 {
     vq b = D_AS_Q(q);
     vq mant = Q_AND(b, Q_SET1(UINT64_C(0xFFFFFFFFFFFFF)));
     vmask half = Q_GE(mant, Q_SET1(UINT64_C(0x6A09E667F3BCD)));
-    /* k + 1024 + (half ? 1 : 0), in 2^52's mantissa: an exact integer -> double */
-    vq kb = Q_ADD(Q_SRL(b, 52), Q_SEL(half, Q_SET1(2), Q_SET1(1)));
-    vd kd = D_SUB(Q_AS_D(Q_OR(kb, Q_SET1(UINT64_C(0x4330000000000000)))), D_SET1(0x1p52 + 1024.0));
+    /* k + 3072 (+ 1 when halved; b >> 52 is k + 1023) in 2^52's mantissa: an
+     * exact integer -> double */
+    vq kb = Q_ADD(Q_SRL(b, 52), Q_SEL(half, Q_SET1(2050 + kadj), Q_SET1(2049 + kadj)));
+    vd kd = D_SUB(Q_AS_D(Q_OR(kb, Q_SET1(UINT64_C(0x4330000000000000)))), D_SET1(0x1p52 + 3072.0));
     vd m = Q_AS_D(Q_OR(mant, Q_SEL(half, Q_SET1(UINT64_C(0x3FE0000000000000)),
                                    Q_SET1(UINT64_C(0x3FF0000000000000)))));
     vd f = D_SUB(m, D_SET1(1.0));
@@ -114,10 +118,10 @@ static inline vd cn_log(vd q)
     return D_ADD(D_MUL(kd, D_SET1(CN_LN2_HI)), D_ADD(D_MUL(kd, D_SET1(CN_LN2_LO)), lnm));
 }
 
-/* as241_tail(q, 0) for q in (0, 0.5]; lanes with r > 5 only when some lane has one. */
-static inline vd cn_tail(vd q)
+/* as241_tail(q, kadj) for normal q; the r > 5 piece only when a lane needs it. */
+static inline vd cn_tail(vd q, int kadj)
 {
-    vd r = D_SQRT(D_SUB(D_SET1(0.0), cn_log(q)));
+    vd r = D_SQRT(D_SUB(D_SET1(0.0), cn_log(q, kadj)));
     vmask big = D_GT(r, D_SET1(5.0));
     vd r1 = D_SUB(r, D_SET1(1.6));
     vd t = D_DIV(cn_horner(CN_C, r1), cn_horner(CN_D, r1));
@@ -129,6 +133,28 @@ static inline vd cn_tail(vd q)
     return t;
 }
 
+/* The tail of gathered masses tq[0 .. nt) (padded to a multiple of VD),
+ * each result negated where neg[j], stored to out[ti[j]]. A vector with a
+ * subnormal (or zero) mass takes the scalar tail, which scales it first. */
+static void CN_FN(tails)(double *tq, const uint16_t *ti, const unsigned char *neg, size_t nt,
+                         int kadj, double *out)
+{
+    for (size_t j = nt; j % VD != 0; j++)
+        tq[j] = 0.25;
+    for (size_t j = 0; j < nt; j += VD) {
+        double t[VD];
+        vd q = D_LOAD(tq + j);
+        if (M_ALL(D_GE(q, D_SET1(0x1p-1022)))) {
+            D_STORE(t, cn_tail(q, kadj));
+        } else {
+            for (int l = 0; l < VD; l++)
+                t[l] = gpi_chacha_tail(tq[j + (size_t)l], kadj);
+        }
+        for (size_t l = 0; l < VD && j + l < nt; l++)
+            out[ti[j + l]] = neg[j + l] ? -t[l] : t[l];
+    }
+}
+
 #define CN_BLOCK 256 /* words per pass: the tail lanes are gathered per block */
 
 /* One block of n words (n a multiple of VD, <= CN_BLOCK): (1) the body for
@@ -136,11 +162,12 @@ static inline vd cn_tail(vd q)
  * densely; (2) the tail on the gathered lanes, full vectors (the last one
  * padded with a body-range mass whose result is dropped), scattered back;
  * (3) sign, std and mean. Each lane's value is the scalar one. */
-static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd vstd, double *out,
-                                 float *out32)
+static void CN_FN(normal_block)(const unsigned char *ks, size_t n, vd vmean, vd vstd, double *out,
+                                float *out32)
 {
     double tq[CN_BLOCK + VD];
     uint16_t ti[CN_BLOCK + VD];
+    unsigned char neg[CN_BLOCK + VD];
     size_t nt = 0;
 
     for (size_t i = 0; i < n; i += VD) {
@@ -157,18 +184,12 @@ static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd
             for (int l = 0; l < VD; l++) { /* branch-free: write, advance if tail */
                 tq[nt] = q[l];
                 ti[nt] = (uint16_t)(i + (size_t)l);
+                neg[nt] = 0;
                 nt += ((bits >> l) & 1u) ^ 1u;
             }
         }
     }
-    for (size_t j = nt; j % VD != 0; j++)
-        tq[j] = 0.25;
-    for (size_t j = 0; j < nt; j += VD) {
-        double t[VD];
-        D_STORE(t, cn_tail(D_LOAD(tq + j)));
-        for (size_t l = 0; l < VD && j + l < nt; l++)
-            out[ti[j + l]] = t[l];
-    }
+    CN_FN(tails)(tq, ti, neg, nt, 0, out);
     for (size_t i = 0; i < n; i += VD) {
         vq sign = Q_SLL(Q_SRL(Q_LOAD(ks + 8 * i), 63), 63);
         vd z = Q_AS_D(Q_XOR(D_AS_Q(D_LOAD(out + i)), sign));
@@ -180,22 +201,78 @@ static void CN_FN(cnormal_block)(const unsigned char *ks, size_t n, vd vmean, vd
     }
 }
 
-/* value_d = mean + std * z for a prefix of n words (a multiple of VD),
- * into out (float32 != 0: RNE_f32(value_d) into (float *)out); returns its
- * length. */
-static size_t CN_FN(cnormal)(const unsigned char *ks, size_t n, double mean, double std,
+/* truncated_normal (3.7.4) without the far-tail law: the same three passes,
+ * the tail masses Qbs + pu Ws (upper) and Las + pl Ws (lower, negated). */
+static void CN_FN(trunc_block)(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                               double *out, float *out32)
+{
+    double tq[CN_BLOCK + VD];
+    uint16_t ti[CN_BLOCK + VD];
+    unsigned char neg[CN_BLOCK + VD];
+    size_t nt = 0;
+    vd da = D_SET1(d->da), w = D_SET1(d->w), ws = D_SET1(d->ws), tbs = D_SET1(d->tbs);
+    vd las = D_SET1(d->las);
+    vq flip = Q_SET1(d->flip ? 1 : 0);
+
+    for (size_t i = 0; i < n; i += VD) {
+        vq u = Q_LOAD(ks + 8 * i);
+        vq v = Q_AND(u, Q_SET1(CN_M63));
+        vd small = cn_odd65(v);
+        vd big = D_ADD(D_SET1(0.5), cn_odd65(Q_XOR(v, Q_SET1(CN_M63))));
+        vmask lower = Q_GE(Q_XOR(Q_SRL(u, 63), flip), Q_SET1(1));
+        vd pl = D_SEL(lower, small, big), pu = D_SEL(lower, big, small);
+        vd dd = D_ADD(da, D_MUL(pl, w));
+        vd r = D_SUB(D_SET1(0.180625), D_MUL(dd, dd));
+        vmask up = D_GT(dd, D_SET1(0.425)), lo = D_GT(D_SET1(-0.425), dd);
+
+        D_STORE(out + i, D_DIV(D_MUL(dd, cn_horner(CN_A, r)), cn_horner(CN_B, r)));
+        if (M_ANY(up) || M_ANY(lo)) {
+            double qu[VD], ql[VD];
+            unsigned bu = M_BITS(up), bl = M_BITS(lo);
+            D_STORE(qu, D_ADD(tbs, D_MUL(pu, ws)));
+            D_STORE(ql, D_ADD(las, D_MUL(pl, ws)));
+            for (int l = 0; l < VD; l++) {
+                unsigned isl = (bl >> l) & 1u;
+                tq[nt] = isl ? ql[l] : qu[l];
+                ti[nt] = (uint16_t)(i + (size_t)l);
+                neg[nt] = (unsigned char)isl;
+                nt += ((bu >> l) & 1u) | isl;
+            }
+        }
+    }
+    CN_FN(tails)(tq, ti, neg, nt, d->kadj, out);
+    vq fsign = Q_SLL(flip, 63);
+    vd mean = D_SET1(d->mean), std = D_SET1(d->std), a = D_SET1(d->a), b = D_SET1(d->b);
+    for (size_t i = 0; i < n; i += VD) {
+        vd z = Q_AS_D(Q_XOR(D_AS_Q(D_LOAD(out + i)), fsign));
+        vd value = D_ADD(mean, D_MUL(std, z));
+        value = D_SEL(D_GE(value, a), value, a); /* NaN to a, as the scalar clamp */
+        value = D_SEL(D_LE(value, b), value, b);
+        if (out32 != NULL)
+            F_STORE_RNE(out32 + i, value);
+        else
+            D_STORE(out + i, value);
+    }
+}
+
+/* value_d of d for a prefix of n words (a multiple of VD; 0 for the
+ * far-tail law, left to the scalar code), into out (float32 != 0:
+ * RNE_f32(value_d) into (float *)out); returns its length. */
+static size_t CN_FN(cnormal)(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,
                              int float32, void *out)
 {
-    vd vmean = D_SET1(mean), vstd = D_SET1(std);
-    size_t done = n - n % VD;
+    vd vmean = D_SET1(d->mean), vstd = D_SET1(d->std);
+    size_t done = d->truncated && d->far ? 0 : n - n % VD;
     double tmp[CN_BLOCK];
 
     for (size_t i = 0; i < done; i += CN_BLOCK) {
         size_t m = done - i < CN_BLOCK ? done - i : CN_BLOCK;
-        if (float32)
-            CN_FN(cnormal_block)(ks + 8 * i, m, vmean, vstd, tmp, (float *)out + i);
+        double *o = float32 ? tmp : (double *)out + i;
+        float *o32 = float32 ? (float *)out + i : NULL;
+        if (d->truncated)
+            CN_FN(trunc_block)(d, ks + 8 * i, m, o, o32);
         else
-            CN_FN(cnormal_block)(ks + 8 * i, m, vmean, vstd, (double *)out + i, NULL);
+            CN_FN(normal_block)(ks + 8 * i, m, vmean, vstd, o, o32);
     }
     return done;
 }

@@ -5,6 +5,7 @@
  * then hi * 2^32 + lo is the one rounding, as in the scalar odd65.
  * Compiled for any x86-64 host; cpu.c calls it only where the CPU has AVX2.
  */
+#include "chacha_normal.h"
 #include "gen_internal.h"
 
 #ifdef GPI_HAVE_X86_SIMD
@@ -41,6 +42,7 @@ typedef __m256i vmask; /* all-ones lanes */
 #define D_SQRT(a) _mm256_sqrt_pd(a)
 #define D_U64(v) from_u64(v)
 #define D_LE(a, b) _mm256_castpd_si256(_mm256_cmp_pd((a), (b), _CMP_LE_OQ))
+#define D_GE(a, b) _mm256_castpd_si256(_mm256_cmp_pd((a), (b), _CMP_GE_OQ))
 #define D_GT(a, b) _mm256_castpd_si256(_mm256_cmp_pd((a), (b), _CMP_GT_OQ))
 #define Q_GE(a, b) _mm256_xor_si256(_mm256_cmpgt_epi64((b), (a)), _mm256_set1_epi64x(-1))
 #define M_ANY(m) (_mm256_movemask_pd(_mm256_castsi256_pd(m)) != 0)
@@ -68,10 +70,10 @@ static inline __m256d from_u64(__m256i n)
 
 #include "simd_cnormal.h"
 
-size_t gpi_cnormal_avx2(const unsigned char *ks, size_t n, double mean, double std, int float32,
-                        void *out)
+size_t gpi_cnormal_avx2(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                        int float32, void *out)
 {
-    return avx2_cnormal(ks, n, mean, std, float32, out);
+    return avx2_cnormal(d, ks, n, float32, out);
 }
 
 #pragma GCC pop_options

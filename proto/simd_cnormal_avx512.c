@@ -4,6 +4,7 @@
  * masks). Compiled for any x86-64 host; cpu.c calls it only where the CPU
  * has the AVX-512 set.
  */
+#include "chacha_normal.h"
 #include "gen_internal.h"
 
 #ifdef GPI_HAVE_X86_SIMD
@@ -40,6 +41,7 @@ typedef __mmask8 vmask;
 #define D_SQRT(a) _mm512_sqrt_pd(a)
 #define D_U64(v) _mm512_cvtepu64_pd(v) /* round to nearest (MXCSR default): RNE_f64 */
 #define D_LE(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_LE_OQ)
+#define D_GE(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_GE_OQ)
 #define D_GT(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_GT_OQ)
 #define Q_GE(a, b) _mm512_cmpge_epi64_mask((a), (b))
 #define M_ANY(m) ((m) != 0)
@@ -51,10 +53,10 @@ typedef __mmask8 vmask;
 
 #include "simd_cnormal.h"
 
-size_t gpi_cnormal_avx512(const unsigned char *ks, size_t n, double mean, double std, int float32,
-                          void *out)
+size_t gpi_cnormal_avx512(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                          int float32, void *out)
 {
-    return avx512_cnormal(ks, n, mean, std, float32, out);
+    return avx512_cnormal(d, ks, n, float32, out);
 }
 
 #pragma GCC pop_options

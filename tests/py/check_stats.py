@@ -302,7 +302,7 @@ def main(argv):
         if not todo:
             print('no rows in group %s' % o.group)
             return 2
-    failed = skipped = 0
+    failed = skipped = broken = 0
     with tempfile.TemporaryDirectory(prefix='glorot-stats-') as tmp:
         for r in todo:
             try:
@@ -312,16 +312,17 @@ def main(argv):
                 skipped += 1
                 print('SKIP   %-8s %-16s %-8s %s' % (r['alg'], r['init'], r['dtype'], e))
             except (RuntimeError, subprocess.TimeoutExpired) as e:
-                failed += 1
-                print('FAIL   %-8s %-16s %-8s %s' % (r['alg'], r['init'], r['dtype'], e))
-    print('%d of %d rows failed, %d skipped (not served by this build)' %
-          (failed, len(todo), skipped))
-    if o.perturb:
+                broken += 1
+                print('ERROR  %-8s %-16s %-8s %s' % (r['alg'], r['init'], r['dtype'], e))
+    print('%d of %d rows failed, %d could not be generated, %d skipped (not served by this build)'
+          % (failed, len(todo), broken, skipped))
+    if o.perturb:   # every row must have been generated, and then fail a check
         ran = len(todo) - skipped
-        print('perturbed: %s' % ('every row failed, as it must' if ran and failed == ran else
-                                 'some rows passed with wrong parameters'))
-        return 0 if ran and failed == ran else 1
-    return 1 if failed else 0
+        ok = ran > 0 and broken == 0 and failed == ran
+        print('perturbed: %s' % ('every row failed, as it must' if ok else
+                                 'some rows passed with wrong parameters or were not generated'))
+        return 0 if ok else 1
+    return 1 if failed or broken else 0
 
 
 if __name__ == '__main__':

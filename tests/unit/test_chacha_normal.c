@@ -332,7 +332,7 @@ ParameterizedTest(golden_case *c, chacha_normal, golden)
     free(out);
 }
 
-/* ---- the Python reference, run now -------------------------------------------- */
+/* ---- the Python reference, run now --------------------------------------- */
 
 /* argv's stdout (at most size - 1 bytes, NUL-terminated); the exit status. */
 static int run_capture(char *const argv[], char *buf, size_t size)
@@ -446,7 +446,7 @@ Test(chacha_normal, python_notices_a_different_tensor, .timeout = 120)
     }
 }
 
-/* ---- u -> z ------------------------------------------------------------------------ */
+/* ---- u -> z -------------------------------------------------------------- */
 
 typedef struct {
     uint64_t u;
@@ -494,7 +494,7 @@ Test(chacha_normal, z_symmetric_bounded_monotone)
     }
 }
 
-/* ---- truncated_normal ---------------------------------------------------------------- */
+/* ---- truncated_normal ---------------------------------------------------- */
 
 typedef struct {
     double mean, std, a, b;
@@ -515,6 +515,10 @@ static const bounds_case bounds_cases[] = {
     {0, 0.02, -0.04, 0.04},
     {-3, 2, -3.0000001, -2.9999999},
     {1e300, 1e300, -1e300, 1.5e300},
+    {0, 1, 19.5, 19.6},
+    {0, 1, 20, 25},
+    {0, 1, -36.5, -30},
+    {0, 1, 36.5, 36.5000001},
 };
 
 /* Words in every class: both signs, the ends, every magnitude of the tail. */
@@ -576,7 +580,7 @@ Test(chacha_normal, truncated_mirror)
     }
 }
 
-/* ---- fill: any offset and chunking gives the bytes of the whole ------------------------- */
+/* ---- fill: any offset and chunking gives the bytes of the whole ---------- */
 
 Test(chacha_normal, fill_ranges)
 {
@@ -599,7 +603,7 @@ Test(chacha_normal, fill_ranges)
         }
 }
 
-/* ---- refusals ------------------------------------------------------------------------------ */
+/* ---- refusals ------------------------------------------------------------ */
 
 typedef struct {
     int truncated;
@@ -661,7 +665,7 @@ Test(chacha_normal, accepted_extremes_are_finite)
     }
 }
 
-/* ---- accuracy against mpmath (docs/ALGORITHM.md 3.7.5) ------------------------------------ */
+/* ---- accuracy against mpmath (docs/ALGORITHM.md 3.7.5) ------------------- */
 
 Test(chacha_normal, accuracy_vs_mpmath, .timeout = 300)
 {
@@ -676,7 +680,7 @@ Test(chacha_normal, accuracy_vs_mpmath, .timeout = 300)
     cr_expect_eq(rc, 0, "check_normal_accuracy.py exited %d:\n%s", rc, out);
 }
 
-/* ---- vector kernels = the scalar definition ------------------------------------------------ */
+/* ---- vector kernels = the scalar definition ------------------------------ */
 
 #define SIMD_WORDS ((size_t)1 << 20)
 
@@ -693,36 +697,79 @@ static unsigned char *simd_words(size_t n)
     return ks;
 }
 
+/* want = the scalar path, then every vector level must give the same bytes. */
+static void simd_check(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                       unsigned char *want, unsigned char *got, const char *what)
+{
+    size_t es = gp_dtype_size(d->dtype);
+
+    cr_assert_eq(gpi_simd_force(GPI_SIMD_SCALAR), 0);
+    gpi_chacha_dist_values(d, ks, n, want);
+    /* the scalar path is the definition: spot-check it element by element */
+    for (size_t i = 0; i < n && d->dtype == GP_FLOAT64; i += 4099)
+        cr_assert_eq(load_le(want + 8 * i, 8),
+                     gpi_f64_bits(gpi_chacha_dist_value(d, gpi_load_le64(ks + 8 * i))));
+    for (int lvl = GPI_SIMD_AVX2; lvl <= (int)gpi_simd_supported(); lvl++) {
+        cr_assert_eq(gpi_simd_force((gpi_simd)lvl), 0);
+        memset(got, 0xA5, 8 * n);
+        gpi_chacha_dist_values(d, ks, n, got);
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(memcmp(got + i * es, want + i * es, es), 0,
+                         "%s %s %s element %zu (u %016llX)", what, gpi_simd_name((gpi_simd)lvl),
+                         gp_dtype_name(d->dtype), i, (unsigned long long)gpi_load_le64(ks + 8 * i));
+    }
+}
+
 Test(chacha_normal, simd_equals_scalar, .timeout = 600)
 {
     static const gp_dtype dtypes[] = {GP_FLOAT64, GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16};
     size_t n = SIMD_WORDS + 13; /* not a multiple of any width */
     unsigned char *ks = simd_words(n), *want = malloc(8 * n), *got = malloc(8 * n);
-    gpi_simd top = gpi_simd_supported();
 
     cr_assert(want != NULL && got != NULL);
     for (size_t t = 0; t < 4; t++) {
         gpi_chacha_dist d;
-        size_t es = gp_dtype_size(dtypes[t]);
         cr_assert_eq(gpi_chacha_dist_init(&d, 0, dtypes[t], 0.25, 3, 0, 0, NULL), GP_OK);
-        cr_assert_eq(gpi_simd_force(GPI_SIMD_SCALAR), 0);
-        gpi_chacha_dist_values(&d, ks, n, want);
-        /* the scalar path is the definition: spot-check it element by element */
-        for (size_t i = 0; i < n && dtypes[t] == GP_FLOAT64; i += 4099)
-            cr_assert_eq(load_le(want + 8 * i, 8),
-                         gpi_f64_bits(gpi_chacha_dist_value(&d, gpi_load_le64(ks + 8 * i))));
-        for (int lvl = GPI_SIMD_AVX2; lvl <= (int)top; lvl++) {
-            cr_assert_eq(gpi_simd_force((gpi_simd)lvl), 0);
-            memset(got, 0xA5, 8 * n);
-            gpi_chacha_dist_values(&d, ks, n, got);
-            for (size_t i = 0; i < n; i++)
-                cr_assert_eq(memcmp(got + i * es, want + i * es, es), 0,
-                             "%s %s element %zu (u %016llX)", gpi_simd_name((gpi_simd)lvl),
-                             gp_dtype_name(dtypes[t]), i,
-                             (unsigned long long)gpi_load_le64(ks + 8 * i));
-        }
+        simd_check(&d, ks, n, want, got, "normal");
     }
-    cr_log_info("simd levels checked: up to %s", gpi_simd_name(top));
+    cr_log_info("simd levels checked: up to %s", gpi_simd_name(gpi_simd_supported()));
+    free(ks);
+    free(want);
+    free(got);
+}
+
+/* truncated_normal: every bound pair of the table (mirrored, mixed, scaled
+ * tails from 20 sigma, subnormal masses, the far-tail law left to the scalar
+ * code), every dtype. */
+Test(chacha_normal, simd_equals_scalar_truncated, .timeout = 600)
+{
+    static const gp_dtype dtypes[] = {GP_FLOAT64, GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16};
+    size_t n = SIMD_WORDS / 4 + 13;
+    unsigned char *ks = simd_words(n), *want = malloc(8 * n), *got = malloc(8 * n);
+
+    cr_assert(want != NULL && got != NULL);
+    for (size_t k = 0; k < sizeof bounds_cases / sizeof bounds_cases[0]; k++)
+        for (size_t t = 0; t < 4; t++) {
+            const bounds_case *c = &bounds_cases[k];
+            gpi_chacha_dist d;
+            char what[32];
+            if (gpi_chacha_dist_init(&d, 1, dtypes[t], c->mean, c->std, c->a, c->b, NULL) != GP_OK)
+                continue; /* bounds beyond the dtype */
+            snprintf(what, sizeof what, "bounds %zu", k);
+            simd_check(&d, ks, n, want, got, what);
+        }
+    /* Tail masses that are subnormal or 0 (no real bounds give them: the
+     * constants are set by hand) take the scalar tail inside the kernel. */
+    for (size_t t = 0; t < 4; t++) {
+        gpi_chacha_dist d;
+        cr_assert_eq(gpi_chacha_dist_init(&d, 1, dtypes[t], 0, 1, 6, 8, NULL), GP_OK);
+        d.tbs = 0;
+        d.ws = 0x1p-1040;
+        d.b = 100; /* the far quantiles (~38) must not be clamped away */
+        simd_check(&d, ks, n, want, got, "subnormal masses");
+        d.ws = 0;
+        simd_check(&d, ks, n, want, got, "zero masses");
+    }
     free(ks);
     free(want);
     free(got);
