@@ -275,19 +275,26 @@ gp_code gp_gen_init(gp_gen *g, const gp_request *r, gp_error *err)
     return rc;
 }
 
-/* constant: the value everywhere; identity: the value where row == column. */
+/* constant: the value everywhere (one element, then doubling copies);
+ * identity: zeros, and the value at i = r * cols + r for each row r whose
+ * diagonal element falls in [first, first + count). */
 static void fill_fixed(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
 {
-    size_t es = gp_dtype_size(g->dtype);
+    size_t es = gp_dtype_size(g->dtype), have = es, total = count * es;
     if (g->dist == GP_DIST_IDENTITY) {
-        memset(out, 0, count * es);
-        for (uint64_t i = first; i < first + count; i++)
-            if (i / g->cols == i % g->cols)
-                memcpy(out + (size_t)(i - first) * es, g->fill, es);
+        uint64_t end = first + count, step = g->cols + 1;
+        memset(out, 0, total);
+        for (uint64_t r = first / g->cols; r < g->cols && r * step < end; r++)
+            if (r * step >= first)
+                memcpy(out + (size_t)(r * step - first) * es, g->fill, es);
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        memcpy(out + i * es, g->fill, es);
+    memcpy(out, g->fill, es);
+    while (have < total) {
+        size_t n = have < total - have ? have : total - have;
+        memcpy(out + have, out, n);
+        have += n;
+    }
 }
 
 void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out)
