@@ -114,8 +114,8 @@ void stats_snapshot_take(stats_snapshot *out)
 const char *stats_endpoint_name(stats_endpoint ep)
 {
     static const char *const names[STATS_EP_COUNT] = {
-        "/healthz",           "/readyz",    "/metrics",  "/v1/info",
-        "/v1/glorot_uniform", "/v1/digest", "/v1/batch", "other"};
+        "/healthz",   "/readyz",   "/metrics", "/v1/info", "/v1/glorot_uniform",
+        "/v1/digest", "/v1/batch", "/",        "other"};
     return (unsigned)ep < STATS_EP_COUNT ? names[ep] : "other";
 }
 

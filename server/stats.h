@@ -25,6 +25,7 @@ typedef enum {
     STATS_EP_GLOROT,
     STATS_EP_DIGEST,
     STATS_EP_BATCH,
+    STATS_EP_PAGE,
     STATS_EP_OTHER,
     STATS_EP_COUNT
 } stats_endpoint;
