@@ -381,7 +381,7 @@ static void artifact_dir(char *out, size_t size)
     mkdir(out, 0755);
 }
 
-static int run_browser(const char *base, const char *cases, const char *token)
+static int run_browser(const char *base, const char *cases, const char *token, const char *prefix)
 {
     char script[512], out[600];
     snprintf(script, sizeof script, "%s/py/check_page.py", th_env("GLOROT_TESTS"));
@@ -403,6 +403,10 @@ static int run_browser(const char *base, const char *cases, const char *token)
         argv[n++] = "--token";
         argv[n++] = token;
     }
+    if (prefix != NULL) {
+        argv[n++] = "--prefix";
+        argv[n++] = prefix;
+    }
     argv[n] = NULL;
     return th_run(argv, NULL, 900);
 }
@@ -411,7 +415,7 @@ static int run_browser(const char *base, const char *cases, const char *token)
  * large tensor, mlx-seeded and bfloat16: the DOM checked against the server. */
 Test(page_browser, every_case_in_chromium, .timeout = 1000)
 {
-    int rc = run_browser(ts_url(), "all", NULL);
+    int rc = run_browser(ts_url(), "all", NULL, NULL);
     cr_assert_eq(rc, 0, "check_page.py failed (%d); its messages are above", rc);
 }
 
@@ -443,11 +447,20 @@ Test(page_browser, token_file, .timeout = 1000)
     ts_assert_error(&r, 401, "unauthorized", "Authorization");
     th_response_free(&r);
 
-    int rc = run_browser(d.base_url, "init-glorot_uniform,shard,error-param", TOKEN);
+    int rc = run_browser(d.base_url, "init-glorot_uniform,shard,error-param", TOKEN, NULL);
     int exit_rc = th_daemon_signal_wait(&d, SIGTERM);
     th_daemon_stop(&d);
     unlink(file);
     rmdir(dir);
     cr_assert_eq(rc, 0, "check_page.py with a token failed (%d); its messages are above", rc);
     cr_assert_eq(exit_rc, 0, "glorotd exited with %d", exit_rc);
+}
+
+/* Behind a reverse proxy that serves glorotd under /glorot/ (as nginx's
+ * `location /glorot/ { proxy_pass http://glorotd/; }`): the page's calls and
+ * its lines use the prefix, because every URL in it is relative. */
+Test(page_browser, behind_a_path_prefix, .timeout = 1000)
+{
+    int rc = run_browser(ts_url(), "init-glorot_uniform,error,shard", NULL, "/glorot");
+    cr_assert_eq(rc, 0, "check_page.py behind /glorot failed (%d); its messages are above", rc);
 }

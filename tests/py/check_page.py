@@ -238,6 +238,60 @@ def http(base, path, method="GET", token=None):
         return e.code, e.headers, e.read()
 
 
+# ---- a reverse proxy that serves glorotd under a path prefix ------------------
+
+
+def start_prefix_proxy(upstream, prefix):
+    """http://127.0.0.1:PORT{prefix}/X -> {upstream}/X, as nginx's
+    `location {prefix}/ { proxy_pass http://glorotd/; }` does. Returns the
+    server (serving in a thread) and the public base URL."""
+    import http.server
+    import threading
+
+    hop = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+           "proxy-authorization", "proxy-authenticate", "content-length", "date", "server"}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def forward(self):
+            if not self.path.startswith(prefix + "/"):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = None
+            if "Content-Length" in self.headers:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+            req = urllib.request.Request(upstream + self.path[len(prefix):], data=body,
+                                         method=self.command)
+            for k, v in self.headers.items():
+                if k.lower() not in hop and k.lower() != "host":
+                    req.add_header(k, v)
+            try:
+                r = urllib.request.urlopen(req, timeout=120)
+            except urllib.error.HTTPError as e:
+                r = e
+            data = r.read() if self.command != "HEAD" else b""
+            self.send_response(r.status if hasattr(r, "status") else r.code)
+            for k, v in r.headers.items():
+                if k.lower() not in hop:
+                    self.send_header(k, v)
+            length = r.headers.get("Content-Length")
+            self.send_header("Content-Length", length if self.command == "HEAD" and length else str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = forward
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, "http://127.0.0.1:%d%s" % (server.server_address[1], prefix)
+
+
 # ---- filling the form ----------------------------------------------------------
 
 
@@ -552,7 +606,7 @@ def run_case(tab, case, spec, args, tmp):
     tab.js(FILL % json.dumps(spec))
     state = tab.wait_state(["done", "failed"])
     dom = tab.js(DOM)
-    tab.screenshot(os.path.join(args.out, case + ".png"))
+    tab.screenshot(os.path.join(args.out, ("prefix-" if args.prefix else "") + case + ".png"))
     if state != "done":
         return fail(case, "the request ended in state %s: %s" % (state, dom["status"]))
     if spec.get("expect_error"):
@@ -584,7 +638,11 @@ def main():
     ap.add_argument("--token")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--prefix", help="serve glorotd under this path (e.g. /glorot) through a proxy")
     args = ap.parse_args()
+    proxy = None
+    if args.prefix:
+        proxy, args.url = start_prefix_proxy(args.url, args.prefix)
     os.makedirs(args.out, exist_ok=True)
     status, _, body = http(args.url, "/v1/info", token=args.token)
     if status != 200:
@@ -613,6 +671,8 @@ def main():
     finally:
         browser.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        if proxy is not None:
+            proxy.shutdown()
     return 1 if FAILURES else 0
 
 
