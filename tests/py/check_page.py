@@ -349,6 +349,10 @@ def initializer_cases(info):
         params = {k: v for k, v in INIT_PARAMS.get(name, {}).items() if k in known}
         shape = "48,48" if it.get("max_rank") == 2 else "256,512"
         cases["init-" + name] = {"init": name, "fields": base_fields(shape), "params": params}
+        if it.get("distribution") in ("normal", "truncated_normal"):
+            # MLX's own normal and truncated normal, drawn by the same page
+            cases["mlx-" + name] = {"init": name, "fields": base_fields(shape, algorithm="mlx"),
+                                    "params": params}
     return cases
 
 
@@ -378,6 +382,7 @@ def fixed_cases(info):
     }
     if "bfloat16" in dtypes:
         cases["bfloat16"] = {"init": bf16_init, "fields": base_fields("256,256", dtype="bfloat16",
+                                                                      algorithm="mlx",
                                                                       format="safetensors"),
                              "params": bf16_params}
     return cases
