@@ -189,7 +189,7 @@ deploy-test: deps-run deps-deploy
 
 # ---- benchmarks (not part of check; bench/README.md) ---------------------------
 BENCH_PKGS := $(CHECK_PKGS) nginx wrk python3-torch
-BENCH_BINS := $(B)/bench/bench_kernels $(B)/bench/bench_fetch
+BENCH_BINS := $(B)/bench/bench_kernels $(B)/bench/bench_fetch $(B)/bench/bench_inits
 .PHONY: bench deps-bench
 .PRECIOUS: $(B)/bench/%.o
 
