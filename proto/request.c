@@ -19,8 +19,7 @@
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
 #define KNOWN_KEYS                                                                                 \
     "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, "       \
-    "shard, "                                                                                      \
-    "axis"
+    "shard, axis, split, stride"
 
 /* ---- sanitised quoting --------------------------------------------------- */
 
@@ -348,11 +347,12 @@ static const struct {
     char key[12];
     param_setter set;
 } params[] = {
-    {"shape", set_shape},     {"gain", set_gain},           {"dtype", set_dtype},
-    {"seed", set_seed},       {"algorithm", set_algorithm}, {"call", set_call},
-    {"fan", set_fan},         {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
-    {"name", set_name},       {"format", set_format},       {"slice", gpi_set_slice},
-    {"shard", gpi_set_shard}, {"axis", gpi_set_axis},
+    {"shape", set_shape},       {"gain", set_gain},           {"dtype", set_dtype},
+    {"seed", set_seed},         {"algorithm", set_algorithm}, {"call", set_call},
+    {"fan", set_fan},           {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
+    {"name", set_name},         {"format", set_format},       {"slice", gpi_set_slice},
+    {"shard", gpi_set_shard},   {"axis", gpi_set_axis},       {"split", gpi_set_split},
+    {"stride", gpi_set_stride},
 };
 
 #define PARAM_COUNT (sizeof params / sizeof params[0])
@@ -483,6 +483,12 @@ static int key_given(const gp_request *r, const char *key)
     return (r->set_mask & (1u << find_param(key, strlen(key)))) != 0;
 }
 
+static gp_code resolve_part(gp_request *r, gp_error *err)
+{
+    const int given[3] = {key_given(r, "axis"), key_given(r, "split"), key_given(r, "stride")};
+    return gpi_resolve_part(r, given, err);
+}
+
 static gp_code check_algorithm(const gp_request *r, gp_error *err)
 {
     int mlx = r->algorithm == GP_ALG_MLX || r->algorithm == GP_ALG_MLX_SEEDED;
@@ -533,8 +539,7 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: is required, e.g. shape=256,512 (2 to %d dimensions)", GP_MAX_RANK);
     if ((rc = resolve_size(&t, err)) != GP_OK || (rc = resolve_fans(&t, err)) != GP_OK ||
-        (rc = resolve_limit(&t, err)) != GP_OK ||
-        (rc = gpi_resolve_part(&t, key_given(&t, "axis"), err)) != GP_OK ||
+        (rc = resolve_limit(&t, err)) != GP_OK || (rc = resolve_part(&t, err)) != GP_OK ||
         (rc = check_algorithm(&t, err)) != GP_OK || (rc = check_caps(&t, lim, err)) != GP_OK)
         return rc;
     t.finished = 1;

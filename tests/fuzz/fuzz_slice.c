@@ -53,7 +53,9 @@ static uint64_t full_index(const gp_request *r, uint64_t o)
 {
     uint64_t idx = 0, stride = 1;
     for (size_t i = r->rank; i-- > 0;) {
-        uint64_t c = r->part_start[i] + o % r->out_shape[i];
+        uint64_t j = o % r->out_shape[i];
+        uint64_t c =
+            r->part_start[i] + j / r->piece_len[i] * r->piece_step[i] + j % r->piece_len[i];
         o /= r->out_shape[i];
         idx += c * stride;
         stride *= r->shape[i];
@@ -91,8 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint64_t numel = 1;
     for (size_t i = 0; i < r.rank; i++) {
-        FZ_CHECK(r.part_start[i] < r.part_stop[i] && r.part_stop[i] <= r.shape[i]);
-        FZ_CHECK(r.out_shape[i] == r.part_stop[i] - r.part_start[i]);
+        FZ_CHECK(r.part_start[i] <= r.part_stop[i] && r.part_stop[i] <= r.shape[i]);
+        FZ_CHECK(r.piece_count[i] >= 1 && r.out_shape[i] == r.piece_count[i] * r.piece_len[i]);
+        FZ_CHECK(r.piece_count[i] == 1 ? r.out_shape[i] == r.part_stop[i] - r.part_start[i]
+                                       : r.piece_step[i] > r.piece_len[i]);
         numel *= r.out_shape[i];
     }
     FZ_CHECK(numel == r.out_numel && r.out_nbytes == numel * 4);

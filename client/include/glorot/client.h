@@ -137,26 +137,34 @@ GLOROT_API void glorot_client_free(glorot_client *client);
  * HTTP protocol (docs/PROTOCOL.md) and are NULL for the server's default;
  * they are not copied, so they must stay valid while the request is in use.
  * slice and shard select a part of the tensor (bit-identical to that part of
- * the whole); at most one of them. */
+ * the whole); at most one of them. A shard is split as numpy.array_split
+ * does unless split says chunk (torch.chunk, PyTorch DTensor) or even
+ * (Megatron-LM, with stride); a part may be empty (zero elements). */
 typedef struct glorot_request {
     size_t rank; /* 2..GLOROT_MAX_RANK dimensions (required) */
     uint64_t shape[GLOROT_MAX_RANK];
-    const char *gain;      /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
-    const char *dtype;     /* float32 | float16 | bfloat16 | float64; NULL = float32 */
-    const char *algorithm; /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
-    const char *fan;       /* mlx | torch | keras; NULL = mlx */
-    uint64_t fan_in;       /* 0 = computed from shape and fan */
-    uint64_t fan_out;      /* 0 = computed from shape and fan */
-    uint64_t seed;         /* used when seed_set is nonzero */
-    int seed_set;          /* 0: the server draws a seed (see glorot_meta.seed) */
-    uint64_t call;         /* mlx-seeded only, >= 1; 0 = default (1) */
-    const char *name;      /* tensor name for npy/safetensors; NULL = "weight" */
-    const char *format;    /* raw | npy | safetensors | json; NULL = raw */
-    const char *slice;     /* numpy start:stop per axis, "0:128,:,-64:"; NULL = whole tensor */
-    uint64_t shard_rank;   /* with shard_world: part shard_rank (0-based) ... */
-    uint64_t shard_world;  /* ... of shard_world numpy.array_split parts; 0 = no shard */
-    int64_t axis;          /* the shard axis, negative counts from the end; default 0 */
-    uint64_t reserved[4];  /* must stay zero */
+    const char *gain;       /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
+    const char *dtype;      /* float32 | float16 | bfloat16 | float64; NULL = float32 */
+    const char *algorithm;  /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
+    const char *fan;        /* mlx | torch | keras; NULL = mlx */
+    uint64_t fan_in;        /* 0 = computed from shape and fan */
+    uint64_t fan_out;       /* 0 = computed from shape and fan */
+    uint64_t seed;          /* used when seed_set is nonzero */
+    int seed_set;           /* 0: the server draws a seed (see glorot_meta.seed) */
+    uint64_t call;          /* mlx-seeded only, >= 1; 0 = default (1) */
+    const char *name;       /* tensor name for npy/safetensors; NULL = "weight" */
+    const char *format;     /* raw | npy | safetensors | json; NULL = raw */
+    const char *slice;      /* numpy start:stop per axis, "0:128,:,-64:"; NULL = whole tensor */
+    uint64_t shard_rank;    /* with shard_world: part shard_rank (0-based) ... */
+    uint64_t shard_world;   /* ... of shard_world parts of one axis (see split); 0 = no shard */
+    int64_t axis;           /* the shard axis, negative counts from the end; default 0 */
+    const char *shard_spec; /* the shards as the protocol writes them, "1/4" or one per axis
+                               of a mesh, "1/4,0/2"; NULL = shard_rank/shard_world (not both) */
+    const char *axis_spec;  /* the axes as text, one per shard, "0,1"; NULL = axis (not both) */
+    const char *split;      /* array_split | chunk | even, one for all shards or one each,
+                               "chunk,even"; NULL = array_split (numpy) */
+    const char *stride;     /* Megatron's stride, needs split even: "3" or "1,3"; NULL = 1 */
+    uint64_t reserved[4];   /* must stay zero */
 } glorot_request;
 
 /* glorot_request_init - fill req with defaults (everything unset, rank 0).
@@ -165,8 +173,10 @@ GLOROT_API void glorot_request_init(glorot_request *req);
 
 /* glorot_request_set - set one field from its text form, as the CLI does.
  * Parameters: key is a protocol name (shape, gain, dtype, seed, algorithm,
- *   call, fan, fan_in, fan_out, name, format, slice, shard ("RANK/WORLD"),
- *   axis); value its text ("256,512").
+ *   call, fan, fan_in, fan_out, name, format, slice, shard ("RANK/WORLD",
+ *   or several: "1/4,0/2", kept in shard_spec), axis ("-1", or several:
+ *   "0,1", kept in axis_spec), split ("chunk", "chunk,even"), stride ("3"));
+ *   value its text ("256,512").
  * Returns: GLOROT_OK, or GLOROT_E_INVALID naming the key (unknown key, or a
  *   value the server would reject on its own, e.g. "float8" or "12x").
  * Ownership: numbers are parsed into req; for text keys req keeps the value
@@ -201,7 +211,9 @@ typedef struct glorot_meta {
     uint64_t size;  /* body bytes delivered (format header included) */
     /* The part delivered: axis i covers [part_start[i], part_stop[i]) of
      * shape[i] (the whole axis without slice or shard). shape, fans and limit
-     * are always those of the full tensor. */
+     * are always those of the full tensor. For a strided shard (stride > 1)
+     * these are the bounds of its first and last piece; numel counts the
+     * elements delivered. */
     uint64_t part_start[GLOROT_MAX_RANK];
     uint64_t part_stop[GLOROT_MAX_RANK];
 } glorot_meta;
