@@ -81,7 +81,8 @@ ParameterizedTestParameters(client_parts, fetch_equals_server_and_generate)
     static part_case cases[] = {
         {"shape=30,20&seed=4&slice=3:-3,:5", {3, 0}, {27, 5}},
         {"shape=30,20&seed=4&shard=2/3&axis=1&format=npy&dtype=float16", {0, 14}, {30, 20}},
-        {"shape=6,5,4&seed=4&shard=0/4&axis=-1&format=safetensors&algorithm=mlx", {0, 0, 0},
+        {"shape=6,5,4&seed=4&shard=0/4&axis=-1&format=safetensors&algorithm=mlx",
+         {0, 0, 0},
          {6, 5, 1}},
         {"shape=9,8&seed=4&slice=-1:&format=json&algorithm=mlx-seeded&call=2", {8, 0}, {9, 8}},
     };
@@ -98,8 +99,8 @@ ParameterizedTest(part_case *pc, client_parts, fetch_equals_server_and_generate)
     glorot_error err = {0};
     glorot_meta meta;
     unsigned char *got = malloc(1 << 20), *local = malloc(1 << 20);
-    cr_assert_eq(glorot_fetch(c, &req, got, 1 << 20, &meta, &err), GLOROT_OK, "%s: %s",
-                 pc->query, err.message);
+    cr_assert_eq(glorot_fetch(c, &req, got, 1 << 20, &meta, &err), GLOROT_OK, "%s: %s", pc->query,
+                 err.message);
     glorot_meta local_meta;
     cr_assert_eq(glorot_generate(&req, local, 1 << 20, &local_meta, &err), GLOROT_OK, "%s",
                  err.message);
@@ -136,7 +137,7 @@ Test(client_parts, bad_parts_are_refused_locally)
     set(&req, "shape", "8,8");
     cr_expect_eq(glorot_request_set(&req, "shard", "3/3", &err), GLOROT_E_INVALID);
     cr_expect_str_eq(err.param, "shard");
-    req.slice = "2:2";
+    req.slice = "2:3;4:6;7:8";
     memset(&err, 0, sizeof err);
     cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID);
     cr_expect_str_eq(err.param, "slice");
@@ -189,10 +190,10 @@ ParameterizedTestParameters(client_resume, killed_connection_resumes_identically
     static resume_case cases[] = {
         {"shape=300,500&seed=3", 100000, 0, GLOROT_VERIFY_NONE, 1},
         {"shape=300,500&seed=3&format=npy&dtype=float16", 50001, 1, GLOROT_VERIFY_FULL, 1},
-        {"shape=300,500&seed=3&format=safetensors&algorithm=mlx", 262144, 0,
-         GLOROT_VERIFY_SAMPLE, 1},
-        {"shape=900,500&seed=3&slice=100:-100,7:-7&dtype=bfloat16", 123457, 1,
-         GLOROT_VERIFY_FULL, 1},
+        {"shape=300,500&seed=3&format=safetensors&algorithm=mlx", 262144, 0, GLOROT_VERIFY_SAMPLE,
+         1},
+        {"shape=900,500&seed=3&slice=100:-100,7:-7&dtype=bfloat16", 123457, 1, GLOROT_VERIFY_FULL,
+         1},
         {"shape=300,500&dtype=float64", 333333, 1, GLOROT_VERIFY_SAMPLE, 1},
         {"shape=300,500&seed=3&shard=1/2&axis=1&format=npy", 3000, 0, GLOROT_VERIFY_FULL, 1},
         {"shape=40,30&seed=3&format=json", 5000, 1, GLOROT_VERIFY_FULL, 0},
@@ -230,8 +231,7 @@ ParameterizedTest(resume_case *rc, client_resume, killed_connection_resumes_iden
     same.seed_set = 1;
     unsigned char *want = malloc(cap);
     glorot_meta want_meta;
-    cr_assert_eq(glorot_generate(&same, want, cap, &want_meta, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_assert_eq(glorot_generate(&same, want, cap, &want_meta, &err), GLOROT_OK, "%s", err.message);
     cr_assert_eq(meta.size, want_meta.size);
     cr_assert_gt(meta.size, rc->cut, "the cut must fall inside the body");
     cr_assert_arr_eq(result, want, meta.size, "%s: resumed bytes differ", rc->query);
@@ -297,21 +297,48 @@ Test(client_digest, cli_digest_equals_sha256sum_of_cli_fetch)
     snprintf(out, sizeof out, "%s/w.safetensors", dir);
     snprintf(listing, sizeof listing, "%s/digest.txt", dir);
     snprintf(sums, sizeof sums, "%s/sum.txt", dir);
-    const char *fetch[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape", "50,40",
-                           "--seed", "6", "--shard", "1/4", "--axis", "-1", "--format",
-                           "safetensors", "-q", "-o", out, NULL};
+    const char *fetch[] = {th_env("GLOROT_BIN"),
+                           "fetch",
+                           "--url",
+                           ts_url(),
+                           "--shape",
+                           "50,40",
+                           "--seed",
+                           "6",
+                           "--shard",
+                           "1/4",
+                           "--axis",
+                           "-1",
+                           "--format",
+                           "safetensors",
+                           "-q",
+                           "-o",
+                           out,
+                           NULL};
     cr_assert_eq(th_run(fetch, NULL, 60), 0);
-    const char *digest[] = {th_env("GLOROT_BIN"), "digest", "--url", ts_url(), "--shape", "50,40",
-                            "--seed", "6", "--shard", "1/4", "--axis", "-1", "--format",
-                            "safetensors", NULL};
+    const char *digest[] = {th_env("GLOROT_BIN"),
+                            "digest",
+                            "--url",
+                            ts_url(),
+                            "--shape",
+                            "50,40",
+                            "--seed",
+                            "6",
+                            "--shard",
+                            "1/4",
+                            "--axis",
+                            "-1",
+                            "--format",
+                            "safetensors",
+                            NULL};
     cr_assert_eq(th_run(digest, listing, 60), 0);
     const char *sum[] = {"sha256sum", out, NULL};
     cr_assert_eq(th_run(sum, sums, 30), 0);
     unsigned char *d = th_read_file(listing, NULL), *s = th_read_file(sums, NULL);
     cr_assert(d != NULL && s != NULL);
     cr_assert_eq(strncmp((char *)d, "sha256 ", 7), 0, "%s", d);
-    cr_expect_eq(strncmp((char *)d + 7, (char *)s, 64), 0, "digest %.64s, sha256sum %.64s",
-                 d + 7, s);
+    cr_expect_eq(strncmp((char *)d + 7, (char *)s, 64), 0, "digest %.64s, sha256sum %.64s", d + 7,
+                 s);
     size_t len = 0;
     unsigned char *file = th_read_file(out, &len);
     char length[48];
@@ -319,9 +346,21 @@ Test(client_digest, cli_digest_equals_sha256sum_of_cli_fetch)
     cr_expect(strstr((char *)d, length) != NULL, "%s", d);
     /* gen writes the same part */
     snprintf(listing, sizeof listing, "%s/gen.safetensors", dir);
-    const char *gen[] = {th_env("GLOROT_BIN"), "gen", "--shape", "50,40", "--seed", "6",
-                         "--shard", "1/4", "--axis", "-1", "--format", "safetensors", "-o",
-                         listing, NULL};
+    const char *gen[] = {th_env("GLOROT_BIN"),
+                         "gen",
+                         "--shape",
+                         "50,40",
+                         "--seed",
+                         "6",
+                         "--shard",
+                         "1/4",
+                         "--axis",
+                         "-1",
+                         "--format",
+                         "safetensors",
+                         "-o",
+                         listing,
+                         NULL};
     cr_assert_eq(th_run(gen, NULL, 60), 0);
     size_t glen = 0;
     unsigned char *generated = th_read_file(listing, &glen);
