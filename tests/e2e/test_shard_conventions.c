@@ -177,8 +177,8 @@ static int run_checker(run *u, const char *whole, const char *name, const char *
     char script[512], manifest[128];
     snprintf(script, sizeof script, "%s/py/check_shards.py", th_env("GLOROT_TESTS"));
     snprintf(manifest, sizeof manifest, "%s/%s", u->dir, name);
-    const char *argv[] = {
-        th_env("GLOROT_PYTHON"), script, "--whole", whole, "--manifest", manifest, NULL};
+    const char *argv[] = {th_env("GLOROT_PYTHON"), script, "--whole", whole, "--manifest", manifest,
+                          out ? "--quiet" : NULL,  NULL};
     return th_run(argv, out, 300);
 }
 
