@@ -36,6 +36,8 @@ enum {
     O_SLICE,
     O_SHARD,
     O_AXIS,
+    O_SPLIT,
+    O_STRIDE,
     O_VERIFY,
     O_TIMEOUT,
     O_CONNECT_TIMEOUT,
@@ -68,6 +70,8 @@ static const option_def defs[] = {
     {"slice", O_SLICE, "slice", ON_REQUEST},
     {"shard", O_SHARD, "shard", ON_REQUEST},
     {"axis", O_AXIS, "axis", ON_REQUEST},
+    {"split", O_SPLIT, "split", ON_REQUEST},
+    {"stride", O_STRIDE, "stride", ON_REQUEST},
     {"output", O_OUTPUT, "", ON_TENSOR},
     {"verify", O_VERIFY, "", ON_FETCH},
     {"timeout", O_TIMEOUT, "", ON_NETWORK},
@@ -95,6 +99,8 @@ static const struct option long_options[] = {
     {"slice", required_argument, NULL, O_SLICE},
     {"shard", required_argument, NULL, O_SHARD},
     {"axis", required_argument, NULL, O_AXIS},
+    {"split", required_argument, NULL, O_SPLIT},
+    {"stride", required_argument, NULL, O_STRIDE},
     {"output", required_argument, NULL, O_OUTPUT},
     {"verify", required_argument, NULL, O_VERIFY},
     {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -339,8 +345,13 @@ void cli_usage(FILE *f)
           "  --name NAME         tensor name in npy/safetensors (default weight)\n"
           "  --format F          raw (default), npy, safetensors, json\n"
           "  --slice S           a part: numpy start:stop per axis, e.g. 0:128,:,-64:\n"
-          "  --shard R/W         part R of W numpy.array_split parts of one axis\n"
-          "  --axis N            the shard axis (default 0; negative from the end)\n"
+          "  --shard R/W         part R of W parts of one axis; R0/W0,R1/W1 for a 2-D mesh\n"
+          "  --axis N            the shard axis (default 0; negative from the end); one per\n"
+          "                      shard for several: 0,1\n"
+          "  --split S           how a shard cuts its axis: array_split (numpy, default),\n"
+          "                      chunk (torch.chunk: DTensor, FSDP2), even (Megatron-LM);\n"
+          "                      one for all shards or one per shard: chunk,even\n"
+          "  --stride N          Megatron's stride for fused weights (QKV: 3), split even\n"
           "  -o, --output FILE   where to write; - for stdout\n"
           "\n"
           "network options (fetch, digest, info, health):\n"

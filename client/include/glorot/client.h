@@ -310,15 +310,20 @@ GLOROT_API glorot_code glorot_digest_check(const glorot_digest_info *d, const vo
 /* What to ask /v1/batch for (docs/BATCH.md). Nothing is copied; the
  * manifest must stay valid during the call. */
 typedef struct glorot_batch_request {
-    const char *manifest; /* the JSON manifest text (required) */
-    size_t manifest_len;  /* its bytes; 0 = strlen(manifest) */
-    uint64_t shard_rank;  /* with shard_world: replace the manifest's top-level shard ... */
-    uint64_t shard_world; /* ... by part shard_rank of shard_world; 0 = keep the manifest's */
-    int64_t axis;         /* the shard axis when axis_set ... */
-    int axis_set;         /* ... else the manifest's shard axis, else 0 */
-    const char *format;   /* safetensors | json; NULL = safetensors (json: glorot_batch_stream
-                             only, delivered whole as GLOROT_BATCH_HEADER chunks) */
-    uint64_t reserved[4]; /* must stay zero */
+    const char *manifest;   /* the JSON manifest text (required) */
+    size_t manifest_len;    /* its bytes; 0 = strlen(manifest) */
+    uint64_t shard_rank;    /* with shard_world: replace the manifest's top-level shard ... */
+    uint64_t shard_world;   /* ... by part shard_rank of shard_world; 0 = keep the manifest's */
+    int64_t axis;           /* the shard axis when axis_set ... */
+    int axis_set;           /* ... else the manifest's shard axis, else 0 */
+    const char *shard_spec; /* the override as the protocol writes it, "1/4" or one per axis
+                               of a mesh, "1/4,0/2"; NULL = shard_rank/shard_world (not both) */
+    const char *axis_spec;  /* the axes, one per shard, "0,1"; NULL = axis (not both) */
+    const char *split;      /* array_split | chunk | even, one or one per shard; needs a shard */
+    const char *stride;     /* Megatron's stride ("3", "1,3"), needs split even and a shard */
+    const char *format;     /* safetensors | json; NULL = safetensors (json: glorot_batch_stream
+                               only, delivered whole as GLOROT_BATCH_HEADER chunks) */
+    uint64_t reserved[4];   /* must stay zero */
 } glorot_batch_request;
 
 /* glorot_batch_request_init - fill breq with defaults (no manifest, no override).
@@ -415,6 +420,22 @@ GLOROT_API glorot_code glorot_batch_stream(glorot_client *client, const glorot_b
                                            glorot_batch_fn fn, void *user, glorot_batch_info *info,
                                            glorot_error *err);
 
+/* glorot_batch_manifest - the manifest text glorot_batch_fetch and
+ *   glorot_batch_stream send for breq: breq->manifest with the shard
+ *   override (shard_rank/shard_world or shard_spec, axis, split, stride)
+ *   written in as its top-level "shard" (an object, or a list of objects for
+ *   several shards). For generating a batch locally (gp_batch, `glorot batch
+ *   --local`) exactly as the server would.
+ * Parameters: breq as for glorot_batch_fetch; manifest receives the text
+ *   (NUL-terminated); err may be NULL.
+ * Returns: GLOROT_OK; GLOROT_E_INVALID (bad breq, a shard the server would
+ *   refuse on its own, a manifest that is not a JSON object when there is an
+ *   override), GLOROT_E_NOMEM.
+ * Ownership: *manifest is the caller's, freed with glorot_free; NULL on error.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_batch_manifest(const glorot_batch_request *breq, char **manifest,
+                                             glorot_error *err);
+
 /* ---- service ----------------------------------------------------------- */
 
 /* glorot_health - GET /healthz once (no retries), with the client's timeouts.
@@ -432,7 +453,7 @@ GLOROT_API glorot_code glorot_health(glorot_client *client, glorot_error *err);
 GLOROT_API glorot_code glorot_info(glorot_client *client, char **json, glorot_error *err);
 
 /* glorot_free - free memory the library returned (glorot_info,
- * glorot_batch_info.tensors). NULL does nothing. */
+ * glorot_batch_info.tensors, glorot_batch_manifest). NULL does nothing. */
 GLOROT_API void glorot_free(void *ptr);
 
 #ifdef __cplusplus
