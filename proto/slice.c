@@ -88,7 +88,8 @@ static gp_code more_pieces(const char *s, size_t n, size_t axis, int64_t from, i
         gp_code rc = slice_piece(s + start, end - start, axis, &a, &b, err);
         if (rc != GP_OK)
             return rc;
-        if (from < 0 || a < 0 || b < 0 || b - a != to - from || to <= from)
+        /* signs first: an omitted bound is INT64_MIN, and no difference may overflow */
+        if (from < 0 || to < 0 || a < 0 || b < 0 || to <= from || b - a != to - from)
             return gp_fail(err, GP_EPARAM, "slice",
                            "slice: axis %zu lists several pieces; each must be start:stop with "
                            "0 <= start < stop and all of the same length",

@@ -1,9 +1,9 @@
 /*
  * fuzz_slice.c - slices and shards through gp_request_set: a small random
- * shape from the first bytes, then `slice`, `shard` or `shard` + `axis` from
- * the rest. Every accepted part must lie inside the shape, and its raw body
- * must equal the whole tensor's elements at the part's positions (computed
- * here from gp_gen_fill of the whole tensor); npy's data must equal raw.
+ * shape from the first bytes, then `slice`, `shard` or `shard` + `axis` (and
+ * `split`, `stride`: "SHARD;AXIS|SPLIT|STRIDE") from the rest. Every accepted part must lie inside
+ * the shape, and its raw body must equal the whole tensor's elements at the part's positions
+ * (computed here from gp_gen_fill of the whole tensor); npy's data must equal raw.
  */
 #include "fuzz_util.h"
 
@@ -16,6 +16,23 @@ static int set_text(gp_request *r, const char *key, const char *v, size_t n)
 {
     gp_error err = {0};
     return gp_request_set(r, key, strlen(key), v, n, &err) == GP_OK ? 0 : -1;
+}
+
+/* "AXIS[|SPLIT[|STRIDE]]": the keys after shard, each up to the next '|'. */
+static int set_rest(gp_request *r, const char *v, size_t n)
+{
+    static const char *const keys[] = {"axis", "split", "stride"};
+    for (size_t k = 0; k < 3; k++) {
+        const char *bar = memchr(v, '|', n);
+        size_t len = bar ? (size_t)(bar - v) : n;
+        if (set_text(r, keys[k], v, len) != 0)
+            return -1;
+        if (bar == NULL)
+            return 0;
+        v = bar + 1;
+        n -= len + 1;
+    }
+    return 0;
 }
 
 static int build(gp_request *r, const uint8_t *data, size_t size)
@@ -44,7 +61,7 @@ static int build(gp_request *r, const uint8_t *data, size_t size)
             return -1;
         if (set_text(r, "shard", v, (size_t)(semi - v)) != 0)
             return -1;
-        return set_text(r, "axis", semi + 1, vn - (size_t)(semi - v) - 1);
+        return set_rest(r, semi + 1, vn - (size_t)(semi - v) - 1);
     }
 }
 

@@ -177,6 +177,8 @@ ParameterizedTestParameters(slice, refused)
         {"10,20", {"slice"}, {"0:1;2:3;5:6"}, GP_EPARAM, "slice"},
         {"10,20", {"slice"}, {"4:6;0:2"}, GP_EPARAM, "slice"},
         {"10,20", {"slice"}, {":2;4:6"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"5:;4:6"}, GP_EPARAM, "slice"}, /* found by fuzz_slice */
+        {"10,20", {"slice"}, {"2:4;:6"}, GP_EPARAM, "slice"},
         {"10,20", {"slice"}, {"-4:-2;8:10"}, GP_EPARAM, "slice"},
         {"10,20", {"slice"}, {"2:2;4:4"}, GP_EPARAM, "slice"},
         {"10,20", {"slice"}, {"0:2;4:6;8:10;12:14"}, GP_EPARAM, "slice"},
