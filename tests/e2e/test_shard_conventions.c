@@ -163,7 +163,7 @@ static void mesh(run *u, size_t a, size_t b, uint64_t wa, uint64_t wb, const cha
     snprintf(axes, sizeof axes, "%zu,%zu", a, b);
     for (uint64_t i = 0; i < wa; i++)
         for (uint64_t j = 0; j < wb; j++) {
-            char shard[64];
+            char shard[96];
             snprintf(shard, sizeof shard, "%llu/%llu,%llu/%llu", (unsigned long long)i,
                      (unsigned long long)wa, (unsigned long long)j, (unsigned long long)wb);
             ask(u, shard, axes, split, stride);
