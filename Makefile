@@ -120,7 +120,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_PKGS   := gcc make libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev \
               libcurl4-openssl-dev
 CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy python3-mpmath \
-              openssl chromium fonts-dejavu-core
+              python3-torch openssl chromium fonts-dejavu-core
 
 define install_missing
 	@missing=$$(for p in $(1); do \

@@ -8,11 +8,12 @@
  * are generated into a small scratch value and copied.
  *
  * The data of a slice or shard are runs of consecutive elements of the full
- * tensor: the innermost partial axis and every whole axis inside it make one
- * run. A byte offset maps to a body element, that to its run and the run's
- * multi-index to a flat index in the full tensor, so any range of a part is
- * produced directly too, at a cost in proportion to its length. The whole
- * tensor is a single run.
+ * tensor: one piece of the innermost partial axis with every whole axis
+ * inside it makes one run (a strided shard has several pieces on an axis,
+ * so several runs per row). A byte offset maps to a body element, that to
+ * its run and the run's multi-index to a flat index in the full tensor, so
+ * any range of a part is produced directly too, at a cost in proportion to
+ * its length. The whole tensor is a single run; an empty part has none.
  */
 #include "body_internal.h"
 #include "glorot_proto.h"
@@ -22,7 +23,7 @@
 
 static int axis_whole(const gp_request *r, size_t i)
 {
-    return r->part_start[i] == 0 && r->part_stop[i] == r->shape[i];
+    return r->part_start[i] == 0 && r->piece_count[i] == 1 && r->piece_len[i] == r->shape[i];
 }
 
 static void plan_runs(gp_body *b)
@@ -37,19 +38,28 @@ static void plan_runs(gp_body *b)
     while (k > 0 && axis_whole(r, k))
         k--;
     b->run_axis = k;
-    b->run_len = r->out_shape[k] * b->stride[k];
+    b->run_len = r->piece_len[k] * b->stride[k]; /* 0 for an empty part: never read */
+}
+
+/* Position in the full tensor of element j (0-based) of the part along axis i. */
+static uint64_t axis_coord(const gp_request *r, size_t i, uint64_t j)
+{
+    uint64_t piece = j / r->piece_len[i];
+    return r->part_start[i] + piece * r->piece_step[i] + j % r->piece_len[i];
 }
 
 /* Flat index in the full tensor of body element o; *left = elements from
- * there to the end of its run. */
+ * there to the end of its run. o < out_numel, so no length is 0. */
 static uint64_t flat_index(const gp_body *b, uint64_t o, uint64_t *left)
 {
     const gp_request *r = &b->req;
     size_t k = b->run_axis;
     uint64_t run = o / b->run_len, within = o % b->run_len;
-    uint64_t flat = r->part_start[k] * b->stride[k] + within;
+    uint64_t piece = run % r->piece_count[k];
+    uint64_t flat = (r->part_start[k] + piece * r->piece_step[k]) * b->stride[k] + within;
+    run /= r->piece_count[k];
     for (size_t i = k; i-- > 0;) {
-        flat += (r->part_start[i] + run % r->out_shape[i]) * b->stride[i];
+        flat += axis_coord(r, i, run % r->out_shape[i]) * b->stride[i];
         run /= r->out_shape[i];
     }
     *left = b->run_len - within;

@@ -2,13 +2,14 @@
  * filename.c - the download name for Content-Disposition:
  * "glorot_256x512_float32_seed42.npy", and for a slice or shard
  * "glorot_256x512_float32_seed42_slice0-128x0-512.npy" (so the parts of one
- * tensor never overwrite each other). Built only from numbers and our own
+ * tensor never overwrite each other; the pieces of a strided shard are joined
+ * by '_': "slice0-2_4-6x0-16"). Built only from numbers and our own
  * ASCII names, so it needs no quoting or escaping.
  */
 #include "format_internal.h"
 
 /* "glorot_" + dims + "_" + dtype + "_seed" + u64 + "_slice" + bounds + extension */
-#define NAME_MAX_LEN (7 + GP_MAX_RANK * 21 + 1 + 8 + 5 + 20 + 6 + GP_MAX_RANK * 42 + 16)
+#define NAME_MAX_LEN (7 + GP_MAX_RANK * 21 + 1 + 8 + 5 + 20 + 6 + GP_PART_TEXT_MAX + 16)
 
 size_t gp_filename(const gp_request *r, char *out, size_t size)
 {
@@ -29,9 +30,14 @@ size_t gp_filename(const gp_request *r, char *out, size_t size)
     gpi_text_u64(&t, r->seed);
     for (size_t i = 0; r->partial && i < r->rank; i++) {
         gpi_text_str(&t, i == 0 ? "_slice" : "x");
-        gpi_text_u64(&t, r->part_start[i]);
-        gpi_text_str(&t, "-");
-        gpi_text_u64(&t, r->part_stop[i]);
+        for (uint64_t j = 0; j < r->piece_count[i]; j++) {
+            uint64_t a = r->part_start[i] + j * r->piece_step[i];
+            if (j > 0)
+                gpi_text_str(&t, "_");
+            gpi_text_u64(&t, a);
+            gpi_text_str(&t, "-");
+            gpi_text_u64(&t, a + r->piece_len[i]);
+        }
     }
     gpi_text_str(&t, gp_format_extension(r->format));
     return gpi_text_export(&t, out, size);

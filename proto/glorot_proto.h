@@ -74,6 +74,12 @@ typedef enum { GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16, GP_FLOAT64 } gp_dtype;
 typedef enum { GP_ALG_CHACHA20, GP_ALG_MLX, GP_ALG_MLX_SEEDED } gp_algorithm;
 typedef enum { GP_FAN_MLX, GP_FAN_TORCH, GP_FAN_KERAS } gp_fan;
 typedef enum { GP_FORMAT_RAW, GP_FORMAT_NPY, GP_FORMAT_SAFETENSORS, GP_FORMAT_JSON } gp_format;
+/* How `shard` cuts an axis of n elements into WORLD parts (docs/PROTOCOL.md):
+ * numpy.array_split (the first n % WORLD parts one longer), torch.chunk
+ * (parts of ceil(n / WORLD), trailing ones short or empty: DTensor Shard),
+ * even (Megatron-LM: WORLD * stride must divide n). */
+typedef enum { GP_SPLIT_ARRAY_SPLIT, GP_SPLIT_CHUNK, GP_SPLIT_EVEN } gp_split;
+#define GP_MAX_STRIDE 64 /* largest `stride` */
 
 /* The initializers, one endpoint each (/v1/glorot_uniform, ...), and the
  * distributions they resolve to. `zeros` and `ones` are names for constant
@@ -105,6 +111,7 @@ const char *gp_algorithm_name(gp_algorithm a);
 const char *gp_fan_name(gp_fan f);
 const char *gp_format_name(gp_format f);
 size_t gp_dtype_size(gp_dtype d);           /* 4, 2, 2, 8 */
+const char *gp_split_name(gp_split s);      /* "array_split", "chunk", "even" */
 const char *gp_init_name(gp_initializer i); /* "glorot_uniform", ... */
 const char *gp_dist_name(gp_dist d);        /* "uniform", "normal", "truncated_normal", ... */
 const char *gp_mode_name(gp_mode m);        /* "fan_in", "fan_out" */
@@ -187,13 +194,22 @@ typedef struct {
     double dist_value;          /* GP_DIST_CONSTANT */
     int finished;
 
-    /* Slices and shards, as asked (keys slice, shard, axis). */
-    size_t slice_axes;               /* axes given in `slice`; 0 = no slice */
-    int64_t slice_from[GP_MAX_RANK]; /* numpy start, or GP_SLICE_OMITTED */
-    int64_t slice_to[GP_MAX_RANK];   /* numpy stop, or GP_SLICE_OMITTED */
-    uint64_t shard_rank;             /* part shard_rank of shard_world */
-    uint64_t shard_world;            /* 0 = no shard */
-    int64_t shard_axis;              /* default 0; negative counts from the end */
+    /* Slices and shards, as asked (keys slice, shard, axis, split, stride). */
+    size_t slice_axes;                  /* axes given in `slice`; 0 = no slice */
+    int64_t slice_from[GP_MAX_RANK];    /* numpy start (of the first piece), or GP_SLICE_OMITTED */
+    int64_t slice_to[GP_MAX_RANK];      /* numpy stop (of the first piece), or GP_SLICE_OMITTED */
+    uint64_t slice_pieces[GP_MAX_RANK]; /* pieces on the axis ("0:2;4:6" is 2); 1 = plain */
+    uint64_t slice_step[GP_MAX_RANK];   /* distance between piece starts, when pieces > 1 */
+    size_t shard_count;                 /* shards given in `shard` ("0/2,1/4" is 2); 0 = none */
+    uint64_t shard_rank[GP_MAX_RANK];   /* shard k: part shard_rank[k] of shard_world[k] */
+    uint64_t shard_world[GP_MAX_RANK];
+    size_t axis_count;               /* values given in `axis`; 0 = the default, 0 */
+    int64_t shard_axis[GP_MAX_RANK]; /* negative counts from the end */
+    size_t split_count;              /* values given in `split`: 0 (array_split), 1 or one
+                                        per shard */
+    gp_split shard_split[GP_MAX_RANK];
+    size_t stride_count; /* values given in `stride`: 0 (1), 1 or one per shard */
+    uint64_t shard_stride[GP_MAX_RANK];
 
     /* Resolved by gp_request_finish: the part of the tensor that is sent.
      * Axis i covers [part_start[i], part_stop[i]) of shape[i]; without slice
@@ -202,7 +218,16 @@ typedef struct {
      * of the whole); out_* describe the elements and bytes actually sent. */
     uint64_t part_start[GP_MAX_RANK];
     uint64_t part_stop[GP_MAX_RANK];
-    uint64_t out_shape[GP_MAX_RANK]; /* part_stop - part_start */
+    /* A strided shard (stride > 1) takes several pieces of an axis: axis i
+     * holds piece_count[i] pieces of piece_len[i] elements, piece j starting
+     * at part_start[i] + j * piece_step[i]; part_stop[i] is the end of the
+     * last one. Contiguous axes have one piece (piece_len = the length). An
+     * empty part has one empty piece per empty axis and starts at 0 on every
+     * axis: its shape alone describes it. */
+    uint64_t piece_len[GP_MAX_RANK];
+    uint64_t piece_count[GP_MAX_RANK];
+    uint64_t piece_step[GP_MAX_RANK];
+    uint64_t out_shape[GP_MAX_RANK]; /* piece_count * piece_len; may be 0 */
     uint64_t out_numel;              /* elements sent */
     uint64_t out_nbytes;             /* out_numel * gp_dtype_size(dtype) */
     int partial;                     /* 1 when the part is not the whole tensor */
@@ -217,8 +242,11 @@ void gp_request_init(gp_request *r);
  * NUL-terminated; embedded NULs are errors. Keys: shape ("256,512"), gain
  * (number or nonlinearity name), dtype, seed (decimal u64), algorithm, call,
  * fan, fan_in, fan_out, name, format, slice ("0:128,:,-64:", numpy start:stop
- * per axis, no steps), shard ("RANK/WORLD"), axis (shard axis, may be
- * negative), init (an initializer's wire name, gp_inits), mode (fan_in |
+ * per axis, no steps; "0:2;4:6" lists equally long, evenly spaced pieces of
+ * an axis), shard ("RANK/WORLD", or several: "0/2,1/4"), axis (the shard
+ * axis, may be negative; one per shard: "0,1"), split (array_split | chunk |
+ * even, one for all shards or one per shard), stride (1..GP_MAX_STRIDE, the
+ * same), init (an initializer's wire name, gp_inits), mode (fan_in |
  * fan_out), and the finite decimal numbers low, high, mean, std, a, b, value.
  * Unknown keys and keys given twice are GP_EPARAM naming the key; whether the
  * initializer takes a key is checked by gp_request_finish. */
@@ -239,18 +267,37 @@ void gp_request_set_seed(gp_request *r, uint64_t seed);
  * mlx-seeded, numel < 2^32 (full shape) for the mlx generators, the
  * initializer's rank range and parameters (a parameter it does not take is
  * GP_EPARAM naming it; so are std <= 0, low > high, a >= b and values not
- * finite in the dtype), then the distribution (dist_*). Slices and
- * shards: slice and shard exclude each other, axis needs shard, a slice may
- * name at most rank axes (later axes are whole); bounds are clamped like
- * numpy's; a part with no elements is GP_EPARAM. */
+ * finite in the dtype), then the distribution (dist_*). Slices and shards:
+ * slice and shard exclude each other, axis, split and stride need shard, a
+ * slice may name at most rank axes (later axes are whole); bounds are
+ * clamped like numpy's; split=even needs WORLD x stride to divide the axis,
+ * stride > 1 needs split=even, several shards need one axis each. A part
+ * with no elements is an answer (out_numel 0), as numpy and torch give one. */
 gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err);
 
 /* The resolved part of a finished request as text, one "start:stop" per
- * axis: "0:128,0:512" (what the Glorot-Slice header and the canonical form
- * carry). Writes at most size bytes, NUL-terminated (truncated if needed;
- * GP_PART_TEXT_MAX always suffices); returns the full length. */
-#define GP_PART_TEXT_MAX (GP_MAX_RANK * 42)
+ * axis, and "start:stop;start:stop;..." for an axis of several pieces:
+ * "0:128,0:512", "0:2;4:6;8:10,0:16" (what the Glorot-Slice header and the
+ * canonical form carry; `slice=` reads it back). Writes at most size bytes,
+ * NUL-terminated (truncated if needed; GP_PART_TEXT_MAX always suffices for
+ * a finished request: gp_request_finish refuses parts whose text is
+ * longer); returns the full length. */
+#define GP_PART_TEXT_MAX 1024
 size_t gp_part_text(const gp_request *r, char *out, size_t size);
+
+/* The shards of a finished request as asked, with defaults filled in and
+ * axes made non-negative, for the Glorot-Shard header: "1/4; axis=0;
+ * split=chunk; stride=1", several joined by ", ". "" without shards. Writes
+ * at most size bytes, NUL-terminated; returns the full length. */
+#define GP_SHARD_TEXT_MAX (GP_MAX_RANK * 96)
+size_t gp_shard_text(const gp_request *r, char *out, size_t size);
+
+/* Set shard (and axis, split, stride) from the JSON form of a "shard" value
+ * (len bytes of JSON text): a "R/W" string, an object {"rank": R, "world": W,
+ * "axis": A, "split": "chunk", "stride": N} (axis, split and stride
+ * optional), or a list of such objects, one per shard (axis in all of them
+ * or none). Errors as gp_request_set. */
+gp_code gp_request_set_shard_json(gp_request *r, const char *json, size_t len, gp_error *err);
 
 /* Fans for a shape under a convention; GP_EPARAM on overflow or rank < 2. */
 gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan, uint64_t *fan_in, uint64_t *fan_out,
@@ -395,12 +442,13 @@ size_t gp_u64_text(uint64_t v, unsigned min_digits, char out[GP_U64_TEXT_MAX]);
  *   algorithm=chacha20&dtype=float32&fan=mlx&fan_in=512&fan_out=256&format=raw
  *   &gain=1&name=weight&seed=42&shape=256,512
  * plus call= (mlx-seeded only) and slice= (only when the part is not the
- * whole tensor; a shard appears as its slice). Values are percent-encoded
+ * whole tensor; a shard appears as its slice, pieces and all, so requests
+ * for the same elements share one form). Values are percent-encoded
  * except A-Z a-z 0-9 - . _ ~ , : (so it is printable ASCII, fit for a header).
  * Two requests with the same canonical form get the same bytes.
  * Returns GP_OK, or GP_EINTERNAL when r is not finished or has no seed, or
  * the text does not fit in size bytes (GP_CANONICAL_MAX always suffices). */
-#define GP_CANONICAL_MAX 2048
+#define GP_CANONICAL_MAX 3584 /* main's 2048 plus a part of several pieces */
 gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err);
 
 /* The strong ETag of a finished request with its seed: a quoted 32-digit

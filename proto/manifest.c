@@ -4,7 +4,7 @@
  * gpi_manifest_parse: a pure function over (buffer, length).
  *
  *   {"seed": "42", "algorithm": "chacha20", "dtype": "bfloat16", "fan": "mlx",
- *    "gain": 1.0, "shard": {"rank": 3, "world": 8, "axis": 0},
+ *    "gain": 1.0, "shard": {"rank": 3, "world": 8, "axis": 0, "split": "chunk"},
  *    "tensors": [{"name": "layers.0.attn.wq", "shape": [4096, 4096]},
  *                {"name": "w1", "shape": [11008, 4096], "gain": "relu"}]}
  *
@@ -156,29 +156,21 @@ static gp_code set_value(gp_request *r, const char *key, json_t *v, size_t i, gp
     return GP_OK;
 }
 
-/* {"rank": R, "world": W, "axis": A} (axis optional) -> shard=R/W, axis=A; null: no shard. */
+/* "shard": a "R/W" string, {"rank": R, "world": W, "axis": A, "split": S,
+ * "stride": N} (all but rank and world optional), a list of such objects
+ * (one per shard), or null (no shard): shard.c turns it into the query keys. */
 static gp_code set_shard(gp_request *r, json_t *v, size_t i, gp_error *err)
 {
-    static const char *const keys[] = {"rank", "world", "axis"};
     if (json_is_null(v))
         return GP_OK;
-    if (!json_is_object(v))
+    if (!json_is_object(v) && !json_is_array(v) && !json_is_string(v))
         return field_fail(err, i, "shard",
-                          "must be an object {\"rank\": R, \"world\": W, \"axis\": A} or null");
-    gp_code rc = check_keys(v, keys, 3, "rank, world, axis", i, err);
-    if (rc != GP_OK)
-        return rc;
-    json_t *rank = json_object_get(v, "rank"), *world = json_object_get(v, "world");
-    json_t *axis = json_object_get(v, "axis");
-    if (!json_is_integer(rank) || !json_is_integer(world) || (axis && !json_is_integer(axis)))
-        return field_fail(err, i, "shard", "rank and world (and axis, if given) must be integers");
-    char text[48];
-    snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
-             json_integer_value(rank), json_integer_value(world));
+                          "must be an object {\"rank\": R, \"world\": W, \"axis\": A}, a list "
+                          "of them, a \"R/W\" string or null");
     gp_error g = {0};
-    if (gp_request_set(r, "shard", 5, text, strlen(text), &g) != GP_OK)
+    if (gpi_set_shard_json(r, v, &g) != GP_OK)
         return relay(err, i, &g);
-    return axis ? set_value(r, "axis", axis, i, err) : GP_OK;
+    return GP_OK;
 }
 
 static gp_code set_part_key(gp_request *r, const char *key, json_t *v, size_t i, gp_error *err)

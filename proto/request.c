@@ -19,7 +19,7 @@
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
 #define KNOWN_KEYS                                                                                 \
     "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, "       \
-    "shard, axis, init, mode, low, high, mean, std, a, b, value"
+    "shard, axis, split, stride, init, mode, low, high, mean, std, a, b, value"
 
 /* ---- sanitised quoting --------------------------------------------------- */
 
@@ -343,14 +343,31 @@ static const struct {
     char key[12];
     param_setter set;
 } params[] = {
-    {"shape", set_shape},     {"gain", set_gain},           {"dtype", set_dtype},
-    {"seed", set_seed},       {"algorithm", set_algorithm}, {"call", set_call},
-    {"fan", set_fan},         {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
-    {"name", set_name},       {"format", set_format},       {"slice", gpi_set_slice},
-    {"shard", gpi_set_shard}, {"axis", gpi_set_axis},       {"init", gpi_set_init},
-    {"mode", gpi_set_mode},   {"low", gpi_set_low},         {"high", gpi_set_high},
-    {"mean", gpi_set_mean},   {"std", gpi_set_std},         {"a", gpi_set_a},
-    {"b", gpi_set_b},         {"value", gpi_set_value},
+    {"shape", set_shape},
+    {"gain", set_gain},
+    {"dtype", set_dtype},
+    {"seed", set_seed},
+    {"algorithm", set_algorithm},
+    {"call", set_call},
+    {"fan", set_fan},
+    {"fan_in", set_fan_in},
+    {"fan_out", set_fan_out},
+    {"name", set_name},
+    {"format", set_format},
+    {"slice", gpi_set_slice},
+    {"shard", gpi_set_shard},
+    {"axis", gpi_set_axis},
+    {"split", gpi_set_split},
+    {"stride", gpi_set_stride},
+    {"init", gpi_set_init},
+    {"mode", gpi_set_mode},
+    {"low", gpi_set_low},
+    {"high", gpi_set_high},
+    {"mean", gpi_set_mean},
+    {"std", gpi_set_std},
+    {"a", gpi_set_a},
+    {"b", gpi_set_b},
+    {"value", gpi_set_value},
 };
 
 #define PARAM_COUNT (sizeof params / sizeof params[0])
@@ -455,6 +472,13 @@ int gp_request_given(const gp_request *r, const char *key)
     return i < PARAM_COUNT && (r->set_mask & (1u << i)) != 0;
 }
 
+static gp_code resolve_part(gp_request *r, gp_error *err)
+{
+    const int given[3] = {gp_request_given(r, "axis"), gp_request_given(r, "split"),
+                          gp_request_given(r, "stride")};
+    return gpi_resolve_part(r, given, err);
+}
+
 static gp_code check_algorithm(const gp_request *r, gp_error *err)
 {
     int mlx = r->algorithm == GP_ALG_MLX || r->algorithm == GP_ALG_MLX_SEEDED;
@@ -505,8 +529,8 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: is required, e.g. shape=256,512 (1 to %d dimensions)", GP_MAX_RANK);
     if ((rc = resolve_size(&t, err)) != GP_OK || (rc = gpi_resolve_init(&t, err)) != GP_OK ||
-        (rc = gpi_resolve_part(&t, gp_request_given(&t, "axis"), err)) != GP_OK ||
-        (rc = check_algorithm(&t, err)) != GP_OK || (rc = check_caps(&t, lim, err)) != GP_OK)
+        (rc = resolve_part(&t, err)) != GP_OK || (rc = check_algorithm(&t, err)) != GP_OK ||
+        (rc = check_caps(&t, lim, err)) != GP_OK)
         return rc;
     t.finished = 1;
     *r = t;

@@ -66,17 +66,35 @@ gp_code gpi_real_format(double x, char *out, size_t cap, const char *param, gp_e
 gp_code gpi_parse_gain(const char *v, size_t n, double *gain, char *spec, size_t cap,
                        gp_error *err);
 
-/* Setters for slice, shard and axis (slice.c): the text is checked and kept
- * in r; nothing is resolved until gpi_resolve_part. GP_EPARAM on bad text. */
+/* Setters for slice, shard, axis, split and stride (slice.c, shard.c): the
+ * text is checked and kept in r; nothing is resolved until gpi_resolve_part.
+ * GP_EPARAM on bad text, leaving r untouched. */
 gp_code gpi_set_slice(gp_request *r, const char *v, size_t n, gp_error *err);
 gp_code gpi_set_shard(gp_request *r, const char *v, size_t n, gp_error *err);
 gp_code gpi_set_axis(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_split(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_stride(gp_request *r, const char *v, size_t n, gp_error *err);
 
-/* Resolve the part r selects (r->shape known): part_start/part_stop,
- * out_shape, out_numel, out_nbytes, partial. axis_given: the `axis` key was
- * set. GP_EPARAM for slice with shard, axis without shard, too many slice
- * axes, an axis out of range or a part with no elements. */
-gp_code gpi_resolve_part(gp_request *r, int axis_given, gp_error *err);
+/* An optional '-' then decimal digits, |value| <= 2^63-1. 0 or -1. */
+int gpi_parse_index(const char *s, size_t n, int64_t *out);
+
+/* Resolve the part r selects (r->shape known): part_start/part_stop, the
+ * pieces, out_shape, out_numel, out_nbytes, partial. given[0..2]: the keys
+ * axis, split and stride were set. GP_EPARAM for slice with shard, axis,
+ * split or stride without shard, too many slice axes, pieces past an axis,
+ * an axis out of range, counts that do not match the shards, split=even on
+ * an axis WORLD x stride does not divide, a stride without split=even. */
+gp_code gpi_resolve_part(gp_request *r, const int given[3], gp_error *err);
+
+/* The shards of r applied in order to its part (shard.c; called by
+ * gpi_resolve_part with every axis whole). */
+gp_code gpi_resolve_shards(gp_request *r, gp_error *err);
+
+/* The JSON forms of `shard` (a "R/W,..." string, an object with rank, world
+ * and optionally axis, split and stride, or a list of such objects) as
+ * gp_request_set calls for shard, axis, split and stride. */
+struct json_t;
+gp_code gpi_set_shard_json(gp_request *r, struct json_t *v, gp_error *err);
 
 /* ---- request.c --------------------------------------------------------------- */
 

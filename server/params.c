@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -122,6 +123,36 @@ static int shape_text(json_t *arr, char *out, size_t size, gd_error *e)
     return 0;
 }
 
+/* "a,b" from an array of axis or stride integers, or of split names. */
+static int list_text(const char *key, json_t *arr, char *out, size_t size, gd_error *e)
+{
+    size_t used = 0, count = json_array_size(arr);
+    int names = strcmp(key, "split") == 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        json_t *v = json_array_get(arr, i);
+        int n;
+        if (names ? !json_is_string(v) : !json_is_integer(v))
+            return gd_fail(e, 400, "invalid_parameter", key,
+                           "%s must be an array of %s, one per shard", key,
+                           names ? "names, e.g. [\"chunk\", \"even\"]" : "integers, e.g. [0, 1]");
+        if (names)
+            n = snprintf(out + used, size - used, "%s%s", i ? "," : "", json_string_value(v));
+        else
+            n = snprintf(out + used, size - used, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+                         json_integer_value(v));
+        if (n < 0 || (size_t)n >= size - used)
+            return gd_fail(e, 400, "invalid_parameter", key, "%s: too many values", key);
+        used += (size_t)n;
+    }
+    return 0;
+}
+
+static int is_list_key(const char *key)
+{
+    return strcmp(key, "axis") == 0 || strcmp(key, "split") == 0 || strcmp(key, "stride") == 0;
+}
+
 /* The text gp_request_set gets for one member. Strings are not copied:
  * *text points into v or into buf (size bytes). */
 static int member_text(const char *key, json_t *v, char *buf, size_t size, const char **text,
@@ -140,6 +171,11 @@ static int member_text(const char *key, json_t *v, char *buf, size_t size, const
         gd_params_real_text(json_real_value(v), buf, size);
         break;
     case JSON_ARRAY:
+        if (is_list_key(key)) {
+            if (list_text(key, v, buf, size, e) != 0)
+                return -1;
+            break;
+        }
         if (strcmp(key, "shape") != 0)
             return gd_fail(e, 400, "invalid_parameter", key,
                            "%.64s must be a string or a number, not an array", key);
@@ -170,10 +206,29 @@ static int load_error(const json_error_t *jerr, size_t len, gd_error *e)
                    jerr->column, jerr->text);
 }
 
+/* "shard" as an object {"rank", "world", "axis", "split", "stride"} or a list
+ * of them: proto reads the JSON form. */
+static int shard_member(gp_request *r, json_t *v, gd_error *e)
+{
+    char *text = json_dumps(v, JSON_COMPACT);
+    gp_error g = {0};
+    if (text == NULL)
+        return gd_fail(e, 500, "out_of_memory", "shard", "out of memory");
+    gp_code rc = gp_request_set_shard_json(r, text, strlen(text), &g);
+    free(text);
+    return rc == GP_OK ? 0 : gd_fail_gp(e, &g);
+}
+
 static int apply_members(gp_request *r, json_t *root, gd_error *e)
 {
     for (void *it = json_object_iter(root); it != NULL; it = json_object_iter_next(root, it)) {
         const char *key = json_object_iter_key(it);
+        json_t *value = json_object_iter_value(it);
+        if (strcmp(key, "shard") == 0 && (json_is_object(value) || json_is_array(value))) {
+            if (shard_member(r, value, e) != 0)
+                return -1;
+            continue;
+        }
         char buf[SHAPE_TEXT_MAX];
         const char *text = NULL;
         size_t len = 0;

@@ -174,7 +174,7 @@ static int content_headers(struct MHD_Response *resp, const gp_request *r)
 }
 
 /* The Glorot-* description of what is generated (the full shape; the part in
- * Glorot-Slice). */
+ * Glorot-Slice, the shards as asked in Glorot-Shard). */
 static int glorot_headers(struct MHD_Response *resp, const gd_tensor *t)
 {
     const gp_request *r = &t->r;
@@ -203,9 +203,15 @@ static int glorot_headers(struct MHD_Response *resp, const gd_tensor *t)
     bad |= add(resp, "Glorot-Format", gp_format_name(r->format));
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         bad |= add_u64(resp, "Glorot-Call", r->call);
-    if (r->slice_axes > 0 || r->shard_world > 0) {
-        gp_part_text(r, text, sizeof text);
-        bad |= add(resp, "Glorot-Slice", text);
+    if (r->slice_axes > 0 || r->shard_count > 0) {
+        char part[GP_PART_TEXT_MAX];
+        gp_part_text(r, part, sizeof part);
+        bad |= add(resp, "Glorot-Slice", part);
+    }
+    if (r->shard_count > 0) {
+        char shards[GP_SHARD_TEXT_MAX];
+        gp_shard_text(r, shards, sizeof shards);
+        bad |= add(resp, "Glorot-Shard", shards);
     }
     bad |= add(resp, "Glorot-Canonical", t->canonical);
     return bad;

@@ -1,13 +1,14 @@
 /*
- * batch.c - glorot batch MANIFEST -o FILE [--rank R --world W [--axis A]]
- *           [--url URL | --local] [--json] [--quiet]
+ * batch.c - glorot batch MANIFEST -o FILE [--shard R/W[,R/W...] | --rank R --world W]
+ *           [--axis A[,A...]] [--split S] [--stride N] [--url URL | --local] [--json] [--quiet]
  *
  * One manifest in, one safetensors file out: POSTed to URL/v1/batch by
  * libglorot-client (glorot_batch_stream: retries and resume included), or,
  * with --local (or no --url and no $GLOROT_URL), generated here by the same
- * code the server runs (gp_batch), byte for byte. --rank/--world replace the
- * manifest's shard (axis: --axis, else the manifest's, else 0): by the
- * library for --url, by load_manifest for --local.
+ * code the server runs (gp_batch), byte for byte. --shard (or --rank/--world)
+ * with --axis, --split and --stride replace the manifest's shard (axis:
+ * --axis, else the manifest's, else 0); the library writes the override in
+ * both cases (glorot_batch_manifest for --local).
  */
 #include "cli.h"
 #include "glorot_proto.h"
@@ -18,15 +19,16 @@
 #include <string.h>
 
 typedef struct {
-    const char *manifest, *output, *url, *rank, *world, *axis;
+    const char *manifest, *output, *url, *rank, *world, *axis, *shard, *split, *stride;
     int local, json, quiet;
 } batch_args;
 
 static int usage(const char *what)
 {
     fprintf(stderr,
-            "glorot batch: %s\nusage: glorot batch MANIFEST -o FILE [--rank R --world W "
-            "[--axis A]] [--url URL | --local] [--json] [--quiet]\n",
+            "glorot batch: %s\nusage: glorot batch MANIFEST -o FILE [--shard R/W[,R/W...] | "
+            "--rank R --world W] [--axis A[,A...]] [--split S] [--stride N] [--url URL | "
+            "--local] [--json] [--quiet]\n",
             what);
     return CLI_EXIT_USAGE;
 }
@@ -42,6 +44,9 @@ static int parse(int argc, char **argv, batch_args *a)
                             : strcmp(o, "--rank") == 0                         ? &a->rank
                             : strcmp(o, "--world") == 0                        ? &a->world
                             : strcmp(o, "--axis") == 0                         ? &a->axis
+                            : strcmp(o, "--shard") == 0                        ? &a->shard
+                            : strcmp(o, "--split") == 0                        ? &a->split
+                            : strcmp(o, "--stride") == 0                       ? &a->stride
                                                                                : NULL;
         if (slot != NULL) {
             if (i + 1 >= argc)
@@ -61,20 +66,15 @@ static int parse(int argc, char **argv, batch_args *a)
     }
     if (a->manifest == NULL || a->output == NULL)
         return usage("MANIFEST and -o FILE are required");
-    if ((a->rank == NULL) != (a->world == NULL) || (a->axis && !a->rank))
-        return usage("--rank and --world go together (--axis needs them)");
+    if ((a->rank == NULL) != (a->world == NULL))
+        return usage("--rank and --world go together");
+    if (a->shard != NULL && a->rank != NULL)
+        return usage("give --shard or --rank/--world, not both");
+    if ((a->axis || a->split || a->stride) && !a->rank && !a->shard)
+        return usage("--axis, --split and --stride need --shard (or --rank/--world)");
     if (a->url == NULL || a->url[0] == '\0')
         a->local = 1;
     return CLI_EXIT_OK;
-}
-
-static int set_int(json_t *obj, const char *key, const char *text)
-{
-    char *end = NULL;
-    long long v = strtoll(text, &end, 10);
-    if (end == text || *end != '\0')
-        return -1;
-    return json_object_set_new(obj, key, json_integer(v));
 }
 
 /* The whole file (malloc'ed, NUL-terminated), or NULL with a message. */
@@ -111,37 +111,6 @@ static unsigned char *read_text(const char *path, size_t *len)
     return NULL;
 }
 
-/* The manifest file, with --rank/--world/--axis applied, as compact JSON (malloc). */
-static char *load_manifest(const batch_args *a)
-{
-    json_error_t jerr;
-    json_t *root = json_load_file(a->manifest, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        fprintf(stderr, "glorot batch: %s: %s (line %d)\n", a->manifest, jerr.text, jerr.line);
-        return NULL;
-    }
-    char *text = NULL;
-    if (a->rank != NULL && json_is_object(root)) {
-        json_t *old = json_object_get(root, "shard");
-        json_t *axis = json_is_object(old) ? json_object_get(old, "axis") : NULL;
-        json_t *shard = json_object();
-        if (shard == NULL || set_int(shard, "rank", a->rank) != 0 ||
-            set_int(shard, "world", a->world) != 0 ||
-            (a->axis ? set_int(shard, "axis", a->axis)
-             : axis  ? json_object_set(shard, "axis", axis)
-                     : 0) != 0) {
-            fprintf(stderr, "glorot batch: --rank, --world and --axis take integers\n");
-            json_decref(shard);
-            json_decref(root);
-            return NULL;
-        }
-        json_object_set_new(root, "shard", shard);
-    }
-    text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
-}
-
 static int generate(const batch_args *a, const char *manifest, cli_output *out)
 {
     gp_batch *b = NULL;
@@ -172,10 +141,21 @@ static int on_chunk(void *user, const glorot_batch_chunk *ch)
     return cli_output_chunk(user, ch->body_offset, ch->data, ch->len);
 }
 
-/* Parse "--rank/--world/--axis" for the library's shard override. */
+/* The options as the library's shard override ("--axis 0,1" is a list). */
 static int shard_override(const batch_args *a, glorot_batch_request *breq)
 {
     char *end = NULL;
+    breq->shard_spec = a->shard;
+    breq->split = a->split;
+    breq->stride = a->stride;
+    if (a->axis != NULL && strchr(a->axis, ',') != NULL) {
+        breq->axis_spec = a->axis;
+    } else if (a->axis != NULL) {
+        breq->axis_set = 1;
+        breq->axis = strtoll(a->axis, &end, 10);
+        if (end == a->axis || *end != '\0')
+            return -1;
+    }
     if (a->rank == NULL)
         return 0;
     breq->shard_rank = strtoull(a->rank, &end, 10);
@@ -184,11 +164,28 @@ static int shard_override(const batch_args *a, glorot_batch_request *breq)
     breq->shard_world = strtoull(a->world, &end, 10);
     if (end == a->world || *end != '\0' || a->world[0] == '-' || breq->shard_world == 0)
         return -1;
-    if (a->axis == NULL)
-        return 0;
-    breq->axis_set = 1;
-    breq->axis = strtoll(a->axis, &end, 10);
-    return end == a->axis || *end != '\0' ? -1 : 0;
+    return 0;
+}
+
+/* The manifest file with the shard options applied, as the server would get
+ * it (malloc'ed), or NULL with a message. */
+static char *load_manifest(const batch_args *a)
+{
+    size_t len = 0;
+    char *text = (char *)read_text(a->manifest, &len), *out = NULL;
+    glorot_batch_request breq;
+    glorot_error err = {0};
+    glorot_batch_request_init(&breq);
+    if (text == NULL)
+        return NULL;
+    breq.manifest = text;
+    breq.manifest_len = len;
+    if (shard_override(a, &breq) != 0)
+        fprintf(stderr, "glorot batch: --rank, --world and --axis take integers (world >= 1)\n");
+    else if (glorot_batch_manifest(&breq, &out, &err) != GLOROT_OK)
+        cli_report(&err);
+    free(text);
+    return out;
 }
 
 /* POST the manifest file's text through libglorot-client (glorot_batch_stream). */

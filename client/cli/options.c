@@ -36,6 +36,8 @@ enum {
     O_SLICE,
     O_SHARD,
     O_AXIS,
+    O_SPLIT,
+    O_STRIDE,
     O_INIT,
     O_MODE,
     O_LOW,
@@ -88,6 +90,8 @@ static const option_def defs[] = {
     {"slice", O_SLICE, "slice", ON_REQUEST, ARG},
     {"shard", O_SHARD, "shard", ON_REQUEST, ARG},
     {"axis", O_AXIS, "axis", ON_REQUEST, ARG},
+    {"split", O_SPLIT, "split", ON_REQUEST, ARG},
+    {"stride", O_STRIDE, "stride", ON_REQUEST, ARG},
     {"output", O_OUTPUT, "", ON_TENSOR, ARG},
     {"verify", O_VERIFY, "", ON_FETCH, ARG},
     {"timeout", O_TIMEOUT, "", ON_NETWORK, ARG},
@@ -353,8 +357,13 @@ void cli_usage(FILE *f)
           "  --name NAME         tensor name in npy/safetensors (default weight)\n"
           "  --format F          raw (default), npy, safetensors, json\n"
           "  --slice S           a part: numpy start:stop per axis, e.g. 0:128,:,-64:\n"
-          "  --shard R/W         part R of W numpy.array_split parts of one axis\n"
-          "  --axis N            the shard axis (default 0; negative from the end)\n"
+          "  --shard R/W         part R of W parts of one axis; R0/W0,R1/W1 for a 2-D mesh\n"
+          "  --axis N            the shard axis (default 0; negative from the end); one per\n"
+          "                      shard for several: 0,1\n"
+          "  --split S           how a shard cuts its axis: array_split (numpy, default),\n"
+          "                      chunk (torch.chunk: DTensor, FSDP2), even (Megatron-LM);\n"
+          "                      one for all shards or one per shard: chunk,even\n"
+          "  --stride N          Megatron's stride for fused weights (QKV: 3), split even\n"
           "  -o, --output FILE   where to write; - for stdout\n"
           "\n"
           "network options (fetch, digest, info, health):\n"

@@ -57,10 +57,101 @@ static int set_u64(json_t *obj, const char *key, uint64_t v)
                                    : json_object_set_new(obj, key, json_integer((json_int_t)v));
 }
 
+/* The override as the protocol reads it, checked by the proto library
+ * exactly as the server will (a scratch request with a shape of 8 axes, so
+ * any axis is in range: the manifest's tensors are checked by the server). */
+static glorot_code override_request(const glorot_batch_request *breq, gp_request *r,
+                                    glorot_error *err)
+{
+    char text[48];
+    const char *shard = breq->shard_spec, *axis = breq->axis_spec;
+    gp_request_init(r);
+    if (shard == NULL) {
+        snprintf(text, sizeof text, "%llu/%llu", (unsigned long long)breq->shard_rank,
+                 (unsigned long long)breq->shard_world);
+        shard = text;
+    }
+    const char *keys[] = {"shard", "split", "stride"};
+    const char *values[] = {shard, breq->split, breq->stride};
+    for (size_t i = 0; i < 3; i++) {
+        gp_error g = {0};
+        if (values[i] != NULL &&
+            gp_request_set(r, keys[i], strlen(keys[i]), values[i], strlen(values[i]), &g) != GP_OK)
+            return glorotp_from_gp(err, &g);
+    }
+    char axis_text[24];
+    if (axis == NULL && breq->axis_set) {
+        snprintf(axis_text, sizeof axis_text, "%lld", (long long)breq->axis);
+        axis = axis_text;
+    }
+    gp_error g = {0};
+    if (axis != NULL && gp_request_set(r, "axis", 4, axis, strlen(axis), &g) != GP_OK)
+        return glorotp_from_gp(err, &g);
+    if (r->shard_count > 1 && r->axis_count != r->shard_count)
+        return glorotp_fail(err, GLOROT_E_INVALID, "axis",
+                            "%zu shards need %zu axes (axis_spec \"0,1\")", r->shard_count,
+                            r->shard_count);
+    if ((r->split_count > 1 && r->split_count != r->shard_count) ||
+        (r->stride_count > 1 && r->stride_count != r->shard_count))
+        return glorotp_fail(err, GLOROT_E_INVALID, "split",
+                            "split and stride take one value for all shards or one per shard");
+    return GLOROT_OK;
+}
+
+/* Shard k of r as a manifest object {"rank", "world", "axis", "split", "stride"};
+ * old_axis (the manifest's, or NULL) when r has no axis. */
+static json_t *shard_object(const gp_request *r, size_t k, json_t *old_axis)
+{
+    json_t *o = json_object();
+    int bad = o == NULL || set_u64(o, "rank", r->shard_rank[k]) != 0 ||
+              set_u64(o, "world", r->shard_world[k]) != 0;
+    if (!bad && r->axis_count > 0)
+        bad = json_object_set_new(o, "axis", json_integer((json_int_t)r->shard_axis[k])) != 0;
+    else if (!bad && old_axis != NULL)
+        bad = json_object_set(o, "axis", old_axis) != 0;
+    if (!bad && r->split_count > 0)
+        bad = json_object_set_new(
+                  o, "split",
+                  json_string(gp_split_name(r->shard_split[r->split_count == 1 ? 0 : k]))) != 0;
+    if (!bad && r->stride_count > 0)
+        bad = set_u64(o, "stride", r->shard_stride[r->stride_count == 1 ? 0 : k]) != 0;
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The manifest's "shard" replaced by r's shards: one object, or a list. */
+static int replace_shard(json_t *root, const gp_request *r)
+{
+    json_t *old = json_object_get(root, "shard");
+    json_t *old_axis = json_is_object(old) ? json_object_get(old, "axis") : NULL;
+    if (r->shard_count == 1) {
+        json_t *o = shard_object(r, 0, old_axis);
+        return o == NULL || json_object_set_new(root, "shard", o) != 0;
+    }
+    json_t *list = json_array();
+    int bad = list == NULL;
+    for (size_t k = 0; !bad && k < r->shard_count; k++) {
+        json_t *o = shard_object(r, k, NULL);
+        bad = o == NULL || json_array_append_new(list, o) != 0;
+    }
+    if (bad) {
+        json_decref(list);
+        return 1;
+    }
+    return json_object_set_new(root, "shard", list) != 0;
+}
+
 /* The manifest with breq's shard override, as compact JSON (malloc'ed). */
 static glorot_code override_shard(const glorot_batch_request *breq, size_t len, char **out,
                                   glorot_error *err)
 {
+    gp_request r;
+    glorot_code rc = override_request(breq, &r, err);
+    if (rc != GLOROT_OK)
+        return rc;
     json_error_t jerr;
     json_t *root = json_loadb(breq->manifest, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
@@ -69,19 +160,7 @@ static glorot_code override_shard(const glorot_batch_request *breq, size_t len, 
                             "the manifest is not a JSON object: %s",
                             root == NULL ? jerr.text : "another JSON value");
     }
-    json_t *old = json_object_get(root, "shard");
-    json_t *axis = json_is_object(old) ? json_object_get(old, "axis") : NULL;
-    json_t *shard = json_object();
-    int bad = shard == NULL || set_u64(shard, "rank", breq->shard_rank) != 0 ||
-              set_u64(shard, "world", breq->shard_world) != 0;
-    if (!bad && breq->axis_set)
-        bad = json_object_set_new(shard, "axis", json_integer((json_int_t)breq->axis)) != 0;
-    else if (!bad && axis != NULL)
-        bad = json_object_set(shard, "axis", axis) != 0;
-    if (!bad)
-        bad = json_object_set_new(root, "shard", shard) != 0;
-    else
-        json_decref(shard);
+    int bad = replace_shard(root, &r);
     *out = bad ? NULL : json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (*out == NULL)
@@ -91,14 +170,16 @@ static glorot_code override_shard(const glorot_batch_request *breq, size_t len, 
     return GLOROT_OK;
 }
 
-/* Check breq and fill the job's POST body (*owned: a copy to free, or NULL). */
-static glorot_code prepare(glorot_client *c, const glorot_batch_request *breq, glorotp_job *job,
-                           char **owned, glorot_error *err)
+static int has_shard(const glorot_batch_request *breq)
 {
-    *owned = NULL;
-    if (c == NULL || breq == NULL || breq->manifest == NULL)
-        return glorotp_fail(err, GLOROT_E_INVALID, "manifest",
-                            "client, request and manifest are required");
+    return breq->shard_world != 0 || breq->shard_spec != NULL;
+}
+
+/* The checks every batch call makes of breq before anything is sent. */
+static glorot_code check_breq(const glorot_batch_request *breq, glorot_error *err)
+{
+    if (breq == NULL || breq->manifest == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "manifest", "request and manifest are required");
     for (size_t i = 0; i < sizeof breq->reserved / sizeof breq->reserved[0]; i++)
         if (breq->reserved[i] != 0)
             return glorotp_fail(err, GLOROT_E_INVALID, "reserved", "reserved fields must be zero");
@@ -106,9 +187,58 @@ static glorot_code prepare(glorot_client *c, const glorot_batch_request *breq, g
     if (f != NULL && strcmp(f, "safetensors") != 0 && strcmp(f, "json") != 0)
         return glorotp_fail(err, GLOROT_E_INVALID, "format",
                             "a batch is safetensors or json, not '%.32s'", f);
-    if (breq->axis_set && breq->shard_world == 0)
+    int shard = has_shard(breq);
+    if ((breq->axis_set || breq->axis_spec) && !shard)
         return glorotp_fail(err, GLOROT_E_INVALID, "axis", "an axis needs shard_rank/shard_world");
-    size_t len = breq->manifest_len != 0 ? breq->manifest_len : strlen(breq->manifest);
+    if ((breq->split || breq->stride) && !shard)
+        return glorotp_fail(err, GLOROT_E_INVALID, breq->split ? "split" : "stride",
+                            "split and stride need shard_rank/shard_world or shard_spec");
+    if (breq->shard_spec != NULL && (breq->shard_world != 0 || breq->shard_rank != 0))
+        return glorotp_fail(err, GLOROT_E_INVALID, "shard",
+                            "give shard_spec or shard_rank/shard_world, not both");
+    if (breq->axis_spec != NULL && breq->axis_set)
+        return glorotp_fail(err, GLOROT_E_INVALID, "axis", "give axis_spec or axis, not both");
+    return GLOROT_OK;
+}
+
+static size_t manifest_len(const glorot_batch_request *breq)
+{
+    return breq->manifest_len != 0 ? breq->manifest_len : strlen(breq->manifest);
+}
+
+glorot_code glorot_batch_manifest(const glorot_batch_request *breq, char **manifest,
+                                  glorot_error *err)
+{
+    if (manifest == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "manifest", "manifest must not be NULL");
+    *manifest = NULL;
+    glorot_code rc = check_breq(breq, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    size_t len = manifest_len(breq);
+    if (has_shard(breq))
+        return override_shard(breq, len, manifest, err);
+    *manifest = malloc(len + 1);
+    if (*manifest == NULL)
+        return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory for the manifest");
+    memcpy(*manifest, breq->manifest, len);
+    (*manifest)[len] = '\0';
+    return GLOROT_OK;
+}
+
+/* Check breq and fill the job's POST body (*owned: a copy to free, or NULL). */
+static glorot_code prepare(glorot_client *c, const glorot_batch_request *breq, glorotp_job *job,
+                           char **owned, glorot_error *err)
+{
+    *owned = NULL;
+    if (c == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "manifest",
+                            "client, request and manifest are required");
+    glorot_code rc = check_breq(breq, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    const char *f = breq->format;
+    size_t len = manifest_len(breq);
     memset(job, 0, sizeof *job);
     job->path = "/v1/batch";
     job->query = f != NULL && strcmp(f, "json") == 0 ? "format=json" : NULL;
@@ -116,9 +246,9 @@ static glorot_code prepare(glorot_client *c, const glorot_batch_request *breq, g
     job->capacity = UINT64_MAX;
     job->post_body = breq->manifest;
     job->post_len = len;
-    if (breq->shard_world == 0)
+    if (!has_shard(breq))
         return GLOROT_OK;
-    glorot_code rc = override_shard(breq, len, owned, err);
+    rc = override_shard(breq, len, owned, err);
     if (rc == GLOROT_OK) {
         job->post_body = *owned;
         job->post_len = strlen(*owned);

@@ -105,7 +105,7 @@ enum {
     GLOROTP_H_COUNT
 };
 
-#define GLOROTP_HEADER_VALUE_MAX 192
+#define GLOROTP_HEADER_VALUE_MAX 1024 /* a Glorot-Slice of 8 axes or several pieces */
 
 /* The headers of one answer that the client cares about. */
 typedef struct {

@@ -44,6 +44,8 @@ static const field fields[] = {
     {"value", F_TEXT, offsetof(glorot_request, value)},
     {"shard", F_SHARD, 0},
     {"axis", F_AXIS, 0},
+    {"split", F_TEXT, offsetof(glorot_request, split)},
+    {"stride", F_TEXT, offsetof(glorot_request, stride)},
 };
 
 static const field *find_field(const char *key)
@@ -96,12 +98,14 @@ glorot_code glorot_request_set(glorot_request *req, const char *key, const char 
     case F_FAN_OUT:
         req->fan_out = scratch.fan_out_override;
         break;
-    case F_SHARD:
-        req->shard_rank = scratch.shard_rank;
-        req->shard_world = scratch.shard_world;
+    case F_SHARD: /* one shard in the numeric fields, several as text */
+        req->shard_rank = scratch.shard_count == 1 ? scratch.shard_rank[0] : 0;
+        req->shard_world = scratch.shard_count == 1 ? scratch.shard_world[0] : 0;
+        req->shard_spec = scratch.shard_count == 1 ? NULL : value;
         break;
     case F_AXIS:
-        req->axis = scratch.shard_axis;
+        req->axis = scratch.axis_count == 1 ? scratch.shard_axis[0] : 0;
+        req->axis_spec = scratch.axis_count == 1 ? NULL : value;
         break;
     case F_TEXT:
         memcpy((char *)req + f->text_offset, &value, sizeof value);
@@ -160,15 +164,29 @@ static void axis_text(const glorot_request *req, char out[24])
     snprintf(out, 24, "%lld", (long long)req->axis);
 }
 
+static int numeric_shard(const glorot_request *req)
+{
+    return req->shard_world != 0 || req->shard_rank != 0;
+}
+
 static glorot_code set_part(const glorot_request *req, gp_request *r, glorot_error *err)
 {
     char text[48];
     glorot_code rc = GLOROT_OK;
-    if (req->shard_world != 0 || req->shard_rank != 0) {
+    if (req->shard_spec != NULL && numeric_shard(req))
+        return glorotp_fail(err, GLOROT_E_INVALID, "shard",
+                            "give shard_spec or shard_rank/shard_world, not both");
+    if (req->axis_spec != NULL && req->axis != 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "axis", "give axis_spec or axis, not both");
+    if (req->shard_spec != NULL)
+        rc = gp_set(r, "shard", req->shard_spec, err);
+    else if (numeric_shard(req)) {
         shard_text(req, text);
         rc = gp_set(r, "shard", text, err);
     }
-    if (rc == GLOROT_OK && req->axis != 0) {
+    if (rc == GLOROT_OK && req->axis_spec != NULL)
+        rc = gp_set(r, "axis", req->axis_spec, err);
+    else if (rc == GLOROT_OK && req->axis != 0) {
         axis_text(req, text);
         rc = gp_set(r, "axis", text, err);
     }
@@ -271,14 +289,22 @@ static int add_part(const glorot_request *req, glorotp_str *q)
     int bad = 0;
     if (req->slice != NULL)
         bad |= add_pair(q, "slice", req->slice, 1);
-    if (req->shard_world != 0 || req->shard_rank != 0) {
+    if (req->shard_spec != NULL)
+        bad |= add_pair(q, "shard", req->shard_spec, 1);
+    else if (numeric_shard(req)) {
         shard_text(req, text);
         bad |= add_pair(q, "shard", text, 0);
     }
-    if (req->axis != 0) {
+    if (req->axis_spec != NULL)
+        bad |= add_pair(q, "axis", req->axis_spec, 1);
+    else if (req->axis != 0) {
         axis_text(req, text);
         bad |= add_pair(q, "axis", text, 0);
     }
+    if (req->split != NULL)
+        bad |= add_pair(q, "split", req->split, 1);
+    if (req->stride != NULL)
+        bad |= add_pair(q, "stride", req->stride, 1);
     return bad;
 }
 

@@ -26,11 +26,26 @@
 #endif
 
 static const char *const public_api[] = {
-    "glorot_client_free", "glorot_client_new",  "glorot_fetch",       "glorot_fetch_stream",
-    "glorot_free",        "glorot_generate",    "glorot_generate_stream", "glorot_health",
-    "glorot_info",        "glorot_request_init", "glorot_request_set", "glorot_size",
-    "glorot_strerror",    "glorot_version",     "glorot_digest",      "glorot_digest_check",
-    "glorot_batch_request_init", "glorot_batch_fetch", "glorot_batch_stream",
+    "glorot_client_free",
+    "glorot_client_new",
+    "glorot_fetch",
+    "glorot_fetch_stream",
+    "glorot_free",
+    "glorot_generate",
+    "glorot_generate_stream",
+    "glorot_health",
+    "glorot_info",
+    "glorot_request_init",
+    "glorot_request_set",
+    "glorot_size",
+    "glorot_strerror",
+    "glorot_version",
+    "glorot_digest",
+    "glorot_digest_check",
+    "glorot_batch_request_init",
+    "glorot_batch_fetch",
+    "glorot_batch_stream",
+    "glorot_batch_manifest",
 };
 
 /* The repository root: the parent of GLOROT_TESTS. */
@@ -70,8 +85,7 @@ static void check_exports(const char *lib, const char *scratch)
         for (size_t i = 0; i < sizeof public_api / sizeof public_api[0]; i++)
             found += strcmp(name, public_api[i]) == 0;
     }
-    cr_expect_eq(found, sizeof public_api / sizeof public_api[0], "%s misses part of the API",
-                 lib);
+    cr_expect_eq(found, sizeof public_api / sizeof public_api[0], "%s misses part of the API", lib);
     cr_expect_eq(symbols, found, "%s exports more than the API", lib);
     free(text);
     unlink(listing);
@@ -112,8 +126,8 @@ Test(install, example_builds_with_pkg_config_and_runs, .timeout = 900)
     plain_make_environment();
 
     snprintf(arg_prefix, sizeof arg_prefix, "PREFIX=%s", prefix);
-    const char *install[] = {"make", "-s", "-C", repo, "install", arg_prefix,
-                             UNDER_ASAN ? "SAN=asan" : NULL, NULL};
+    const char *install[] = {
+        "make", "-s", "-C", repo, "install", arg_prefix, UNDER_ASAN ? "SAN=asan" : NULL, NULL};
     run_ok(install, "make install");
 
     /* a copy of the example, built outside the source tree */

@@ -64,7 +64,7 @@ ParameterizedTest(header_case *hc, units, header_lines)
 Test(units, overlong_header_is_bad)
 {
     glorotp_headers h;
-    char line[400];
+    char line[GLOROTP_HEADER_VALUE_MAX + 64];
     glorotp_headers_reset(&h);
     memset(line, '7', sizeof line);
     memcpy(line, "Glorot-Shape: ", 14);

@@ -81,7 +81,8 @@ ParameterizedTestParameters(client_parts, fetch_equals_server_and_generate)
     static part_case cases[] = {
         {"shape=30,20&seed=4&slice=3:-3,:5", {3, 0}, {27, 5}},
         {"shape=30,20&seed=4&shard=2/3&axis=1&format=npy&dtype=float16", {0, 14}, {30, 20}},
-        {"shape=6,5,4&seed=4&shard=0/4&axis=-1&format=safetensors&algorithm=mlx", {0, 0, 0},
+        {"shape=6,5,4&seed=4&shard=0/4&axis=-1&format=safetensors&algorithm=mlx",
+         {0, 0, 0},
          {6, 5, 1}},
         {"shape=9,8&seed=4&slice=-1:&format=json&algorithm=mlx-seeded&call=2", {8, 0}, {9, 8}},
     };
@@ -98,8 +99,8 @@ ParameterizedTest(part_case *pc, client_parts, fetch_equals_server_and_generate)
     glorot_error err = {0};
     glorot_meta meta;
     unsigned char *got = malloc(1 << 20), *local = malloc(1 << 20);
-    cr_assert_eq(glorot_fetch(c, &req, got, 1 << 20, &meta, &err), GLOROT_OK, "%s: %s",
-                 pc->query, err.message);
+    cr_assert_eq(glorot_fetch(c, &req, got, 1 << 20, &meta, &err), GLOROT_OK, "%s: %s", pc->query,
+                 err.message);
     glorot_meta local_meta;
     cr_assert_eq(glorot_generate(&req, local, 1 << 20, &local_meta, &err), GLOROT_OK, "%s",
                  err.message);
@@ -136,7 +137,7 @@ Test(client_parts, bad_parts_are_refused_locally)
     set(&req, "shape", "8,8");
     cr_expect_eq(glorot_request_set(&req, "shard", "3/3", &err), GLOROT_E_INVALID);
     cr_expect_str_eq(err.param, "shard");
-    req.slice = "2:2";
+    req.slice = "2:3;4:6;7:8";
     memset(&err, 0, sizeof err);
     cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID);
     cr_expect_str_eq(err.param, "slice");
@@ -154,6 +155,271 @@ Test(client_parts, bad_parts_are_refused_locally)
     memset(&err, 0, sizeof err);
     cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_OK, "%s", err.message);
     cr_expect_eq(size, 8 * 2 * 4);
+}
+
+/* ---- the frameworks' conventions through the library and the CLI ---------------------- */
+
+typedef struct {
+    char query[160];
+    uint64_t numel;
+    char spec[24]; /* what glorot_request_set keeps in shard_spec ("" = NULL) */
+} convention_case;
+
+ParameterizedTestParameters(client_parts, conventions_fetch_equals_server_and_generate)
+{
+    static convention_case cases[] = {
+        {"shape=12,6&seed=4&shard=1/2&split=even&stride=3&format=npy", 36, ""},
+        {"shape=12,6&seed=4&shard=1/2,2/3&axis=0,1&split=chunk&format=safetensors", 12, "1/2,2/3"},
+        {"shape=12,6&seed=4&shard=0/2,1/2&axis=1,0&split=even,chunk&stride=3,1&dtype=float16", 18,
+         "0/2,1/2"},
+        {"shape=12,6&seed=4&shard=1/2,1/3&axis=0,0&split=chunk&algorithm=mlx", 12, "1/2,1/3"},
+        {"shape=5,4&seed=4&shard=3/4&split=chunk", 0, ""},
+        {"shape=5,4&seed=4&shard=3/4&split=chunk&format=npy&dtype=bfloat16", 0, ""},
+        {"shape=5,4&seed=4&shard=4/6&axis=-1&split=chunk&format=json", 0, ""},
+        {"shape=5,4&seed=4&slice=3:3&format=safetensors", 0, ""},
+    };
+    return cr_make_param_array(convention_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(convention_case *cc, client_parts, conventions_fetch_equals_server_and_generate)
+{
+    char text[160];
+    snprintf(text, sizeof text, "%s", cc->query);
+    glorot_request req;
+    request_from(&req, text);
+    if (cc->spec[0])
+        cr_expect_str_eq(req.shard_spec, cc->spec);
+    else
+        cr_expect_null(req.shard_spec);
+    static const glorot_verify modes[] = {GLOROT_VERIFY_FULL, GLOROT_VERIFY_SAMPLE};
+    for (size_t m = 0; m < 2; m++) {
+        glorot_client *c = client_for(ts_url(), modes[m]);
+        glorot_error err = {0};
+        glorot_meta meta, local_meta;
+        unsigned char *got = malloc(1 << 16), *local = malloc(1 << 16);
+        cr_assert_eq(glorot_fetch(c, &req, got, 1 << 16, &meta, &err), GLOROT_OK, "%s: %s",
+                     cc->query, err.message);
+        cr_assert_eq(glorot_generate(&req, local, 1 << 16, &local_meta, &err), GLOROT_OK, "%s",
+                     err.message);
+        cr_expect_eq(meta.numel, cc->numel, "%s", cc->query);
+        cr_assert_eq(meta.size, local_meta.size);
+        cr_assert_arr_eq(got, local, meta.size, "%s", cc->query);
+        uint64_t size = 0;
+        cr_assert_eq(glorot_size(&req, &size, &err), GLOROT_OK);
+        if (strstr(cc->query, "json") == NULL)
+            cr_expect_eq(size, meta.size);
+        /* the same bytes as a plain GET of the same query, and a digest of them */
+        th_response r;
+        char url[512];
+        snprintf(url, sizeof url, "%s/v1/glorot_uniform?%s", ts_url(), cc->query);
+        const char *args[] = {url, NULL};
+        cr_assert_eq(th_curl(&r, args), 0);
+        cr_assert_eq(r.status, 200);
+        cr_assert_eq(r.body_len, meta.size);
+        cr_assert_arr_eq(r.body, got, meta.size);
+        th_response_free(&r);
+        glorot_digest_info d;
+        cr_assert_eq(glorot_digest(c, &req, &d, &err), GLOROT_OK, "%s", err.message);
+        cr_expect_eq(glorot_digest_check(&d, got, meta.size, &err), GLOROT_OK, "%s", err.message);
+        free(got);
+        free(local);
+        glorot_client_free(c);
+    }
+}
+
+Test(client_parts, convention_fields_are_checked_locally)
+{
+    glorot_request req;
+    glorot_error err = {0};
+    uint64_t size;
+    glorot_request_init(&req);
+    set(&req, "shape", "12,8");
+    req.shard_spec = "1/2,0/2";
+    req.axis_spec = "0,1";
+    req.split = "chunk,even";
+    req.stride = "1,2";
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_OK, "%s", err.message);
+    cr_expect_eq(size, 6 * 4 * 4);
+    req.shard_world = 2;
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID, "shard_spec with shard_world");
+    cr_expect_str_eq(err.param, "shard");
+    req.shard_world = 0;
+    req.axis = 1;
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID, "axis_spec with axis");
+    req.axis = 0;
+    req.stride = "3";
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID, "8 / (2 x 3)");
+    cr_expect_str_eq(err.param, "stride");
+    req.shard_spec = NULL;
+    req.axis_spec = NULL;
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID, "stride without shard");
+    cr_expect_str_eq(err.param, "split");
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_request_set(&req, "split", "numpy", &err), GLOROT_E_INVALID);
+    cr_expect_str_eq(err.param, "split");
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_request_set(&req, "stride", "0", &err), GLOROT_E_INVALID);
+    /* one shard and one axis land in the numeric fields, several in the text ones */
+    set(&req, "shard", "3/4");
+    set(&req, "axis", "-1");
+    cr_expect_eq(req.shard_rank, 3);
+    cr_expect_eq(req.shard_world, 4);
+    cr_expect_eq(req.axis, -1);
+    cr_expect_null(req.shard_spec);
+    set(&req, "shard", "3/4,1/2");
+    set(&req, "axis", "0,1");
+    cr_expect_eq(req.shard_world, 0);
+    cr_expect_str_eq(req.shard_spec, "3/4,1/2");
+    cr_expect_str_eq(req.axis_spec, "0,1");
+    cr_expect_eq(req.axis, 0);
+}
+
+/* glorot fetch and gen with the mesh options write the same file, which is
+ * the server's answer; glorot batch --url and --local with the shard options
+ * write the same safetensors file. */
+Test(client_parts, cli_conventions)
+{
+    char dir[] = "/tmp/glorot-cli-conv-XXXXXX", f1[96], f2[96], m[96], b1[96], b2[96];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(f1, sizeof f1, "%s/fetch.npy", dir);
+    snprintf(f2, sizeof f2, "%s/gen.npy", dir);
+    const char *fetch[] = {th_env("GLOROT_BIN"),
+                           "fetch",
+                           "--url",
+                           ts_url(),
+                           "--shape",
+                           "12,8",
+                           "--seed",
+                           "6",
+                           "--shard",
+                           "1/2,0/2",
+                           "--axis",
+                           "0,1",
+                           "--split",
+                           "chunk,even",
+                           "--stride",
+                           "1,2",
+                           "--format",
+                           "npy",
+                           "-q",
+                           "-o",
+                           f1,
+                           NULL};
+    cr_assert_eq(th_run(fetch, NULL, 60), 0);
+    const char *gen[] = {th_env("GLOROT_BIN"),
+                         "gen",
+                         "--shape",
+                         "12,8",
+                         "--seed",
+                         "6",
+                         "--shard",
+                         "1/2,0/2",
+                         "--axis",
+                         "0,1",
+                         "--split",
+                         "chunk,even",
+                         "--stride",
+                         "1,2",
+                         "--format",
+                         "npy",
+                         "-o",
+                         f2,
+                         NULL};
+    cr_assert_eq(th_run(gen, NULL, 60), 0);
+    size_t l1 = 0, l2 = 0;
+    unsigned char *a = th_read_file(f1, &l1), *b = th_read_file(f2, &l2);
+    cr_assert(a != NULL && b != NULL);
+    cr_assert_eq(l1, l2);
+    cr_expect_arr_eq(a, b, l1);
+    th_response r;
+    char url[512];
+    snprintf(url, sizeof url,
+             "%s/v1/glorot_uniform?shape=12,8&seed=6&shard=1/2,0/2&axis=0,1&split=chunk,even"
+             "&stride=1,2&format=npy",
+             ts_url());
+    const char *args[] = {url, NULL};
+    cr_assert_eq(th_curl(&r, args), 0);
+    cr_assert_eq(r.body_len, l1);
+    cr_expect_arr_eq(r.body, a, l1);
+    th_response_free(&r);
+    free(a);
+    free(b);
+    /* a refused combination is exit code 3, before any request */
+    const char *bad[] = {th_env("GLOROT_BIN"),
+                         "gen",
+                         "--shape",
+                         "12,8",
+                         "--seed",
+                         "6",
+                         "--shard",
+                         "1/2",
+                         "--split",
+                         "chunk",
+                         "--stride",
+                         "2",
+                         "-o",
+                         f2,
+                         NULL};
+    cr_expect_eq(th_run(bad, NULL, 60), 3);
+    /* batch: --url and --local agree */
+    snprintf(m, sizeof m, "%s/model.json", dir);
+    FILE *mf = fopen(m, "w");
+    cr_assert_not_null(mf);
+    fputs("{\"seed\": \"3\", \"tensors\": [{\"name\": \"qkv\", \"shape\": [12, 8]},"
+          " {\"name\": \"o\", \"shape\": [8, 8]}]}",
+          mf);
+    cr_assert_eq(fclose(mf), 0);
+    snprintf(b1, sizeof b1, "%s/url.safetensors", dir);
+    snprintf(b2, sizeof b2, "%s/local.safetensors", dir);
+    const char *post[] = {th_env("GLOROT_BIN"),
+                          "batch",
+                          m,
+                          "-o",
+                          b1,
+                          "--url",
+                          ts_url(),
+                          "--shard",
+                          "1/2,1/2",
+                          "--axis",
+                          "0,1",
+                          "--split",
+                          "even",
+                          "--stride",
+                          "2,1",
+                          "-q",
+                          NULL};
+    cr_assert_eq(th_run(post, NULL, 60), 0);
+    const char *local[] = {th_env("GLOROT_BIN"),
+                           "batch",
+                           m,
+                           "-o",
+                           b2,
+                           "--local",
+                           "--shard",
+                           "1/2,1/2",
+                           "--axis",
+                           "0,1",
+                           "--split",
+                           "even",
+                           "--stride",
+                           "2,1",
+                           "-q",
+                           NULL};
+    cr_assert_eq(th_run(local, NULL, 60), 0);
+    a = th_read_file(b1, &l1);
+    b = th_read_file(b2, &l2);
+    cr_assert(a != NULL && b != NULL);
+    cr_assert_eq(l1, l2);
+    cr_expect_arr_eq(a, b, l1);
+    cr_expect(ts_find_ci((char *)a + 8, "\"shape\":[6,4]") != NULL, "%.300s", a + 8);
+    cr_expect(ts_find_ci((char *)a + 8, "slice=3:6%3B9:12,4:8") != NULL, "%.600s", a + 8);
+    free(a);
+    free(b);
+    const char *rm[] = {"rm", "-rf", dir, NULL};
+    th_run(rm, NULL, 30);
 }
 
 typedef struct {
@@ -189,10 +455,10 @@ ParameterizedTestParameters(client_resume, killed_connection_resumes_identically
     static resume_case cases[] = {
         {"shape=300,500&seed=3", 100000, 0, GLOROT_VERIFY_NONE, 1},
         {"shape=300,500&seed=3&format=npy&dtype=float16", 50001, 1, GLOROT_VERIFY_FULL, 1},
-        {"shape=300,500&seed=3&format=safetensors&algorithm=mlx", 262144, 0,
-         GLOROT_VERIFY_SAMPLE, 1},
-        {"shape=900,500&seed=3&slice=100:-100,7:-7&dtype=bfloat16", 123457, 1,
-         GLOROT_VERIFY_FULL, 1},
+        {"shape=300,500&seed=3&format=safetensors&algorithm=mlx", 262144, 0, GLOROT_VERIFY_SAMPLE,
+         1},
+        {"shape=900,500&seed=3&slice=100:-100,7:-7&dtype=bfloat16", 123457, 1, GLOROT_VERIFY_FULL,
+         1},
         {"shape=300,500&dtype=float64", 333333, 1, GLOROT_VERIFY_SAMPLE, 1},
         {"shape=300,500&seed=3&shard=1/2&axis=1&format=npy", 3000, 0, GLOROT_VERIFY_FULL, 1},
         {"shape=40,30&seed=3&format=json", 5000, 1, GLOROT_VERIFY_FULL, 0},
@@ -230,8 +496,7 @@ ParameterizedTest(resume_case *rc, client_resume, killed_connection_resumes_iden
     same.seed_set = 1;
     unsigned char *want = malloc(cap);
     glorot_meta want_meta;
-    cr_assert_eq(glorot_generate(&same, want, cap, &want_meta, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_assert_eq(glorot_generate(&same, want, cap, &want_meta, &err), GLOROT_OK, "%s", err.message);
     cr_assert_eq(meta.size, want_meta.size);
     cr_assert_gt(meta.size, rc->cut, "the cut must fall inside the body");
     cr_assert_arr_eq(result, want, meta.size, "%s: resumed bytes differ", rc->query);
@@ -297,21 +562,48 @@ Test(client_digest, cli_digest_equals_sha256sum_of_cli_fetch)
     snprintf(out, sizeof out, "%s/w.safetensors", dir);
     snprintf(listing, sizeof listing, "%s/digest.txt", dir);
     snprintf(sums, sizeof sums, "%s/sum.txt", dir);
-    const char *fetch[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape", "50,40",
-                           "--seed", "6", "--shard", "1/4", "--axis", "-1", "--format",
-                           "safetensors", "-q", "-o", out, NULL};
+    const char *fetch[] = {th_env("GLOROT_BIN"),
+                           "fetch",
+                           "--url",
+                           ts_url(),
+                           "--shape",
+                           "50,40",
+                           "--seed",
+                           "6",
+                           "--shard",
+                           "1/4",
+                           "--axis",
+                           "-1",
+                           "--format",
+                           "safetensors",
+                           "-q",
+                           "-o",
+                           out,
+                           NULL};
     cr_assert_eq(th_run(fetch, NULL, 60), 0);
-    const char *digest[] = {th_env("GLOROT_BIN"), "digest", "--url", ts_url(), "--shape", "50,40",
-                            "--seed", "6", "--shard", "1/4", "--axis", "-1", "--format",
-                            "safetensors", NULL};
+    const char *digest[] = {th_env("GLOROT_BIN"),
+                            "digest",
+                            "--url",
+                            ts_url(),
+                            "--shape",
+                            "50,40",
+                            "--seed",
+                            "6",
+                            "--shard",
+                            "1/4",
+                            "--axis",
+                            "-1",
+                            "--format",
+                            "safetensors",
+                            NULL};
     cr_assert_eq(th_run(digest, listing, 60), 0);
     const char *sum[] = {"sha256sum", out, NULL};
     cr_assert_eq(th_run(sum, sums, 30), 0);
     unsigned char *d = th_read_file(listing, NULL), *s = th_read_file(sums, NULL);
     cr_assert(d != NULL && s != NULL);
     cr_assert_eq(strncmp((char *)d, "sha256 ", 7), 0, "%s", d);
-    cr_expect_eq(strncmp((char *)d + 7, (char *)s, 64), 0, "digest %.64s, sha256sum %.64s",
-                 d + 7, s);
+    cr_expect_eq(strncmp((char *)d + 7, (char *)s, 64), 0, "digest %.64s, sha256sum %.64s", d + 7,
+                 s);
     size_t len = 0;
     unsigned char *file = th_read_file(out, &len);
     char length[48];
@@ -319,9 +611,21 @@ Test(client_digest, cli_digest_equals_sha256sum_of_cli_fetch)
     cr_expect(strstr((char *)d, length) != NULL, "%s", d);
     /* gen writes the same part */
     snprintf(listing, sizeof listing, "%s/gen.safetensors", dir);
-    const char *gen[] = {th_env("GLOROT_BIN"), "gen", "--shape", "50,40", "--seed", "6",
-                         "--shard", "1/4", "--axis", "-1", "--format", "safetensors", "-o",
-                         listing, NULL};
+    const char *gen[] = {th_env("GLOROT_BIN"),
+                         "gen",
+                         "--shape",
+                         "50,40",
+                         "--seed",
+                         "6",
+                         "--shard",
+                         "1/4",
+                         "--axis",
+                         "-1",
+                         "--format",
+                         "safetensors",
+                         "-o",
+                         listing,
+                         NULL};
     cr_assert_eq(th_run(gen, NULL, 60), 0);
     size_t glen = 0;
     unsigned char *generated = th_read_file(listing, &glen);

@@ -156,7 +156,7 @@ static const char *sh_must(const sh_resp *r, const char *name)
 /* ---- numbers ------------------------------------------------------------------ */
 
 /* splitmix64: the tests' deterministic random choices. */
-static uint64_t sh_rand(uint64_t *s)
+static inline uint64_t sh_rand(uint64_t *s)
 {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -165,7 +165,7 @@ static uint64_t sh_rand(uint64_t *s)
 }
 
 /* The sum of glorotd_generated_elements_total over every label, from /metrics. */
-static uint64_t sh_generated(CURL *h, const char *base)
+static inline uint64_t sh_generated(CURL *h, const char *base)
 {
     sh_resp r = {0};
     static const char family[] = "glorotd_generated_elements_total{";

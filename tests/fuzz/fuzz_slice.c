@@ -1,9 +1,9 @@
 /*
  * fuzz_slice.c - slices and shards through gp_request_set: a small random
- * shape from the first bytes, then `slice`, `shard` or `shard` + `axis` from
- * the rest. Every accepted part must lie inside the shape, and its raw body
- * must equal the whole tensor's elements at the part's positions (computed
- * here from gp_gen_fill of the whole tensor); npy's data must equal raw.
+ * shape from the first bytes, then `slice`, `shard` or `shard` + `axis` (and
+ * `split`, `stride`: "SHARD;AXIS|SPLIT|STRIDE") from the rest. Every accepted part must lie inside
+ * the shape, and its raw body must equal the whole tensor's elements at the part's positions
+ * (computed here from gp_gen_fill of the whole tensor); npy's data must equal raw.
  */
 #include "fuzz_util.h"
 
@@ -16,6 +16,23 @@ static int set_text(gp_request *r, const char *key, const char *v, size_t n)
 {
     gp_error err = {0};
     return gp_request_set(r, key, strlen(key), v, n, &err) == GP_OK ? 0 : -1;
+}
+
+/* "AXIS[|SPLIT[|STRIDE]]": the keys after shard, each up to the next '|'. */
+static int set_rest(gp_request *r, const char *v, size_t n)
+{
+    static const char *const keys[] = {"axis", "split", "stride"};
+    for (size_t k = 0; k < 3; k++) {
+        const char *bar = memchr(v, '|', n);
+        size_t len = bar ? (size_t)(bar - v) : n;
+        if (set_text(r, keys[k], v, len) != 0)
+            return -1;
+        if (bar == NULL)
+            return 0;
+        v = bar + 1;
+        n -= len + 1;
+    }
+    return 0;
 }
 
 static int build(gp_request *r, const uint8_t *data, size_t size)
@@ -44,7 +61,7 @@ static int build(gp_request *r, const uint8_t *data, size_t size)
             return -1;
         if (set_text(r, "shard", v, (size_t)(semi - v)) != 0)
             return -1;
-        return set_text(r, "axis", semi + 1, vn - (size_t)(semi - v) - 1);
+        return set_rest(r, semi + 1, vn - (size_t)(semi - v) - 1);
     }
 }
 
@@ -53,7 +70,9 @@ static uint64_t full_index(const gp_request *r, uint64_t o)
 {
     uint64_t idx = 0, stride = 1;
     for (size_t i = r->rank; i-- > 0;) {
-        uint64_t c = r->part_start[i] + o % r->out_shape[i];
+        uint64_t j = o % r->out_shape[i];
+        uint64_t c =
+            r->part_start[i] + j / r->piece_len[i] * r->piece_step[i] + j % r->piece_len[i];
         o /= r->out_shape[i];
         idx += c * stride;
         stride *= r->shape[i];
@@ -91,8 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint64_t numel = 1;
     for (size_t i = 0; i < r.rank; i++) {
-        FZ_CHECK(r.part_start[i] < r.part_stop[i] && r.part_stop[i] <= r.shape[i]);
-        FZ_CHECK(r.out_shape[i] == r.part_stop[i] - r.part_start[i]);
+        FZ_CHECK(r.part_start[i] <= r.part_stop[i] && r.part_stop[i] <= r.shape[i]);
+        FZ_CHECK(r.piece_count[i] >= 1 && r.out_shape[i] == r.piece_count[i] * r.piece_len[i]);
+        FZ_CHECK(r.piece_count[i] == 1 ? r.out_shape[i] == r.part_stop[i] - r.part_start[i]
+                                       : r.piece_step[i] > r.piece_len[i]);
         numel *= r.out_shape[i];
     }
     FZ_CHECK(numel == r.out_numel && r.out_nbytes == numel * 4);

@@ -154,6 +154,43 @@ def check_shards():
                        "ranks of %d (axis %d) concatenate to %s" % (world, axis, name))
 
 
+def check_conventions():
+    """Shard objects and lists, top level and per tensor, split and stride:
+    each tensor equals GET /v1/glorot_uniform with the same keys as a query,
+    and its own canonical form; an empty part has equal data offsets."""
+    mesh = [{"rank": 1, "world": 2, "axis": 0, "split": "chunk"},
+            {"rank": 0, "world": 2, "axis": 1, "split": "even", "stride": 2}]
+    m = {"seed": "7", "dtype": "bfloat16", "shard": mesh, "tensors": [
+        {"name": "a", "shape": [12, 8]},
+        {"name": "b", "shape": [5, 4]},
+        {"name": "qkv", "shape": [12, 6], "shard": {"rank": 1, "world": 2, "split": "even",
+                                                    "stride": 3}},
+        {"name": "c", "shape": [9, 6], "shard": {"rank": 2, "world": 4, "split": "chunk"}},
+        {"name": "e", "shape": [3, 4], "shard": {"rank": 3, "world": 4, "split": "chunk"}},
+        {"name": "w", "shape": [3, 4], "shard": None},
+        {"name": "s", "shape": [6, 5], "shard": "1/3"}]}
+    queries = {
+        "a": "shape=12,8&shard=1/2,0/2&axis=0,1&split=chunk,even&stride=1,2",
+        "b": "shape=5,4&shard=1/2,0/2&axis=0,1&split=chunk,even&stride=1,2",
+        "qkv": "shape=12,6&shard=1/2&split=even&stride=3",
+        "c": "shape=9,6&shard=2/4&split=chunk",
+        "e": "shape=3,4&shard=3/4&split=chunk",
+        "w": "shape=3,4",
+        "s": "shape=6,5&shard=1/3",
+    }
+    _, data = ok_batch(m)
+    meta, order, tensors = parse_st(data)
+    for i, name in enumerate(order):
+        dtype, shape, raw = tensors[name]
+        q = "%s&seed=7&dtype=bfloat16&name=%s" % (queries[name], name)
+        expect(single(q) == raw, "batch tensor %s equals GET %s" % (name, q))
+        expect(single(meta["glorot.%d" % i]) == raw, "batch tensor %s equals its canonical form"
+               % name)
+    expect(tensors["e"][1] == [0, 4] and tensors["e"][2] == b"", "an empty part: shape [0, 4]")
+    expect(tensors["a"][1] == [6, 4] and tensors["qkv"][1] == [6, 6], "part shapes")
+    expect("slice=2:4%3B6:8%3B10:12,0:6" in meta["glorot.2"], "a strided part's canonical form")
+
+
 def check_ranges_head_etag():
     h, data = ok_batch(MODEL)
     etag, size = h["etag"], len(data)
@@ -225,8 +262,18 @@ def check_errors():
           "tensors[1].call")
     error({"seed": "1", "algorithm": "mlx", "tensors": t +
            [{"name": "b", "shape": [2, 2], "dtype": "float64"}]}, 422, "tensors[1].dtype")
-    error({"seed": "1", "tensors": t + [{"name": "b", "shape": [4, 4], "slice": "9:,:"}]}, 400,
+    error({"seed": "1", "tensors": t + [{"name": "b", "shape": [4, 4], "slice": "0:2;1:3"}]}, 400,
           "tensors[1].slice")
+    error({"seed": "1", "tensors": t + [{"name": "b", "shape": [6, 4],
+                                         "shard": {"rank": 0, "world": 4, "split": "even"}}]},
+          400, "tensors[1].shard")
+    error({"seed": "1", "tensors": t + [{"name": "b", "shape": [6, 4],
+                                         "shard": {"rank": 0, "world": 2, "stride": 3}}]},
+          400, "tensors[1].stride")
+    error({"seed": "1", "shard": [{"rank": 0, "world": 2}, {"rank": 1, "world": 2}],
+           "tensors": t}, 400, "tensors[0].axis")
+    error({"seed": "1", "shard": {"rank": 0, "world": 2, "colour": 1}, "tensors": t}, 400,
+          "shard")
     error({"seed": "1", "shard": {"rank": 4, "world": 4}, "tensors": t}, 400, "shard")
     error({"seed": "1", "tensors": t}, 422, "format", "?format=npy")
     error({"seed": "1", "tensors": t}, 400, None, "?shape=2,2")
@@ -240,6 +287,7 @@ tensors = check_equals_single()
 check_order_independent(tensors)
 check_mlx_seeded()
 check_shards()
+check_conventions()
 check_ranges_head_etag()
 check_json()
 check_errors()

@@ -8,8 +8,9 @@ numpy). The whole tensor comes as .npy; the manifest has one line per part,
 npy or safetensors, or EMPTY when glorotd refused the slice. For each part,
 numpy's own reading of SLICE (start:stop per axis, empty meaning omitted,
 fewer axes than the rank allowed) is applied to the whole, and the part must
-hold exactly those bits, with that shape; a refused slice must select no
-elements in numpy either.
+hold exactly those bits, with that shape (a selection numpy reads as empty
+is a zero-size array in both); a refused slice (EMPTY) must select no
+elements in numpy.
 Exit status 0 when every check passes, 1 with one line per failure on
 stderr, 2 on bad usage.
 

@@ -5,6 +5,7 @@
  *
  * Expected bounds in the tables were computed with numpy:
  * slice(start, stop).indices(n) and np.array_split(np.arange(n), w).
+ * split=chunk/even, stride, several shards and empty parts: test_shard.c.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -164,19 +165,50 @@ ParameterizedTestParameters(slice, refused)
         {"10,20", {"axis"}, {"-9"}, GP_EPARAM, "axis"},
         {"10,20", {"axis"}, {"1.0"}, GP_EPARAM, "axis"},
         /* resolution, refused by gp_request_finish */
-        {"10,20", {"slice"}, {"3:-1000"}, GP_EPARAM, "slice"},
-        {"10,20", {"slice"}, {"5:5"}, GP_EPARAM, "slice"},
-        {"10,20", {"slice"}, {":,20:"}, GP_EPARAM, "slice"},
-        {"10,20", {"slice"}, {"-1:-2"}, GP_EPARAM, "slice"},
-        {"10,20", {"slice"}, {"9223372036854775807:"}, GP_EPARAM, "slice"},
         {"10,20", {"slice"}, {":,:,:"}, GP_EPARAM, "slice"},
         {"10,20", {"slice", "shard"}, {"1:2", "0/2"}, GP_EPARAM, "shard"},
         {"10,20", {"axis"}, {"1"}, GP_EPARAM, "axis"},
         {"10,20", {"axis", "slice"}, {"0", "1:2"}, GP_EPARAM, "axis"},
         {"10,20", {"shard", "axis"}, {"0/2", "2"}, GP_EPARAM, "axis"},
         {"10,20", {"shard", "axis"}, {"0/2", "-3"}, GP_EPARAM, "axis"},
-        {"3,20", {"shard"}, {"3/4"}, GP_EPARAM, "shard"},
-        {"10,2", {"shard", "axis"}, {"5/7", "-1"}, GP_EPARAM, "shard"},
+        /* multi-piece slices: explicit, equal, evenly spaced, inside the axis */
+        {"10,20", {"slice"}, {"0:2;3:4"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"0:2;1:3"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"0:1;2:3;5:6"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"4:6;0:2"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {":2;4:6"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"5:;4:6"}, GP_EPARAM, "slice"}, /* found by fuzz_slice */
+        {"10,20", {"slice"}, {"2:4;:6"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"-4:-2;8:10"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"2:2;4:4"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"0:2;4:6;8:10;12:14"}, GP_EPARAM, "slice"},
+        {"10,20", {"slice"}, {"0:2;"}, GP_EPARAM, "slice"},
+        /* split, stride and several shards */
+        {"10,20", {"shard", "split"}, {"0/2", "numpy"}, GP_EPARAM, "split"},
+        {"10,20", {"shard", "split"}, {"0/2", ""}, GP_EPARAM, "split"},
+        {"10,20", {"shard", "stride"}, {"0/2", "0"}, GP_EPARAM, "stride"},
+        {"10,20", {"shard", "stride"}, {"0/2", "65"}, GP_EPARAM, "stride"},
+        {"10,20", {"shard", "stride"}, {"0/2", "-1"}, GP_EPARAM, "stride"},
+        {"10,20", {"split"}, {"chunk"}, GP_EPARAM, "split"},
+        {"10,20", {"stride"}, {"1"}, GP_EPARAM, "stride"},
+        {"10,20", {"slice", "split"}, {"1:2", "even"}, GP_EPARAM, "split"},
+        {"10,20", {"shard", "split"}, {"0/3", "even"}, GP_EPARAM, "shard"},
+        {"10,20", {"shard", "split", "stride"}, {"0/2", "even", "3"}, GP_EPARAM, "stride"},
+        {"12,20", {"shard", "stride"}, {"0/2", "2"}, GP_EPARAM, "stride"},
+        {"12,20", {"shard", "split", "stride"}, {"0/2", "chunk", "2"}, GP_EPARAM, "stride"},
+        {"10,20", {"shard"}, {"0/2,0/2"}, GP_EPARAM, "axis"},
+        {"10,20", {"shard", "axis"}, {"0/2,0/2", "0"}, GP_EPARAM, "axis"},
+        {"10,20", {"shard", "axis"}, {"0/2", "0,1"}, GP_EPARAM, "axis"},
+        {"10,20",
+         {"shard", "axis", "split"},
+         {"0/2,0/2", "0,1", "chunk,even,even"},
+         GP_EPARAM,
+         "split"},
+        {"10,20", {"shard", "axis", "stride"}, {"0/2,0/2", "0,1", "1,1,1"}, GP_EPARAM, "stride"},
+        {"8,20", {"shard", "axis", "stride"}, {"0/2,0/2", "0,0", "2,1"}, GP_EPARAM, "stride"},
+        {"10,20", {"shard"}, {"0/2,,1/2"}, GP_EPARAM, "shard"},
+        {"10,20", {"shard"}, {"0/2,0/2,0/2,0/2,0/2,0/2,0/2,0/2,0/2"}, GP_EPARAM, "shard"},
+        {"10,20", {"shard", "axis"}, {"0/2,0/2", "0,2"}, GP_EPARAM, "axis"},
     };
     return cr_make_param_array(bad_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -246,8 +278,8 @@ Test(slice, shards_tile_the_axis)
                 const char *kv[6] = {"shard", shard, "axis", "1", NULL};
                 cr_assert_eq(build(&r, shape, kv, NULL, &err), GP_OK, "%s", err.message);
                 uint64_t size = r.part_stop[1] - r.part_start[1];
-                cr_assert_eq(r.part_start[1], next, "n %llu w %llu k %llu",
-                             (unsigned long long)n, (unsigned long long)w, (unsigned long long)k);
+                cr_assert_eq(r.part_start[1], next, "n %llu w %llu k %llu", (unsigned long long)n,
+                             (unsigned long long)w, (unsigned long long)k);
                 cr_assert(size == small || size == small + 1);
                 cr_assert_eq(size, small + (k < n % w ? 1 : 0));
                 next = r.part_stop[1];
@@ -314,7 +346,7 @@ Test(slice, malformed_part_before_unsupported)
 {
     gp_request r;
     gp_error err = {0};
-    const char *kv[6] = {"slice", "5:5", "algorithm", "mlx", "dtype", "float64"};
+    const char *kv[6] = {"slice", "1:2;2:4", "algorithm", "mlx", "dtype", "float64"};
     cr_expect_eq(build(&r, "10,10", kv, NULL, &err), GP_EPARAM);
     cr_expect_str_eq(err.param, "slice");
 }

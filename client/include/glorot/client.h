@@ -138,25 +138,33 @@ GLOROT_API void glorot_client_free(glorot_client *client);
  * HTTP protocol (docs/PROTOCOL.md) and are NULL for the server's default;
  * they are not copied, so they must stay valid while the request is in use.
  * slice and shard select a part of the tensor (bit-identical to that part of
- * the whole); at most one of them. */
+ * the whole); at most one of them. A shard is split as numpy.array_split
+ * does unless split says chunk (torch.chunk, PyTorch DTensor) or even
+ * (Megatron-LM, with stride); a part may be empty (zero elements). */
 typedef struct glorot_request {
     size_t rank; /* 2..GLOROT_MAX_RANK dimensions (required) */
     uint64_t shape[GLOROT_MAX_RANK];
-    const char *gain;      /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
-    const char *dtype;     /* float32 | float16 | bfloat16 | float64; NULL = float32 */
-    const char *algorithm; /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
-    const char *fan;       /* mlx | torch | keras; NULL = mlx */
-    uint64_t fan_in;       /* 0 = computed from shape and fan */
-    uint64_t fan_out;      /* 0 = computed from shape and fan */
-    uint64_t seed;         /* used when seed_set is nonzero */
-    int seed_set;          /* 0: the server draws a seed (see glorot_meta.seed) */
-    uint64_t call;         /* mlx-seeded only, >= 1; 0 = default (1) */
-    const char *name;      /* tensor name for npy/safetensors; NULL = "weight" */
-    const char *format;    /* raw | npy | safetensors | json; NULL = raw */
-    const char *slice;     /* numpy start:stop per axis, "0:128,:,-64:"; NULL = whole tensor */
-    uint64_t shard_rank;   /* with shard_world: part shard_rank (0-based) ... */
-    uint64_t shard_world;  /* ... of shard_world numpy.array_split parts; 0 = no shard */
-    int64_t axis;          /* the shard axis, negative counts from the end; default 0 */
+    const char *gain;       /* "1.5", "relu", "leaky_relu:0.2"; NULL = 1 */
+    const char *dtype;      /* float32 | float16 | bfloat16 | float64; NULL = float32 */
+    const char *algorithm;  /* chacha20 | mlx | mlx-seeded; NULL = chacha20 */
+    const char *fan;        /* mlx | torch | keras; NULL = mlx */
+    uint64_t fan_in;        /* 0 = computed from shape and fan */
+    uint64_t fan_out;       /* 0 = computed from shape and fan */
+    uint64_t seed;          /* used when seed_set is nonzero */
+    int seed_set;           /* 0: the server draws a seed (see glorot_meta.seed) */
+    uint64_t call;          /* mlx-seeded only, >= 1; 0 = default (1) */
+    const char *name;       /* tensor name for npy/safetensors; NULL = "weight" */
+    const char *format;     /* raw | npy | safetensors | json; NULL = raw */
+    const char *slice;      /* numpy start:stop per axis, "0:128,:,-64:"; NULL = whole tensor */
+    uint64_t shard_rank;    /* with shard_world: part shard_rank (0-based) ... */
+    uint64_t shard_world;   /* ... of shard_world parts of one axis (see split); 0 = no shard */
+    int64_t axis;           /* the shard axis, negative counts from the end; default 0 */
+    const char *shard_spec; /* the shards as the protocol writes them, "1/4" or one per axis
+                               of a mesh, "1/4,0/2"; NULL = shard_rank/shard_world (not both) */
+    const char *axis_spec;  /* the axes as text, one per shard, "0,1"; NULL = axis (not both) */
+    const char *split;      /* array_split | chunk | even, one for all shards or one each,
+                               "chunk,even"; NULL = array_split (numpy) */
+    const char *stride;     /* Megatron's stride, needs split even: "3" or "1,3"; NULL = 1 */
     /* The initializer (GET /v1/<init>) and its own parameters, as the
      * protocol spells them; NULL = the initializer's default. */
     const char *init;     /* glorot_uniform (NULL) | glorot_normal | he_uniform | he_normal |
@@ -179,8 +187,10 @@ GLOROT_API void glorot_request_init(glorot_request *req);
 
 /* glorot_request_set - set one field from its text form, as the CLI does.
  * Parameters: key is a protocol name (shape, gain, dtype, seed, algorithm,
- *   call, fan, fan_in, fan_out, name, format, slice, shard ("RANK/WORLD"),
- *   axis, init, mode, low, high, mean, std, a, b, value); value its text
+ *   call, fan, fan_in, fan_out, name, format, slice, shard ("RANK/WORLD",
+ *   or several: "1/4,0/2", kept in shard_spec), axis ("-1", or several:
+ *   "0,1", kept in axis_spec), split ("chunk", "chunk,even"), stride ("3"),
+ *   init, mode, low, high, mean, std, a, b, value); value its text
  *   ("256,512"). Whether the initializer takes a parameter is checked when
  *   the request is used (glorot_size, glorot_fetch, ...).
  * Returns: GLOROT_OK, or GLOROT_E_INVALID naming the key (unknown key, or a
@@ -217,7 +227,9 @@ typedef struct glorot_meta {
     uint64_t size;  /* body bytes delivered (format header included) */
     /* The part delivered: axis i covers [part_start[i], part_stop[i]) of
      * shape[i] (the whole axis without slice or shard). shape, fans and limit
-     * are always those of the full tensor. */
+     * are always those of the full tensor. For a strided shard (stride > 1)
+     * these are the bounds of its first and last piece; numel counts the
+     * elements delivered. */
     uint64_t part_start[GLOROT_MAX_RANK];
     uint64_t part_stop[GLOROT_MAX_RANK];
     char init[24];          /* the initializer asked for: "he_normal", "zeros" */
@@ -290,7 +302,8 @@ typedef struct glorot_digest_info {
     uint64_t length;      /* its bytes */
     uint64_t seed;        /* the seed it is for (drawn by the server if unset) */
     char etag[48];        /* the body's strong ETag, quotes included */
-    char canonical[2048]; /* the canonical request: every parameter explicit */
+    char canonical[3584]; /* the canonical request: every parameter explicit (a long name
+                             and a strided part of many pieces need the room) */
 } glorot_digest_info;
 
 /* glorot_digest - ask the server for the SHA-256 and length of the body req
@@ -317,15 +330,20 @@ GLOROT_API glorot_code glorot_digest_check(const glorot_digest_info *d, const vo
 /* What to ask /v1/batch for (docs/BATCH.md). Nothing is copied; the
  * manifest must stay valid during the call. */
 typedef struct glorot_batch_request {
-    const char *manifest; /* the JSON manifest text (required) */
-    size_t manifest_len;  /* its bytes; 0 = strlen(manifest) */
-    uint64_t shard_rank;  /* with shard_world: replace the manifest's top-level shard ... */
-    uint64_t shard_world; /* ... by part shard_rank of shard_world; 0 = keep the manifest's */
-    int64_t axis;         /* the shard axis when axis_set ... */
-    int axis_set;         /* ... else the manifest's shard axis, else 0 */
-    const char *format;   /* safetensors | json; NULL = safetensors (json: glorot_batch_stream
-                             only, delivered whole as GLOROT_BATCH_HEADER chunks) */
-    uint64_t reserved[4]; /* must stay zero */
+    const char *manifest;   /* the JSON manifest text (required) */
+    size_t manifest_len;    /* its bytes; 0 = strlen(manifest) */
+    uint64_t shard_rank;    /* with shard_world: replace the manifest's top-level shard ... */
+    uint64_t shard_world;   /* ... by part shard_rank of shard_world; 0 = keep the manifest's */
+    int64_t axis;           /* the shard axis when axis_set ... */
+    int axis_set;           /* ... else the manifest's shard axis, else 0 */
+    const char *shard_spec; /* the override as the protocol writes it, "1/4" or one per axis
+                               of a mesh, "1/4,0/2"; NULL = shard_rank/shard_world (not both) */
+    const char *axis_spec;  /* the axes, one per shard, "0,1"; NULL = axis (not both) */
+    const char *split;      /* array_split | chunk | even, one or one per shard; needs a shard */
+    const char *stride;     /* Megatron's stride ("3", "1,3"), needs split even and a shard */
+    const char *format;     /* safetensors | json; NULL = safetensors (json: glorot_batch_stream
+                               only, delivered whole as GLOROT_BATCH_HEADER chunks) */
+    uint64_t reserved[4];   /* must stay zero */
 } glorot_batch_request;
 
 /* glorot_batch_request_init - fill breq with defaults (no manifest, no override).
@@ -422,6 +440,22 @@ GLOROT_API glorot_code glorot_batch_stream(glorot_client *client, const glorot_b
                                            glorot_batch_fn fn, void *user, glorot_batch_info *info,
                                            glorot_error *err);
 
+/* glorot_batch_manifest - the manifest text glorot_batch_fetch and
+ *   glorot_batch_stream send for breq: breq->manifest with the shard
+ *   override (shard_rank/shard_world or shard_spec, axis, split, stride)
+ *   written in as its top-level "shard" (an object, or a list of objects for
+ *   several shards). For generating a batch locally (gp_batch, `glorot batch
+ *   --local`) exactly as the server would.
+ * Parameters: breq as for glorot_batch_fetch; manifest receives the text
+ *   (NUL-terminated); err may be NULL.
+ * Returns: GLOROT_OK; GLOROT_E_INVALID (bad breq, a shard the server would
+ *   refuse on its own, a manifest that is not a JSON object when there is an
+ *   override), GLOROT_E_NOMEM.
+ * Ownership: *manifest is the caller's, freed with glorot_free; NULL on error.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_batch_manifest(const glorot_batch_request *breq, char **manifest,
+                                             glorot_error *err);
+
 /* ---- service ----------------------------------------------------------- */
 
 /* glorot_health - GET /healthz once (no retries), with the client's timeouts.
@@ -439,7 +473,7 @@ GLOROT_API glorot_code glorot_health(glorot_client *client, glorot_error *err);
 GLOROT_API glorot_code glorot_info(glorot_client *client, char **json, glorot_error *err);
 
 /* glorot_free - free memory the library returned (glorot_info,
- * glorot_batch_info.tensors). NULL does nothing. */
+ * glorot_batch_info.tensors, glorot_batch_manifest). NULL does nothing. */
 GLOROT_API void glorot_free(void *ptr);
 
 #ifdef __cplusplus
