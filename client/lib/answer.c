@@ -28,6 +28,7 @@ static const struct {
     {"glorot-slice", GLOROTP_H_SLICE},
     {"etag", GLOROTP_H_ETAG},
     {"content-range", GLOROTP_H_CONTENT_RANGE},
+    {"repr-digest", GLOROTP_H_REPR_DIGEST},
 };
 
 void glorotp_headers_reset(glorotp_headers *h)
@@ -170,6 +171,7 @@ static const char header_names[GLOROTP_H_COUNT][20] = {
     [GLOROTP_H_SLICE] = "Glorot-Slice",
     [GLOROTP_H_ETAG] = "ETag",
     [GLOROTP_H_CONTENT_RANGE] = "Content-Range",
+    [GLOROTP_H_REPR_DIGEST] = "Repr-Digest",
 };
 
 static glorot_code disagree(int id, const char *got, const char *want, glorot_error *err)
