@@ -513,9 +513,9 @@ size_t gp_digest_alg_size(gp_digest_alg a);
  * in range, are ignored; a field that is not a valid Dictionary is ignored
  * as a whole (RFC 8941 4.2). */
 typedef struct {
-    int present;  /* at least one line was added */
-    int invalid;  /* a line failed to parse: the whole field is ignored */
-    int pref[3];  /* by gp_digest_alg; -1 = not named */
+    int present; /* at least one line was added */
+    int invalid; /* a line failed to parse: the whole field is ignored */
+    int pref[3]; /* by gp_digest_alg; -1 = not named */
 } gp_want_digest;
 
 void gp_want_digest_init(gp_want_digest *w);

@@ -32,8 +32,7 @@ static struct {
     int quit;
     pthread_t *threads;
     unsigned n_threads;
-    gd_server *srv;
-    uint64_t started, hits, refused;
+    gd_server *srv; /* its digest_* counters */
 } pool;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER; /* a job was queued, or quit */
@@ -188,6 +187,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&pool_lock);
         gd_job_run_inline(j);
         struct MHD_Connection *c = j->c; /* j is the handler's from the resume on */
+        atomic_fetch_sub(&j->req->srv->digest_running, 1);
         pthread_mutex_lock(&pool_lock);
         pool.busy--;
         pthread_mutex_unlock(&pool_lock);
@@ -277,14 +277,15 @@ int gd_job_submit(struct MHD_Connection *c, gd_req *req)
     gd_job *j = req->job;
     pthread_mutex_lock(&pool_lock);
     if (pool.busy >= pool.max || pool.quit) {
-        pool.refused++;
         pthread_mutex_unlock(&pool_lock);
+        atomic_fetch_add(&req->srv->digest_refused, 1);
         return -1;
     }
     pool.busy++;
     pool.suspended++;
-    pool.started++;
     pthread_mutex_unlock(&pool_lock);
+    atomic_fetch_add(&req->srv->digest_started, 1);
+    atomic_fetch_add(&req->srv->digest_running, 1);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     j->fd = ci != NULL ? ci->connect_fd : -1;
@@ -315,17 +316,6 @@ enum MHD_Result gd_job_answer(struct MHD_Connection *c, gd_req *req)
         rc = gd_stream_finish(c, req, j);
     gd_job_free(req);
     return rc;
-}
-
-void gd_jobs_stats_get(gd_jobs_stats *s)
-{
-    pthread_mutex_lock(&pool_lock);
-    s->started = pool.started;
-    s->cache_hits = pool.hits;
-    s->refused = pool.refused;
-    s->running = pool.busy;
-    s->max = pool.max;
-    pthread_mutex_unlock(&pool_lock);
 }
 
 /* ---- the cache ---------------------------------------------------------------------- */
@@ -361,11 +351,8 @@ int gd_digest_cache_get(const char *key, int need512, gd_hashes *out)
         hit = 1;
     }
     pthread_mutex_unlock(&cache_lock);
-    if (hit) {
-        pthread_mutex_lock(&pool_lock);
-        pool.hits++;
-        pthread_mutex_unlock(&pool_lock);
-    }
+    if (hit && pool.srv != NULL)
+        atomic_fetch_add(&pool.srv->digest_cached, 1);
     return hit;
 }
 

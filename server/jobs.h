@@ -114,12 +114,7 @@ void gd_job_free(gd_req *req);
 int gd_digest_cache_get(const char *key, int need512, gd_hashes *out);
 void gd_digest_cache_put(const char *key, const gd_hashes *h);
 
-/* Counters for /metrics: jobs started, cache hits, jobs refused (busy). */
-typedef struct {
-    uint64_t started, cache_hits, refused;
-    unsigned running, max;
-} gd_jobs_stats;
-void gd_jobs_stats_get(gd_jobs_stats *s);
+/* /metrics reads the srv->digest_* counters, which the pool keeps. */
 
 /* ---- digest.c ---- */
 /* Answer a finished GD_JOB_DIGEST job. */

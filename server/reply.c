@@ -2,7 +2,6 @@
  * reply.c - buffered replies: JSON errors, /healthz, /readyz and /v1/info.
  * Every reply carries the request's X-Request-Id.
  */
-#include "jobs.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -110,14 +109,10 @@ enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req)
     if (s == NULL)
         return MHD_NO;
     stats_snapshot_take(s);
-    gd_jobs_stats js;
-    gd_jobs_stats_get(&js);
-    gd_metrics_gauges g = {atomic_load(&req->srv->inflight),
-                           !atomic_load(&req->srv->draining),
-                           js.running,
-                           js.started,
-                           js.refused,
-                           js.cache_hits};
+    const gd_server *srv = req->srv;
+    gd_metrics_gauges g = {atomic_load(&srv->inflight),       !atomic_load(&srv->draining),
+                           atomic_load(&srv->digest_running), atomic_load(&srv->digest_started),
+                           atomic_load(&srv->digest_refused), atomic_load(&srv->digest_cached)};
     size_t len = 0;
     char *body = gd_metrics_render(s, &g, &len);
     free(s);

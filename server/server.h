@@ -39,11 +39,14 @@ typedef struct {
     atomic_int shutting_down; /* 1 once the drain delay is over: new requests get 503 */
     atomic_int draining;      /* 1 once SIGTERM/SIGINT arrived: /readyz answers 503 */
     atomic_long inflight;     /* streaming responses not yet freed, digest jobs not answered */
-    char *info_json;          /* the /v1/info body, built at start-up */
-    int listen_fd;            /* opened by main before privileges are dropped */
-    gd_auth *auth;            /* NULL = no --token-file: no authentication */
-    gd_limits *limits;        /* per-client and global caps */
-    gd_tls tls;               /* cert and key, NULL when plain HTTP */
+    /* digest jobs (jobs.c), read by /metrics */
+    atomic_uint digest_running;
+    atomic_ullong digest_started, digest_refused, digest_cached;
+    char *info_json;   /* the /v1/info body, built at start-up */
+    int listen_fd;     /* opened by main before privileges are dropped */
+    gd_auth *auth;     /* NULL = no --token-file: no authentication */
+    gd_limits *limits; /* per-client and global caps */
+    gd_tls tls;        /* cert and key, NULL when plain HTTP */
 } gd_server;
 
 typedef enum {
