@@ -306,10 +306,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 int gd_http_start(gd_server *srv)
 {
     const gd_config *cfg = &srv->cfg;
-    /* Digest jobs suspend their connection (jobs.h): MHD_ALLOW_SUSPEND_RESUME,
-     * which includes MHD_USE_ITC so that a resume from a digest thread wakes
-     * the polling thread at once. Suspending works with the internal epoll
-     * thread pool glorotd uses (not with thread-per-connection). */
+    /* Digest jobs suspend their connection (jobs.h): MHD_ALLOW_SUSPEND_RESUME
+     * (= 8192 | MHD_USE_ITC in microhttpd.h 0.9.75). MHD_suspend_connection's
+     * documentation: "not applicable to thread-per-connection!" (glorotd runs
+     * an internal epoll thread pool, which it fits) and "If you use this API
+     * in conjunction with an "internal" socket polling, you must set the
+     * option MHD_USE_ITC to ensure that a resumed connection is immediately
+     * processed by MHD." */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (cfg->ipv6)
