@@ -130,6 +130,10 @@ void gpi_mlx_words(const uint32_t key[2], uint64_t nwords, uint64_t first, size_
 /* MLX uniform in [0, 1): min(RNE_f32(w) * 2^-32, upper) in float32. */
 float gpi_mlx_uniform(uint32_t w, float upper);
 
+/* The MLX normal family's constants inside g (gen.c; mlx_normal.h's type). */
+struct gpi_mlx_dist;
+const struct gpi_mlx_dist *gpi_gen_mlx_dist_state(const gp_gen *g);
+
 /* gp_gen_fill for GP_ALG_MLX and GP_ALG_MLX_SEEDED (range already checked). */
 void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out);
 
@@ -172,8 +176,12 @@ typedef struct {
     float upper, range, lo;
 } gpi_values;
 
+struct gpi_mlx_dist; /* mlx_normal.h */
+
 /* Threefry counters per tf_batch call (and per mlx emit step). */
 #define GPI_TF_BATCH 128
+
+struct gpi_chacha_dist; /* chacha_normal.h */
 
 /* A wide kernel set. Each value kernel handles a prefix of its input (a
  * multiple of its vector width) and returns how much it did; the caller
@@ -193,6 +201,16 @@ typedef struct {
      * little-endian 16-bit patterns (round == 0, like gpi_store_*_n) or as
      * float32 values (round != 0, like gpi_round_*_n). For the tests. */
     size_t (*half)(gpi_out kind, int round, const float *src, size_t n, void *dst);
+    /* MLX's normal family (mlx_normal.h gpi_mlx_dist_values) on n words. */
+    size_t (*mlx_normal)(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
+                         unsigned char *dst);
+    /* chacha20 v1 normal family (chacha_normal.c, docs/ALGORITHM.md 3.7):
+     * value_d of distribution d for the LE u64 words at ks + 8k, for a prefix
+     * of the n words (a multiple of the width; 0 for what the kernel leaves
+     * to the scalar code), stored as doubles, or as RNE_f32(value_d) floats
+     * when float32 != 0; returns the prefix length. */
+    size_t (*cnormal)(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                      int float32, void *out);
 } gpi_kernels;
 
 /* The kernel set in use: the widest the CPU runs, capped by the environment
@@ -212,6 +230,15 @@ const char *gpi_simd_name(gpi_simd level);
 #define GPI_HAVE_X86_SIMD 1
 extern const gpi_kernels gpi_kernels_avx2;
 extern const gpi_kernels gpi_kernels_avx512;
+/* simd_normal_avx2.c, simd_normal_avx512.c: the mlx_normal kernels. */
+size_t gpi_avx2_mlx_normal(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
+                           unsigned char *dst);
+size_t gpi_avx512_mlx_normal(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
+                             unsigned char *dst);
+size_t gpi_cnormal_avx2(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                        int float32, void *out);
+size_t gpi_cnormal_avx512(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                          int float32, void *out);
 #endif
 
 #endif /* GLOROT_GEN_INTERNAL_H */

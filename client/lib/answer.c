@@ -29,6 +29,8 @@ static const struct {
     {"etag", GLOROTP_H_ETAG},
     {"content-range", GLOROTP_H_CONTENT_RANGE},
     {"repr-digest", GLOROTP_H_REPR_DIGEST},
+    {"glorot-init", GLOROTP_H_INIT},
+    {"glorot-distribution", GLOROTP_H_DISTRIBUTION},
 };
 
 void glorotp_headers_reset(glorotp_headers *h)
@@ -172,6 +174,8 @@ static const char header_names[GLOROTP_H_COUNT][20] = {
     [GLOROTP_H_ETAG] = "ETag",
     [GLOROTP_H_CONTENT_RANGE] = "Content-Range",
     [GLOROTP_H_REPR_DIGEST] = "Repr-Digest",
+    [GLOROTP_H_INIT] = "Glorot-Init",
+    [GLOROTP_H_DISTRIBUTION] = "Glorot-Distribution",
 };
 
 static glorot_code disagree(int id, const char *got, const char *want, glorot_error *err)
@@ -254,6 +258,13 @@ glorot_code glorotp_check_answer(const glorotp_headers *h, const gp_request *r, 
         rc = check_number(h, GLOROTP_H_CALL, r->call, err);
     if (rc == GLOROT_OK)
         rc = check_limit(h, r->limit, err);
+    if (rc == GLOROT_OK)
+        rc = check_text(h, GLOROTP_H_INIT, r->init_as, err);
+    if (rc == GLOROT_OK) {
+        char dist[GP_DIST_TEXT_MAX];
+        gp_dist_text(r, dist, sizeof dist);
+        rc = check_text(h, GLOROTP_H_DISTRIBUTION, dist, err);
+    }
     if (rc == GLOROT_OK) {
         char part[GP_PART_TEXT_MAX];
         gp_part_text(r, part, sizeof part);
