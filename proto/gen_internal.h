@@ -130,9 +130,12 @@ void gpi_mlx_words(const uint32_t key[2], uint64_t nwords, uint64_t first, size_
 /* MLX uniform in [0, 1): min(RNE_f32(w) * 2^-32, upper) in float32. */
 float gpi_mlx_uniform(uint32_t w, float upper);
 
-/* The MLX normal family's constants inside g (gen.c; mlx_normal.h's type). */
+/* The normal family's constants inside g (gen.c; the types are in
+ * mlx_normal.h and chacha_normal.h). */
 struct gpi_mlx_dist;
+struct gpi_chacha_dist;
 const struct gpi_mlx_dist *gpi_gen_mlx_dist_state(const gp_gen *g);
+const struct gpi_chacha_dist *gpi_gen_chacha_dist_state(const gp_gen *g);
 
 /* gp_gen_fill for GP_ALG_MLX and GP_ALG_MLX_SEEDED (range already checked). */
 void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out);

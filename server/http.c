@@ -41,6 +41,7 @@ static const route_spec routes[] = {
     {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
     {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
     {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_BATCH},
+    {"/", GD_ROUTE_PAGE, "GET, HEAD", STATS_EP_PAGE},
 };
 
 /* Every initializer is served at /v1/<its name> (gp_inits). */
@@ -258,6 +259,8 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
         return gd_digest_respond(c, req);
     case GD_ROUTE_BATCH:
         return gd_batch_respond(c, req);
+    case GD_ROUTE_PAGE:
+        return gd_page_respond(c, req);
     case GD_ROUTE_NONE:
         break;
     }

@@ -57,7 +57,8 @@ typedef enum {
     GD_ROUTE_READYZ,
     GD_ROUTE_METRICS,
     GD_ROUTE_DIGEST,
-    GD_ROUTE_BATCH
+    GD_ROUTE_BATCH,
+    GD_ROUTE_PAGE
 } gd_route;
 
 typedef struct {
@@ -143,6 +144,12 @@ char *gd_info_json(const gd_config *cfg);
 /* Answer GET/HEAD/POST /v1/glorot_uniform: parameters from the query (and,
  * for POST, the JSON body in req->upload), then a streamed 200 or an error. */
 enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req);
+
+/* ---- page.c ---- */
+/* Answer GET/HEAD /: the request explorer page (server/page.html, with its
+ * CSP and ETag; 304 on a matching If-None-Match), or the JSON index of the
+ * endpoints when Accept prefers application/json (page.h). */
+enum MHD_Result gd_page_respond(struct MHD_Connection *c, gd_req *req);
 
 /* ---- digest.c ---- */
 /* Answer GET/HEAD/POST /v1/digest: the same parameters, then a JSON object
