@@ -2,10 +2,13 @@
  * test_init_http.c - the initializers on a live glorotd: tests/py/check_init.py
  * (every row of tests/data/mlx_family*.tsv over HTTP, a mixed safetensors
  * manifest equal to single GETs, digests, errors naming parameters), and
- * libglorot-client: glorot_fetch of each initializer equals glorot_generate,
- * with meta.init and meta.distribution from the server's headers.
+ * libglorot-client: every row of those files through glorot_fetch and
+ * glorot_generate, and for each initializer fetch equals generate, with
+ * meta.init and meta.distribution from the server's headers.
  */
 #include "test_server_util.h"
+
+#include "../unit/tsv.h"
 
 #include "glorot/client.h"
 
@@ -112,4 +115,109 @@ Test(init_http, client_refuses_locally)
     uint64_t size;
     cr_expect_eq(glorot_size(&req, &size, &err), GLOROT_E_INVALID);
     cr_expect_str_eq(err.param, "gain");
+}
+
+/* ---- every MLX row through the client ------------------------------------------------ */
+
+#define FAMILY_ROWS 72
+#define FAMILY2_ROWS 64
+
+typedef struct {
+    char file[24];
+    int row;
+} row_case;
+
+static void free_rows(struct criterion_test_params *p)
+{
+    cr_free(p->params);
+}
+
+ParameterizedTestParameters(init_http, client_mlx_rows)
+{
+    size_t n = FAMILY_ROWS + FAMILY2_ROWS, k = 0;
+    row_case *c = cr_malloc(n * sizeof *c);
+    for (int i = 0; i < FAMILY_ROWS; i++, k++)
+        c[k] = (row_case){"mlx_family.tsv", i};
+    for (int i = 0; i < FAMILY2_ROWS; i++, k++)
+        c[k] = (row_case){"mlx_family2.tsv", i};
+    return cr_make_param_array(row_case, c, n, free_rows);
+}
+
+static void must_set(glorot_request *req, const char *key, const char *value)
+{
+    glorot_error err = {0};
+    cr_assert_eq(glorot_request_set(req, key, value, &err), GLOROT_OK, "%s=%s: %s", key, value,
+                 err.message);
+}
+
+/* The row's request into req (texts point into line); returns the values' hex. */
+static const char *row_request(const row_case *c, char *line, glorot_request *req)
+{
+    char *f[11];
+    if (strcmp(c->file, "mlx_family.tsv") == 0) { /* init mode seed shape gain dtype values */
+        cr_assert_eq(fields(line, f, 8), 7);
+        must_set(req, "init", f[0]);
+        must_set(req, "algorithm", "mlx");
+        if (strcmp(f[1], "-") != 0)
+            must_set(req, "mode", f[1]);
+        must_set(req, "seed", f[2]);
+        must_set(req, "shape", f[3]);
+        must_set(req, "gain", f[4]);
+        must_set(req, "dtype", f[5]);
+        return f[6];
+    }
+    /* init params mode call seed shape dtype sha256 bytes values */
+    cr_assert_eq(fields(line, f, 11), 10);
+    must_set(req, "init", f[0]);
+    for (char *save = NULL, *kv = strcmp(f[1], "-") ? strtok_r(f[1], ";", &save) : NULL; kv != NULL;
+         kv = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(kv, '=');
+        *eq = '\0';
+        must_set(req, strcmp(kv, "fan") == 0 ? "mode" : kv, eq + 1);
+    }
+    if (strcmp(f[2], "-") != 0)
+        must_set(req, "algorithm", strcmp(f[2], "seeded") == 0 ? "mlx-seeded" : "mlx");
+    if (strcmp(f[3], "-") != 0)
+        must_set(req, "call", f[3]);
+    must_set(req, "seed", strcmp(f[4], "-") != 0 ? f[4] : "0");
+    must_set(req, "shape", f[5]);
+    must_set(req, "dtype", f[6]);
+    return f[9];
+}
+
+static void hex_of(const unsigned char *bytes, size_t len, size_t es, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < len / es; i++) {
+        unsigned v = bytes[i * es] | (unsigned)bytes[i * es + 1] << 8;
+        if (es == 4)
+            v |= (unsigned)bytes[i * es + 2] << 16 | (unsigned)bytes[i * es + 3] << 24;
+        used += (size_t)snprintf(out + used, cap - used, es == 4 ? "%s%08X" : "%s%04X",
+                                 i ? " " : "", v);
+    }
+}
+
+ParameterizedTest(row_case *c, init_http, client_mlx_rows)
+{
+    char line[LINE_MAX_LEN], got[96 * 9 + 1];
+    glorot_request req;
+    glorot_error err = {0};
+    glorot_request_init(&req);
+    data_row(c->file, (size_t)c->row, line, sizeof line);
+    const char *want = row_request(c, line, &req);
+    unsigned char fetched[96 * 4], local[96 * 4];
+    glorot_meta meta;
+    glorot_client *client = glorot_client_new(ts_url(), NULL, &err);
+    cr_assert_not_null(client, "%s", err.message);
+    cr_assert_eq(glorot_fetch(client, &req, fetched, sizeof fetched, &meta, &err), GLOROT_OK,
+                 "%s row %d: %s", c->file, c->row, err.message);
+    size_t es = strcmp(meta.dtype, "float32") == 0 ? 4 : 2;
+    hex_of(fetched, meta.size, es, got, sizeof got);
+    cr_expect_str_eq(got, want, "%s row %d fetched", c->file, c->row);
+    cr_assert_eq(glorot_generate(&req, local, sizeof local, &meta, &err), GLOROT_OK, "%s",
+                 err.message);
+    hex_of(local, meta.size, es, got, sizeof got);
+    cr_expect_str_eq(got, want, "%s row %d generated", c->file, c->row);
+    glorot_client_free(client);
 }
