@@ -31,6 +31,7 @@ static const char *const public_api[] = {
     "glorot_info",        "glorot_request_init", "glorot_request_set", "glorot_size",
     "glorot_strerror",    "glorot_version",     "glorot_digest",      "glorot_digest_check",
     "glorot_batch_request_init", "glorot_batch_fetch", "glorot_batch_stream",
+    "glorot_describe", "glorot_batch_plan", "glorot_batch_generate",
 };
 
 /* The repository root: the parent of GLOROT_TESTS. */

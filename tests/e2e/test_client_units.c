@@ -20,23 +20,39 @@ typedef struct {
     long status;
     int done;
     int bad;
-    char seed[24];     /* value of Glorot-Seed, "" = not seen */
-    char length[24];   /* value of Content-Length, "" = not seen */
+    char seed[24];   /* value of Glorot-Seed, "" = not seen */
+    char length[24]; /* value of Content-Length, "" = not seen */
 } header_case;
 
 ParameterizedTestParameters(units, header_lines)
 {
     static header_case cases[] = {
         {{"HTTP/1.1 200 OK\r\n", "Glorot-Seed: 42\r\n", "Content-Length: 10\r\n", "\r\n", ""},
-         200, 1, 0, "42", "10"},
+         200,
+         1,
+         0,
+         "42",
+         "10"},
         {{"HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 503 Busy\r\n", "Glorot-Seed: 1\r\n",
           "\r\n", ""},
-         503, 1, 0, "1", ""},
+         503,
+         1,
+         0,
+         "1",
+         ""},
         {{"HTTP/2 200\r\n", "glorot-seed:\t 9  \r\n", "", ""}, 200, 0, 0, "9", ""},
-        {{"HTTP/1.1 200 OK\r\n", "Glorot-Seed: 1\r\n", "GLOROT-SEED: 2\r\n", "\r\n", ""}, 200, 1,
-         1, "1", ""},
-        {{"HTTP/1.1 200 OK\r\n", "X-Other: 5\r\n", "no colon here\r\n", "\r\n", ""}, 200, 1, 0,
-         "", ""},
+        {{"HTTP/1.1 200 OK\r\n", "Glorot-Seed: 1\r\n", "GLOROT-SEED: 2\r\n", "\r\n", ""},
+         200,
+         1,
+         1,
+         "1",
+         ""},
+        {{"HTTP/1.1 200 OK\r\n", "X-Other: 5\r\n", "no colon here\r\n", "\r\n", ""},
+         200,
+         1,
+         0,
+         "",
+         ""},
         {{"HTTP/1.1 2x0 OK\r\n", "\r\n", ""}, 0, 1, 0, "", ""},
         {{"HTTP/1.1 200 OK\r\n", "\r\n", "Glorot-Seed: 5\r\n", "\r\n", ""}, 200, 1, 0, "", ""},
     };
@@ -85,9 +101,13 @@ typedef struct {
 ParameterizedTestParameters(units, retry_after)
 {
     static retry_after_case cases[] = {
-        {"", 8000, -1},   {"0", 8000, 0},        {"3", 8000, 3000},
-        {"9", 8000, 8000}, {"99999999999999999999", 8000, -1},
-        {"-1", 8000, -1}, {"Wed, 21 Oct 2015 07:28:00 GMT", 8000, -1},
+        {"", 8000, -1},
+        {"0", 8000, 0},
+        {"3", 8000, 3000},
+        {"9", 8000, 8000},
+        {"99999999999999999999", 8000, -1},
+        {"-1", 8000, -1},
+        {"Wed, 21 Oct 2015 07:28:00 GMT", 8000, -1},
         {"2", 1500, 1500},
     };
     return cr_make_param_array(retry_after_case, cases, sizeof cases / sizeof cases[0]);
@@ -116,10 +136,10 @@ typedef struct {
 ParameterizedTestParameters(units, backoff)
 {
     static backoff_case cases[] = {
-        {250, 8000, 0, 1.0, 250},  {250, 8000, 0, 0.0, 125},  {250, 8000, 1, 1.0, 500},
-        {250, 8000, 3, 1.0, 2000}, {250, 8000, 5, 1.0, 8000}, {250, 8000, 60, 1.0, 8000},
-        {250, 8000, 60, 0.0, 4000}, {250, 8000, 2, 0.5, 750}, {10, 15, 4, 1.0, 15},
-        {250, 8000, 1, 7.0, 500},  {250, 8000, 1, -3.0, 250},
+        {250, 8000, 0, 1.0, 250},   {250, 8000, 0, 0.0, 125},  {250, 8000, 1, 1.0, 500},
+        {250, 8000, 3, 1.0, 2000},  {250, 8000, 5, 1.0, 8000}, {250, 8000, 60, 1.0, 8000},
+        {250, 8000, 60, 0.0, 4000}, {250, 8000, 2, 0.5, 750},  {10, 15, 4, 1.0, 15},
+        {250, 8000, 1, 7.0, 500},   {250, 8000, 1, -3.0, 250},
     };
     return cr_make_param_array(backoff_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -155,8 +175,7 @@ ParameterizedTestParameters(units, http_error)
          "the server answered HTTP 400", "", ""},
         {502, "<html>bad gateway</html>", "the server answered HTTP 502", "", ""},
         {503, "", "the server answered HTTP 503", "", ""},
-        {400, "{\"error\":{\"code\":\"x\",\"message\":7}}", "the server answered HTTP 400", "",
-         ""},
+        {400, "{\"error\":{\"code\":\"x\",\"message\":7}}", "the server answered HTTP 400", "", ""},
         {400, "{\"error\":\"flat\"}", "the server answered HTTP 400", "", ""},
     };
     return cr_make_param_array(body_case, cases, sizeof cases / sizeof cases[0]);
@@ -629,7 +648,8 @@ Test(units, sample_positions_cover_the_tensor)
     uint64_t previous = 0, varied = 0;
     for (uint64_t k = 0; k < v.samples; k++) {
         uint64_t idx = glorotp_sample_index(&v, k);
-        cr_assert(idx >= k * v.stride && idx < (k + 1) * v.stride, "slot %llu", (unsigned long long)k);
+        cr_assert(idx >= k * v.stride && idx < (k + 1) * v.stride, "slot %llu",
+                  (unsigned long long)k);
         cr_assert(k == 0 || idx > previous);
         varied += idx % v.stride != 0;
         previous = idx;
@@ -657,10 +677,88 @@ Test(units, verify_chunk_finds_the_byte)
     cr_assert_eq(glorot_generate(&req, body, sizeof body, NULL, &err), GLOROT_OK);
     cr_assert_eq(glorotp_verify_init(&v, GLOROT_VERIFY_FULL, &r, &err), GLOROT_OK);
     cr_expect_eq(glorotp_verify_chunk(&v, 0, body, 1000, &err), GLOROT_OK);
-    cr_expect_eq(glorotp_verify_chunk(&v, 1000, body + 1000, sizeof body - 1000, &err),
-                 GLOROT_OK);
+    cr_expect_eq(glorotp_verify_chunk(&v, 1000, body + 1000, sizeof body - 1000, &err), GLOROT_OK);
     body[9999] ^= 0x80;
     cr_expect_eq(glorotp_verify_chunk(&v, 9000, body + 9000, 2000, &err), GLOROT_E_VERIFY);
     cr_expect(strstr(err.message, "byte 9999 ") != NULL && strstr(err.message, "element 2499"),
               "%s", err.message);
+}
+
+/* ---- glorot_describe -------------------------------------------------------------- */
+
+typedef struct {
+    char kv[4][2][24]; /* key, value; "" ends */
+    glorot_code want;
+    char param[16];
+    size_t rank;
+    uint64_t out[3]; /* the part's shape */
+    uint64_t size;
+} describe_case;
+
+ParameterizedTestParameters(units, describe)
+{
+    static describe_case cases[] = {
+        {{{"shape", "10,6"}, {"seed", "3"}, {"", ""}}, GLOROT_OK, "", 2, {10, 6}, 240},
+        {{{"shape", "10,6"}, {"shard", "3/4"}, {"dtype", "bfloat16"}, {"", ""}},
+         GLOROT_OK,
+         "",
+         2,
+         {2, 6},
+         24},
+        {{{"shape", "10,6,4"}, {"slice", ":,1:3"}, {"dtype", "float64"}, {"", ""}},
+         GLOROT_OK,
+         "",
+         3,
+         {10, 2, 4},
+         640},
+        {{{"shape", "10,6"}, {"format", "json"}, {"", ""}},
+         GLOROT_OK,
+         "",
+         2,
+         {10, 6},
+         GLOROT_SIZE_UNKNOWN},
+        {{{"shape", "10,6"}, {"shard", "1/2"}, {"slice", "0:1"}, {"", ""}},
+         GLOROT_E_INVALID,
+         "shard",
+         0,
+         {0},
+         0},
+        {{{"seed", "1"}, {"", ""}}, GLOROT_E_INVALID, "shape", 0, {0}, 0},
+    };
+    return cr_make_param_array(describe_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The part and size without generating; the same meta glorot_generate reports. */
+ParameterizedTest(describe_case *dc, units, describe)
+{
+    glorot_request req;
+    glorot_request_init(&req);
+    glorot_error err = {0};
+    for (size_t i = 0; i < 4 && dc->kv[i][0][0]; i++)
+        cr_assert_eq(glorot_request_set(&req, dc->kv[i][0], dc->kv[i][1], &err), GLOROT_OK);
+    glorot_meta meta;
+    cr_assert_eq(glorot_describe(&req, &meta, &err), dc->want, "%s", err.message);
+    cr_expect_str_eq(err.param, dc->param, "%s", err.message);
+    if (dc->want != GLOROT_OK)
+        return;
+    cr_expect_eq(meta.rank, dc->rank);
+    for (size_t i = 0; i < dc->rank; i++)
+        cr_expect_eq(meta.part_stop[i] - meta.part_start[i], dc->out[i], "axis %zu", i);
+    cr_expect_eq(meta.size, dc->size);
+    if (dc->size == GLOROT_SIZE_UNKNOWN || !req.seed_set)
+        return;
+    unsigned char buf[640];
+    glorot_meta made;
+    cr_assert_eq(glorot_generate(&req, buf, sizeof buf, &made, &err), GLOROT_OK, "%s", err.message);
+    cr_expect_arr_eq(&made, &meta, sizeof meta, "describe and generate disagree");
+}
+
+Test(units, describe_needs_its_arguments)
+{
+    glorot_request req;
+    glorot_request_init(&req);
+    glorot_meta meta;
+    glorot_error err = {0};
+    cr_expect_eq(glorot_describe(NULL, &meta, &err), GLOROT_E_INVALID);
+    cr_expect_eq(glorot_describe(&req, NULL, NULL), GLOROT_E_INVALID);
 }
