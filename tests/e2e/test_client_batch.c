@@ -33,11 +33,11 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 
 /* Three dtypes, names with dots and a non-ASCII one, one tensor larger than
  * libcurl's buffer so chunks split inside it. */
-#define MANIFEST                                                                                   \
-    "{\"seed\": \"42\", \"algorithm\": \"chacha20\", \"dtype\": \"bfloat16\", \"tensors\": ["      \
-    "{\"name\": \"layers.0.attn.wq\", \"shape\": [64, 48]},"                                       \
-    "{\"name\": \"layers.0.mlp.w1\", \"shape\": [300, 200], \"gain\": \"relu\", "                  \
-    "\"dtype\": \"float32\"},"                                                                     \
+#define MANIFEST                                                                                 \
+    "{\"seed\": \"42\", \"algorithm\": \"chacha20\", \"dtype\": \"bfloat16\", \"tensors\": ["   \
+    "{\"name\": \"layers.0.attn.wq\", \"shape\": [64, 48]},"                                     \
+    "{\"name\": \"layers.0.mlp.w1\", \"shape\": [300, 200], \"gain\": \"relu\", "                \
+    "\"dtype\": \"float32\"},"                                                                   \
     "{\"name\": \"caf\\u00e9\", \"shape\": [9, 7], \"dtype\": \"float64\"}%s]%s}"
 
 static glorot_client *client_for(const char *url)
@@ -98,8 +98,8 @@ static void check_info(const glorot_batch_info *info, const gp_batch *b, size_t 
 typedef struct {
     unsigned char *body;
     size_t len, cap;
-    int out_of_order; /* a chunk's body_offset was not where the last one ended */
-    int inconsistent; /* a chunk's tensor offset disagrees with its body offset */
+    int out_of_order;   /* a chunk's body_offset was not where the last one ended */
+    int inconsistent;   /* a chunk's tensor offset disagrees with its body offset */
     size_t header_chunks;
 } collected;
 
@@ -124,18 +124,20 @@ static int collect(void *user, const glorot_batch_chunk *ch)
 }
 
 typedef struct {
-    char tail[64];     /* top-level additions to MANIFEST */
-    char expected[64]; /* the tail the local batch gets (the override written out) */
+    char tail[64];      /* top-level additions to MANIFEST */
+    char expected[64];  /* the tail the local batch gets (the override written out) */
     uint64_t rank, world;
     int stream;
-    char single[200]; /* tensor 0 from /v1/glorot_uniform */
+    char single[200];   /* tensor 0 from /v1/glorot_uniform */
 } batch_case;
 
 ParameterizedTestParameters(client_batch, answer_equals_local_batch)
 {
     static batch_case cases[] = {
-        {"", "", 0, 0, 0, "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
-        {"", "", 0, 0, 1, "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
+        {"", "", 0, 0, 0,
+         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
+        {"", "", 0, 0, 1,
+         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
         {"", ", \"shard\": {\"rank\": 1, \"world\": 3}", 1, 3, 0,
          "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16&shard=1/3"},
         {", \"shard\": {\"rank\": 0, \"world\": 2, \"axis\": 1}",
@@ -224,7 +226,7 @@ typedef struct {
     size_t shrink; /* bytes taken off layers.0.mlp.w1's buffer */
     int drop_last; /* no buffer for the last tensor */
     unsigned flags;
-    int extra; /* a buffer naming no tensor */
+    int extra;     /* a buffer naming no tensor */
     glorot_code want;
 } buffer_case;
 
@@ -374,7 +376,7 @@ ParameterizedTest(resume_case *rc, client_batch, killed_connection_resumes_ident
 typedef struct {
     char more[160]; /* tensors appended to MANIFEST */
     char format[16];
-    int axis_only; /* axis_set without a shard: refused locally */
+    int axis_only;  /* axis_set without a shard: refused locally */
     glorot_code want;
     int status;
     char param[32];
@@ -384,12 +386,12 @@ typedef struct {
 ParameterizedTestParameters(client_batch, errors_surface)
 {
     static error_case cases[] = {
-        {", {\"name\": \"z\", \"shape\": [0, 4]}", "", 0, GLOROT_E_HTTP, 400, "tensors[3].shape",
-         "invalid_parameter"},
+        {", {\"name\": \"z\", \"shape\": [0, 4]}", "", 0, GLOROT_E_HTTP, 400,
+         "tensors[3].shape", "invalid_parameter"},
         {", {\"name\": \"caf\\u00e9\", \"shape\": [2, 4]}", "", 0, GLOROT_E_HTTP, 400,
          "tensors[3].name", "invalid_parameter"},
-        {", {\"name\": \"z\", \"shape\": [2, 4], \"dtype\": \"float8\"}", "", 0, GLOROT_E_HTTP, 400,
-         "tensors[3].dtype", "invalid_parameter"},
+        {", {\"name\": \"z\", \"shape\": [2, 4], \"dtype\": \"float8\"}", "", 0, GLOROT_E_HTTP,
+         400, "tensors[3].dtype", "invalid_parameter"},
         {"", "npy", 0, GLOROT_E_INVALID, 0, "format", ""},
         {"", "", 1, GLOROT_E_INVALID, 0, "axis", ""},
     };

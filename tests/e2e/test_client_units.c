@@ -20,39 +20,23 @@ typedef struct {
     long status;
     int done;
     int bad;
-    char seed[24];   /* value of Glorot-Seed, "" = not seen */
-    char length[24]; /* value of Content-Length, "" = not seen */
+    char seed[24];     /* value of Glorot-Seed, "" = not seen */
+    char length[24];   /* value of Content-Length, "" = not seen */
 } header_case;
 
 ParameterizedTestParameters(units, header_lines)
 {
     static header_case cases[] = {
         {{"HTTP/1.1 200 OK\r\n", "Glorot-Seed: 42\r\n", "Content-Length: 10\r\n", "\r\n", ""},
-         200,
-         1,
-         0,
-         "42",
-         "10"},
+         200, 1, 0, "42", "10"},
         {{"HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 503 Busy\r\n", "Glorot-Seed: 1\r\n",
           "\r\n", ""},
-         503,
-         1,
-         0,
-         "1",
-         ""},
+         503, 1, 0, "1", ""},
         {{"HTTP/2 200\r\n", "glorot-seed:\t 9  \r\n", "", ""}, 200, 0, 0, "9", ""},
-        {{"HTTP/1.1 200 OK\r\n", "Glorot-Seed: 1\r\n", "GLOROT-SEED: 2\r\n", "\r\n", ""},
-         200,
-         1,
-         1,
-         "1",
-         ""},
-        {{"HTTP/1.1 200 OK\r\n", "X-Other: 5\r\n", "no colon here\r\n", "\r\n", ""},
-         200,
-         1,
-         0,
-         "",
-         ""},
+        {{"HTTP/1.1 200 OK\r\n", "Glorot-Seed: 1\r\n", "GLOROT-SEED: 2\r\n", "\r\n", ""}, 200, 1,
+         1, "1", ""},
+        {{"HTTP/1.1 200 OK\r\n", "X-Other: 5\r\n", "no colon here\r\n", "\r\n", ""}, 200, 1, 0,
+         "", ""},
         {{"HTTP/1.1 2x0 OK\r\n", "\r\n", ""}, 0, 1, 0, "", ""},
         {{"HTTP/1.1 200 OK\r\n", "\r\n", "Glorot-Seed: 5\r\n", "\r\n", ""}, 200, 1, 0, "", ""},
     };
@@ -101,13 +85,9 @@ typedef struct {
 ParameterizedTestParameters(units, retry_after)
 {
     static retry_after_case cases[] = {
-        {"", 8000, -1},
-        {"0", 8000, 0},
-        {"3", 8000, 3000},
-        {"9", 8000, 8000},
-        {"99999999999999999999", 8000, -1},
-        {"-1", 8000, -1},
-        {"Wed, 21 Oct 2015 07:28:00 GMT", 8000, -1},
+        {"", 8000, -1},   {"0", 8000, 0},        {"3", 8000, 3000},
+        {"9", 8000, 8000}, {"99999999999999999999", 8000, -1},
+        {"-1", 8000, -1}, {"Wed, 21 Oct 2015 07:28:00 GMT", 8000, -1},
         {"2", 1500, 1500},
     };
     return cr_make_param_array(retry_after_case, cases, sizeof cases / sizeof cases[0]);
@@ -136,10 +116,10 @@ typedef struct {
 ParameterizedTestParameters(units, backoff)
 {
     static backoff_case cases[] = {
-        {250, 8000, 0, 1.0, 250},   {250, 8000, 0, 0.0, 125},  {250, 8000, 1, 1.0, 500},
-        {250, 8000, 3, 1.0, 2000},  {250, 8000, 5, 1.0, 8000}, {250, 8000, 60, 1.0, 8000},
-        {250, 8000, 60, 0.0, 4000}, {250, 8000, 2, 0.5, 750},  {10, 15, 4, 1.0, 15},
-        {250, 8000, 1, 7.0, 500},   {250, 8000, 1, -3.0, 250},
+        {250, 8000, 0, 1.0, 250},  {250, 8000, 0, 0.0, 125},  {250, 8000, 1, 1.0, 500},
+        {250, 8000, 3, 1.0, 2000}, {250, 8000, 5, 1.0, 8000}, {250, 8000, 60, 1.0, 8000},
+        {250, 8000, 60, 0.0, 4000}, {250, 8000, 2, 0.5, 750}, {10, 15, 4, 1.0, 15},
+        {250, 8000, 1, 7.0, 500},  {250, 8000, 1, -3.0, 250},
     };
     return cr_make_param_array(backoff_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -175,7 +155,8 @@ ParameterizedTestParameters(units, http_error)
          "the server answered HTTP 400", "", ""},
         {502, "<html>bad gateway</html>", "the server answered HTTP 502", "", ""},
         {503, "", "the server answered HTTP 503", "", ""},
-        {400, "{\"error\":{\"code\":\"x\",\"message\":7}}", "the server answered HTTP 400", "", ""},
+        {400, "{\"error\":{\"code\":\"x\",\"message\":7}}", "the server answered HTTP 400", "",
+         ""},
         {400, "{\"error\":\"flat\"}", "the server answered HTTP 400", "", ""},
     };
     return cr_make_param_array(body_case, cases, sizeof cases / sizeof cases[0]);
@@ -648,8 +629,7 @@ Test(units, sample_positions_cover_the_tensor)
     uint64_t previous = 0, varied = 0;
     for (uint64_t k = 0; k < v.samples; k++) {
         uint64_t idx = glorotp_sample_index(&v, k);
-        cr_assert(idx >= k * v.stride && idx < (k + 1) * v.stride, "slot %llu",
-                  (unsigned long long)k);
+        cr_assert(idx >= k * v.stride && idx < (k + 1) * v.stride, "slot %llu", (unsigned long long)k);
         cr_assert(k == 0 || idx > previous);
         varied += idx % v.stride != 0;
         previous = idx;
@@ -677,7 +657,8 @@ Test(units, verify_chunk_finds_the_byte)
     cr_assert_eq(glorot_generate(&req, body, sizeof body, NULL, &err), GLOROT_OK);
     cr_assert_eq(glorotp_verify_init(&v, GLOROT_VERIFY_FULL, &r, &err), GLOROT_OK);
     cr_expect_eq(glorotp_verify_chunk(&v, 0, body, 1000, &err), GLOROT_OK);
-    cr_expect_eq(glorotp_verify_chunk(&v, 1000, body + 1000, sizeof body - 1000, &err), GLOROT_OK);
+    cr_expect_eq(glorotp_verify_chunk(&v, 1000, body + 1000, sizeof body - 1000, &err),
+                 GLOROT_OK);
     body[9999] ^= 0x80;
     cr_expect_eq(glorotp_verify_chunk(&v, 9000, body + 9000, 2000, &err), GLOROT_E_VERIFY);
     cr_expect(strstr(err.message, "byte 9999 ") != NULL && strstr(err.message, "element 2499"),
