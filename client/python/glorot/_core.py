@@ -197,7 +197,7 @@ def request(
     fields: Dict[str, Any] = {"shape": shape, "init": init}
     fields.update(seed=seed, dtype=dtype, algorithm=algorithm)
     for key, value in params.items():
-        if key in fields:
+        if fields.get(key) is not None:
             raise InvalidError(f"{key} is given twice", param=key)
         fields[key] = value
     fields["slice"] = slice
