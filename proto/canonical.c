@@ -13,6 +13,7 @@
  */
 #include "format_internal.h"
 #include "glorot_proto.h"
+#include "request_internal.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -88,23 +89,45 @@ static void put_slice(gpi_text *t, const gp_request *r)
     put_text(t, "slice", part, n);
 }
 
-/* Keys in alphabetical order. */
+/* An initializer's own parameter, when it takes key. */
+static void put_param(gpi_text *t, const gp_request *r, const char *key)
+{
+    char text[GPI_PARAM_TEXT_MAX];
+    if (gpi_init_param_text(r, key, text))
+        put_str(t, key, text);
+}
+
+/* Keys in alphabetical order. glorot_uniform, the first initializer, leaves
+ * `init` out, so its forms (and ETags) are those it always had. */
 static void build(gpi_text *t, const gp_request *r)
 {
+    int fans = gpi_init_has_fans(r);
+    put_param(t, r, "a");
     put_str(t, "algorithm", gp_algorithm_name(r->algorithm));
+    put_param(t, r, "b");
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         put_u64(t, "call", r->call);
     put_str(t, "dtype", gp_dtype_name(r->dtype));
-    put_str(t, "fan", gp_fan_name(r->fan));
-    put_u64(t, "fan_in", r->fan_in);
-    put_u64(t, "fan_out", r->fan_out);
+    if (fans) {
+        put_str(t, "fan", gp_fan_name(r->fan));
+        put_u64(t, "fan_in", r->fan_in);
+        put_u64(t, "fan_out", r->fan_out);
+    }
     put_str(t, "format", gp_format_name(r->format));
-    put_str(t, "gain", r->gain_spec);
+    put_param(t, r, "gain");
+    put_param(t, r, "high");
+    if (strcmp(r->init_as, "glorot_uniform") != 0)
+        put_str(t, "init", r->init_as);
+    put_param(t, r, "low");
+    put_param(t, r, "mean");
+    put_param(t, r, "mode");
     put_text(t, "name", r->name, r->name_len);
     put_u64(t, "seed", r->seed);
     put_shape(t, r);
     if (r->partial)
         put_slice(t, r);
+    put_param(t, r, "std");
+    put_param(t, r, "value");
 }
 
 gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err)

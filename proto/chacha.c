@@ -166,7 +166,7 @@ static gpi_out out_kind(gp_dtype d)
 
 /* Whole keystream blocks go to the vector kernel, which writes the values
  * straight into out; a partial block at either end takes the scalar path. */
-void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
+static void fill_centered(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
 {
     const gpi_kernels *kern = gpi_kernels_active();
     size_t esize = gp_dtype_size(g->dtype);
@@ -184,4 +184,54 @@ void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned cha
     out += head * esize;
     done = kern->chacha_blocks(g->chacha_key, first / per, count / per, &v, out) * per;
     fill_scalar(g, first + done, count - done, out + done * esize);
+}
+
+/* uniform(low, high) with a midpoint m != 0: y = RNE(x * h) as for (-h, h),
+ * then RNE(y + m) in float32 (float64: in double), then the dtype's rounding. */
+static void add_mid_f32(const gp_gen *g, unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 4)
+        gpi_store_le32(p, gpi_f32_bits(gpi_f32_from_bits(gpi_load_le32(p)) + g->mid_f32));
+}
+
+static void fill_offset(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
+{
+    float v[HALF_CHUNK];
+    gp_gen f32 = *g;
+
+    if (g->dtype == GP_FLOAT64) {
+        fill_centered(g, first, count, out);
+        for (size_t i = 0; i < count; i++, out += 8)
+            gpi_store_le64(out, gpi_f64_bits(gpi_f64_from_bits(gpi_load_le64(out)) + g->mid));
+        return;
+    }
+    if (g->dtype == GP_FLOAT32) {
+        fill_centered(g, first, count, out);
+        add_mid_f32(g, out, count);
+        return;
+    }
+    f32.dtype = GP_FLOAT32;
+    while (count > 0) {
+        size_t n = count < HALF_CHUNK ? count : HALF_CHUNK;
+        fill_centered(&f32, first, n, (unsigned char *)v);
+        add_mid_f32(g, (unsigned char *)v, n);
+        for (size_t i = 0; i < n; i++) /* back from little-endian bytes to floats */
+            v[i] = gpi_f32_from_bits(gpi_load_le32((unsigned char *)&v[i]));
+        if (g->dtype == GP_FLOAT16)
+            gpi_store_f16_n(v, n, out);
+        else
+            gpi_store_bf16_n(v, n, out);
+        first += n;
+        count -= n;
+        out += 2 * n;
+    }
+}
+
+void gpi_chacha_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
+{
+    int has_mid = g->dtype == GP_FLOAT64 ? g->mid != 0.0 : g->mid_f32 != 0.0f;
+    if (has_mid)
+        fill_offset(g, first, count, out);
+    else
+        fill_centered(g, first, count, out);
 }

@@ -68,33 +68,73 @@ static gp_code check_common(const gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-/* The float32 bound, rejecting limits whose float32 or dtype value is inf. */
-static gp_code bound_f32(const gp_request *r, float *out, gp_error *err)
+/* The normal family's generators are wired in below once they land: until
+ * then the request is refused, never answered with wrong bytes. */
+static gp_code gpi_gen_chacha_dist(gp_gen *g, const gp_request *r, gp_error *err)
 {
-    float b;
+    (void)g;
+    return gp_fail(err, GP_EUNSUPPORTED, "init", "init: %s is not served by this build",
+                   r->init_as);
+}
 
-    if (!(fabs(r->limit) < FLT_MAX))
-        return gp_fail(err, GP_EUNSUPPORTED, "gain", "the Glorot limit %g does not fit in %s",
-                       r->limit, gp_dtype_name(r->dtype));
-    b = (float)r->limit;
-    if (isinf(round_to(r->dtype, b)))
-        return gp_fail(err, GP_EUNSUPPORTED, "gain", "the Glorot limit %g does not fit in %s",
-                       r->limit, gp_dtype_name(r->dtype));
-    *out = b;
+static gp_code gpi_gen_mlx_dist(gp_gen *g, const gp_request *r, gp_error *err)
+{
+    (void)g;
+    return gp_fail(err, GP_EUNSUPPORTED, "init", "init: %s is not served by this build",
+                   r->init_as);
+}
+
+/* The parameter a uniform range is blamed on: gain where fans set it. */
+static const char *range_param(const gp_request *r)
+{
+    return r->init == GP_INIT_UNIFORM ? "high" : "gain";
+}
+
+/* The uniform bounds: (-limit, limit) for glorot_uniform and he_uniform,
+ * (low, high) for uniform; each must stay finite through float32 and the
+ * dtype (float64: the doubles themselves, finite by check_common). */
+static gp_code uniform_bounds(const gp_request *r, double *lo, double *hi, gp_error *err)
+{
+    *lo = r->init == GP_INIT_UNIFORM ? r->dist_low : -r->limit;
+    *hi = r->init == GP_INIT_UNIFORM ? r->dist_high : r->limit;
+    if (!isfinite(*lo) || !isfinite(*hi))
+        return gp_fail(err, GP_EPARAM, range_param(r), "the bounds must be finite numbers");
+    if (r->dtype == GP_FLOAT64)
+        return GP_OK;
+    if (!(fabs(*lo) < FLT_MAX) || !(fabs(*hi) < FLT_MAX) || isinf(round_to(r->dtype, (float)*lo)) ||
+        isinf(round_to(r->dtype, (float)*hi)))
+        return gp_fail(err, GP_EUNSUPPORTED, range_param(r), "the bounds %g, %g do not fit in %s",
+                       *lo, *hi, gp_dtype_name(r->dtype));
+    return GP_OK;
+}
+
+/* chacha20 uniform (docs/ALGORITHM.md): x in (-1, 1) times the half width,
+ * plus the midpoint when it is not 0. For (-L, L) the half width is L
+ * itself, so the bytes are glorot_uniform's for that limit. */
+static gp_code init_chacha_uniform(gp_gen *g, const gp_request *r, gp_error *err)
+{
+    double lo, hi;
+    gp_code rc = uniform_bounds(r, &lo, &hi, err);
+    if (rc != GP_OK)
+        return rc;
+    g->limit = lo == -hi ? hi : hi / 2.0 - lo / 2.0;
+    g->mid = lo == -hi ? 0.0 : lo / 2.0 + hi / 2.0;
+    g->limit_f32 = (float)g->limit;
+    g->mid_f32 = (float)g->mid;
     return GP_OK;
 }
 
 static gp_code init_chacha(gp_gen *g, const gp_request *r, gp_error *err)
 {
+    gp_code rc = GP_OK;
     if (gp_init() != 0)
         return gp_fail(err, GP_EINTERNAL, "", "libsodium could not be initialised");
-    if (r->dtype != GP_FLOAT64) {
-        gp_code rc = bound_f32(r, &g->limit_f32, err);
-        if (rc != GP_OK)
-            return rc;
-    }
+    if (r->dist == GP_DIST_UNIFORM)
+        rc = init_chacha_uniform(g, r, err);
+    else if (r->dist == GP_DIST_NORMAL || r->dist == GP_DIST_TRUNCATED_NORMAL)
+        rc = gpi_gen_chacha_dist(g, r, err);
     gpi_chacha_key(r->seed, r->name, r->name_len, g->chacha_key);
-    return GP_OK;
+    return rc;
 }
 
 static gp_code check_mlx(const gp_request *r, gp_error *err)
@@ -113,29 +153,67 @@ static gp_code check_mlx(const gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-/* MLX: bounds double -> float32 -> dtype, range = RNE_T(hi - lo) must be finite. */
-static gp_code init_mlx(gp_gen *g, const gp_request *r, gp_error *err)
+/* MLX uniform(low, high): bounds double -> float32 -> dtype, range =
+ * RNE_T(hi - lo) must be finite. */
+static gp_code init_mlx_uniform(gp_gen *g, const gp_request *r, gp_error *err)
 {
-    float b, hi, lo;
-    gp_code rc = check_mlx(r, err);
+    double blo, bhi;
+    float hi, lo;
+    gp_code rc = uniform_bounds(r, &blo, &bhi, err);
 
-    if (rc == GP_OK)
-        rc = bound_f32(r, &b, err);
     if (rc != GP_OK)
         return rc;
-    hi = round_to(r->dtype, b);
-    lo = round_to(r->dtype, -b);
+    hi = round_to(r->dtype, (float)bhi);
+    lo = round_to(r->dtype, (float)blo);
     g->lo_f32 = lo;
     g->range_f32 = round_to(r->dtype, hi - lo);
     if (isinf(g->range_f32))
-        return gp_fail(err, GP_EUNSUPPORTED, "gain", "the Glorot range 2 * %g does not fit in %s",
-                       r->limit, gp_dtype_name(r->dtype));
+        return gp_fail(err, GP_EUNSUPPORTED, range_param(r),
+                       "the range %g - (%g) does not fit in %s", bhi, blo, gp_dtype_name(r->dtype));
     g->upper_f32 = upper_for(r->dtype);
+    return GP_OK;
+}
+
+static gp_code init_mlx(gp_gen *g, const gp_request *r, gp_error *err)
+{
+    gp_code rc = check_mlx(r, err);
+
+    if (rc == GP_OK && r->dist == GP_DIST_UNIFORM)
+        rc = init_mlx_uniform(g, r, err);
+    else if (rc == GP_OK && (r->dist == GP_DIST_NORMAL || r->dist == GP_DIST_TRUNCATED_NORMAL))
+        rc = gpi_gen_mlx_dist(g, r, err);
+    if (rc != GP_OK)
+        return rc;
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         gpi_mlx_seeded_key(r->seed, r->call, g->mlx_key);
     else
         gpi_mlx_key(r->seed, g->mlx_key);
     return GP_OK;
+}
+
+/* constant and identity: the one value's bytes, double -> float32 -> dtype
+ * (MLX's mx.full / mx.eye through array(float(x))); float64 the double. */
+static void init_fill(gp_gen *g, const gp_request *r)
+{
+    double v = r->dist == GP_DIST_IDENTITY ? 1.0 : r->dist_value;
+    float f = (float)v;
+    memset(g->fill, 0, sizeof g->fill);
+    switch (r->dtype) {
+    case GP_FLOAT64:
+        gpi_store_le64(g->fill, gpi_f64_bits(v));
+        break;
+    case GP_FLOAT32:
+        gpi_store_le32(g->fill, gpi_f32_bits(f));
+        break;
+    case GP_FLOAT16:
+        gpi_store_le16(g->fill, gpi_f32_to_f16(f));
+        break;
+    case GP_BFLOAT16:
+        gpi_store_le16(g->fill, gpi_f32_to_bf16(f));
+        break;
+    }
+    if (r->dist == GP_DIST_IDENTITY)
+        g->cols = r->shape[1];
 }
 
 gp_code gp_gen_init(gp_gen *g, const gp_request *r, gp_error *err)
@@ -150,15 +228,33 @@ gp_code gp_gen_init(gp_gen *g, const gp_request *r, gp_error *err)
         return rc;
     g->algorithm = r->algorithm;
     g->dtype = r->dtype;
+    g->dist = r->dist;
     g->numel = r->numel;
     g->limit = r->limit;
-    if (r->algorithm == GP_ALG_CHACHA20)
+    if (r->dist == GP_DIST_CONSTANT || r->dist == GP_DIST_IDENTITY)
+        init_fill(g, r);
+    else if (r->algorithm == GP_ALG_CHACHA20)
         rc = init_chacha(g, r, err);
     else
         rc = init_mlx(g, r, err);
     if (rc != GP_OK)
         memset(g, 0, sizeof *g);
     return rc;
+}
+
+/* constant: the value everywhere; identity: the value where row == column. */
+static void fill_fixed(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
+{
+    size_t es = gp_dtype_size(g->dtype);
+    if (g->dist == GP_DIST_IDENTITY) {
+        memset(out, 0, count * es);
+        for (uint64_t i = first; i < first + count; i++)
+            if (i / g->cols == i % g->cols)
+                memcpy(out + (size_t)(i - first) * es, g->fill, es);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        memcpy(out + i * es, g->fill, es);
 }
 
 void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out)
@@ -169,6 +265,10 @@ void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out)
         abort(); /* misuse: the caller must stay inside [0, numel) */
     if (count == 0)
         return;
+    if (g->dist == GP_DIST_CONSTANT || g->dist == GP_DIST_IDENTITY) {
+        fill_fixed(g, first, count, out);
+        return;
+    }
     switch (g->algorithm) {
     case GP_ALG_CHACHA20:
         gpi_chacha_fill(g, first, count, out);

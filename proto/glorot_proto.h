@@ -75,13 +75,63 @@ typedef enum { GP_ALG_CHACHA20, GP_ALG_MLX, GP_ALG_MLX_SEEDED } gp_algorithm;
 typedef enum { GP_FAN_MLX, GP_FAN_TORCH, GP_FAN_KERAS } gp_fan;
 typedef enum { GP_FORMAT_RAW, GP_FORMAT_NPY, GP_FORMAT_SAFETENSORS, GP_FORMAT_JSON } gp_format;
 
+/* The initializers, one endpoint each (/v1/glorot_uniform, ...), and the
+ * distributions they resolve to. `zeros` and `ones` are names for constant
+ * with value 0 and 1 (see gp_inits). */
+typedef enum {
+    GP_INIT_GLOROT_UNIFORM,
+    GP_INIT_GLOROT_NORMAL,
+    GP_INIT_HE_UNIFORM,
+    GP_INIT_HE_NORMAL,
+    GP_INIT_UNIFORM,
+    GP_INIT_NORMAL,
+    GP_INIT_TRUNCATED_NORMAL,
+    GP_INIT_CONSTANT,
+    GP_INIT_IDENTITY
+} gp_initializer;
+typedef enum {
+    GP_DIST_UNIFORM,          /* [low, high) */
+    GP_DIST_NORMAL,           /* mean + std * N(0, 1) */
+    GP_DIST_TRUNCATED_NORMAL, /* N(mean, std) restricted to [a, b] */
+    GP_DIST_CONSTANT,         /* value everywhere */
+    GP_DIST_IDENTITY          /* ones on the main diagonal of a 2-D shape */
+} gp_dist;
+typedef enum { GP_MODE_FAN_IN, GP_MODE_FAN_OUT } gp_mode; /* He: which fan */
+
 /* Canonical lowercase names as they appear on the wire ("float32",
  * "chacha20", "mlx-seeded", "torch", "safetensors"). Never NULL. */
 const char *gp_dtype_name(gp_dtype d);
 const char *gp_algorithm_name(gp_algorithm a);
 const char *gp_fan_name(gp_fan f);
 const char *gp_format_name(gp_format f);
-size_t gp_dtype_size(gp_dtype d); /* 4, 2, 2, 8 */
+size_t gp_dtype_size(gp_dtype d);           /* 4, 2, 2, 8 */
+const char *gp_init_name(gp_initializer i); /* "glorot_uniform", ... */
+const char *gp_dist_name(gp_dist d);        /* "uniform", "normal", "truncated_normal", ... */
+const char *gp_mode_name(gp_mode m);        /* "fan_in", "fan_out" */
+
+/* ---- initializers (init.c) ----------------------------------------------- */
+
+/* What an initializer takes, for listings (/v1/info, CLI help) and routing.
+ * Parameters beyond the common ones (shape, seed, dtype, ...) are listed in
+ * params with their default text; `fans` says whether fan, fan_in and
+ * fan_out apply. Aliases (zeros, ones) fix their parameters instead. */
+#define GP_INIT_PARAMS_MAX 4
+typedef struct {
+    const char *name; /* wire name: the endpoint /v1/<name> and the `init` value */
+    gp_initializer init;
+    gp_dist dist;
+    int fans;
+    size_t min_rank, max_rank;
+    const char *params[GP_INIT_PARAMS_MAX + 1];   /* NULL-terminated keys */
+    const char *defaults[GP_INIT_PARAMS_MAX + 1]; /* their default text */
+    const char *alias_of;                         /* "constant" for zeros/ones, else NULL */
+} gp_init_info;
+
+/* The initializers in listing order (glorot_uniform first, then zeros and
+ * ones after constant); *count receives how many. Static; never NULL. */
+const gp_init_info *gp_inits(size_t *count);
+/* The entry whose wire name is name[0..len), or NULL. */
+const gp_init_info *gp_init_find(const char *name, size_t len);
 
 /* ---- request ------------------------------------------------------------ */
 
@@ -111,12 +161,30 @@ typedef struct {
     int format_set;    /* 1 when `format` was given explicitly */
     unsigned set_mask; /* private: which keys were given (repeat detection) */
 
+    /* The initializer and its parameters, as asked (defaults otherwise). */
+    gp_initializer init; /* default glorot_uniform */
+    char init_as[20];    /* the name asked for: "zeros" where init is constant */
+    gp_mode mode;        /* he_*: default fan_in */
+    double low, high;    /* uniform: default 0, 1 */
+    double mean, std;    /* normal, truncated_normal: default 0, 1 */
+    double a, b;         /* truncated_normal: absolute bounds, default -2, 2 */
+    double value;        /* constant: default 0 */
+
     /* Resolved by gp_request_finish. */
     uint64_t numel;
     uint64_t nbytes; /* numel * gp_dtype_size(dtype) */
     uint64_t fan_in;
     uint64_t fan_out;
-    double limit; /* gain * sqrt(6 / (fan_in + fan_out)), in double */
+    double limit; /* uniform family with fans: the bound (glorot: gain * sqrt(6 / (fan_in +
+                     fan_out)), he: gain * sqrt(3 / fan)), in double; else 0 */
+    /* The distribution the initializer resolves to, in double, as the
+     * reference frameworks compute it (docs/ALGORITHM.md): */
+    gp_dist dist;
+    double dist_low, dist_high; /* GP_DIST_UNIFORM */
+    double dist_mean, dist_std; /* GP_DIST_NORMAL, GP_DIST_TRUNCATED_NORMAL */
+    int dist_has_mean;          /* normal, truncated_normal: mean is added (MLX passes loc) */
+    double dist_a, dist_b;      /* GP_DIST_TRUNCATED_NORMAL: absolute bounds */
+    double dist_value;          /* GP_DIST_CONSTANT */
     int finished;
 
     /* Slices and shards, as asked (keys slice, shard, axis). */
@@ -150,7 +218,10 @@ void gp_request_init(gp_request *r);
  * (number or nonlinearity name), dtype, seed (decimal u64), algorithm, call,
  * fan, fan_in, fan_out, name, format, slice ("0:128,:,-64:", numpy start:stop
  * per axis, no steps), shard ("RANK/WORLD"), axis (shard axis, may be
- * negative). Unknown keys and keys given twice are GP_EPARAM naming the key. */
+ * negative), init (an initializer's wire name, gp_inits), mode (fan_in |
+ * fan_out), and the finite decimal numbers low, high, mean, std, a, b, value.
+ * Unknown keys and keys given twice are GP_EPARAM naming the key; whether the
+ * initializer takes a key is checked by gp_request_finish. */
 gp_code gp_request_set(gp_request *r, const char *key, size_t key_len, const char *value,
                        size_t value_len, gp_error *err);
 
@@ -161,7 +232,10 @@ void gp_request_set_seed(gp_request *r, uint64_t seed);
  * part sent). Requires shape; checks caps from lim (NULL = no caps) against
  * the part sent (out_numel, out_nbytes), overflow of every product of the
  * full shape, float64 with mlx/mlx-seeded (GP_EUNSUPPORTED), `call` only with
- * mlx-seeded, numel < 2^32 (full shape) for the mlx generators. Slices and
+ * mlx-seeded, numel < 2^32 (full shape) for the mlx generators, the
+ * initializer's rank range and parameters (a parameter it does not take is
+ * GP_EPARAM naming it; so are std <= 0, low > high, a >= b and values not
+ * finite in the dtype), then the distribution (dist_*). Slices and
  * shards: slice and shard exclude each other, axis needs shard, a slice may
  * name at most rank axes (later axes are whole); bounds are clamped like
  * numpy's; a part with no elements is GP_EPARAM. */
@@ -181,19 +255,45 @@ gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan, uint64_t *fan_in
 /* limit = gain * sqrt(6 / (fan_in + fan_out)) in IEEE double. */
 double gp_limit(double gain, uint64_t fan_in, uint64_t fan_out);
 
+/* The resolved distribution of a finished request as one header value:
+ * "uniform; low=-0.5; high=0.5", "normal; mean=0; std=0.02",
+ * "truncated_normal; mean=0; std=1; a=-2; b=2", "constant; value=1",
+ * "identity"; numbers in their shortest round-trip decimal form. Writes at
+ * most size bytes, NUL-terminated (GP_DIST_TEXT_MAX always suffices);
+ * returns the full length. */
+#define GP_DIST_TEXT_MAX 192
+size_t gp_dist_text(const gp_request *r, char *out, size_t size);
+
+/* The shortest decimal text that reads back as the finite double x, as
+ * Python's repr writes it ("0.02", "1e-07", "-3"); NUL-terminated in out
+ * (GP_REAL_TEXT_MAX bytes always suffice). Returns the length. */
+#define GP_REAL_TEXT_MAX 32
+size_t gp_real_text(double x, char out[GP_REAL_TEXT_MAX]);
+
 /* ---- generators ------------------------------------------------------- */
 
 /* Plain data so it can live on the stack or inside a connection; private fields. */
 typedef struct {
     gp_algorithm algorithm;
     gp_dtype dtype;
+    gp_dist dist;
     uint64_t numel;
+    uint64_t cols;                /* identity: columns of the 2-D shape */
     uint32_t mlx_key[2];          /* threefry key */
     unsigned char chacha_key[32]; /* BLAKE2b-256 tensor key */
     double limit;
     float limit_f32;
     float lo_f32, range_f32; /* mlx bounds, already rounded to dtype */
     float upper_f32;         /* mlx clamp below 1 for the dtype */
+    float mid_f32;           /* chacha20 uniform: (low + high) / 2, added when not 0 */
+    double mid;              /* the same for float64 */
+    unsigned char fill[8];   /* constant / identity one: the value's little-endian bytes */
+    /* The normal family's dtype-rounded constants (gen.c; private). */
+    union {
+        double d[16];
+        float f[32];
+        uint64_t u[16];
+    } dist_state;
 } gp_gen;
 
 /* Prepare a generator for a finished request. */
@@ -296,7 +396,7 @@ size_t gp_u64_text(uint64_t v, unsigned min_digits, char out[GP_U64_TEXT_MAX]);
  * Two requests with the same canonical form get the same bytes.
  * Returns GP_OK, or GP_EINTERNAL when r is not finished or has no seed, or
  * the text does not fit in size bytes (GP_CANONICAL_MAX always suffices). */
-#define GP_CANONICAL_MAX 1536
+#define GP_CANONICAL_MAX 2048
 gp_code gp_canonical(const gp_request *r, char *out, size_t size, gp_error *err);
 
 /* The strong ETag of a finished request with its seed: a quoted 32-digit

@@ -99,3 +99,25 @@ const char *gp_format_extension(gp_format f)
     }
     return ".bin";
 }
+
+const char *gp_dist_name(gp_dist d)
+{
+    switch (d) {
+    case GP_DIST_NORMAL:
+        return "normal";
+    case GP_DIST_TRUNCATED_NORMAL:
+        return "truncated_normal";
+    case GP_DIST_CONSTANT:
+        return "constant";
+    case GP_DIST_IDENTITY:
+        return "identity";
+    case GP_DIST_UNIFORM:
+        break;
+    }
+    return "uniform";
+}
+
+const char *gp_mode_name(gp_mode m)
+{
+    return m == GP_MODE_FAN_OUT ? "fan_out" : "fan_in";
+}

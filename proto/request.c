@@ -19,8 +19,7 @@
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
 #define KNOWN_KEYS                                                                                 \
     "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, "       \
-    "shard, "                                                                                      \
-    "axis"
+    "shard, axis, init, mode, low, high, mean, std, a, b, value"
 
 /* ---- sanitised quoting --------------------------------------------------- */
 
@@ -144,14 +143,14 @@ static gp_code set_shape(gp_request *r, const char *v, size_t n, gp_error *err)
     size_t rank = 0, start = 0;
     if (n == 0)
         return gp_fail(err, GP_EPARAM, "shape",
-                       "shape: is empty; expected 2 to %d comma-separated dimensions, e.g. 256,512",
+                       "shape: is empty; expected 1 to %d comma-separated dimensions, e.g. 256,512",
                        GP_MAX_RANK);
     for (;;) {
         const char *comma = memchr(v + start, ',', n - start);
         size_t end = comma ? (size_t)(comma - v) : n;
         if (rank == GP_MAX_RANK)
             return gp_fail(err, GP_EPARAM, "shape",
-                           "shape: more than %d dimensions; rank must be 2..%d", GP_MAX_RANK,
+                           "shape: more than %d dimensions; rank must be 1..%d", GP_MAX_RANK,
                            GP_MAX_RANK);
         gp_code rc = shape_dim(v + start, end - start, rank + 1, &dims[rank], err);
         if (rc != GP_OK)
@@ -161,10 +160,6 @@ static gp_code set_shape(gp_request *r, const char *v, size_t n, gp_error *err)
             break;
         start = end + 1;
     }
-    if (rank < 2)
-        return gp_fail(err, GP_EPARAM, "shape",
-                       "shape: rank 1 is not allowed; Glorot needs fans, so give 2..%d dimensions",
-                       GP_MAX_RANK);
     memcpy(r->shape, dims, rank * sizeof dims[0]);
     r->rank = rank;
     return GP_OK;
@@ -352,10 +347,14 @@ static const struct {
     {"seed", set_seed},       {"algorithm", set_algorithm}, {"call", set_call},
     {"fan", set_fan},         {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
     {"name", set_name},       {"format", set_format},       {"slice", gpi_set_slice},
-    {"shard", gpi_set_shard}, {"axis", gpi_set_axis},
+    {"shard", gpi_set_shard}, {"axis", gpi_set_axis},       {"init", gpi_set_init},
+    {"mode", gpi_set_mode},   {"low", gpi_set_low},         {"high", gpi_set_high},
+    {"mean", gpi_set_mean},   {"std", gpi_set_std},         {"a", gpi_set_a},
+    {"b", gpi_set_b},         {"value", gpi_set_value},
 };
 
 #define PARAM_COUNT (sizeof params / sizeof params[0])
+_Static_assert(PARAM_COUNT <= 32, "set_mask has a bit per key");
 
 static size_t find_param(const char *key, size_t n)
 {
@@ -377,6 +376,7 @@ void gp_request_init(gp_request *r)
     memcpy(r->name, GP_DEFAULT_NAME, sizeof GP_DEFAULT_NAME);
     r->name_len = sizeof GP_DEFAULT_NAME - 1;
     r->format = GP_FORMAT_RAW;
+    gpi_init_defaults(r);
 }
 
 void gp_request_set_seed(gp_request *r, uint64_t seed)
@@ -431,7 +431,7 @@ static gp_code resolve_size(gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-static gp_code resolve_fans(gp_request *r, gp_error *err)
+gp_code gpi_resolve_fans(gp_request *r, gp_error *err)
 {
     uint64_t in = 0, out = 0, sum;
     gp_code rc = gp_fans(r->shape, r->rank, r->fan, &in, &out, err);
@@ -449,36 +449,7 @@ static gp_code resolve_fans(gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-/* The limit is rounded double -> float32 -> dtype by the generators; it must
- * stay finite on the way (float64 tensors use the double directly). */
-static int limit_fits_dtype(double limit, gp_dtype dtype)
-{
-    if (!isfinite(limit))
-        return 0;
-    if (dtype == GP_FLOAT64)
-        return 1;
-    float f = (float)limit;
-    if (!isfinite(f))
-        return 0;
-    if (dtype == GP_FLOAT16)
-        return f < 65520.0f; /* halfway above 65504 rounds to inf */
-    if (dtype == GP_BFLOAT16)
-        return f < 0x1.ffp127f; /* halfway above 0x1.fep127 rounds to inf */
-    return 1;
-}
-
-static gp_code resolve_limit(gp_request *r, gp_error *err)
-{
-    double limit = gp_limit(r->gain, r->fan_in, r->fan_out);
-    if (!limit_fits_dtype(limit, r->dtype))
-        return gp_fail(err, GP_EPARAM, "gain",
-                       "gain: %s gives a limit that is not a finite %s value; use a smaller gain",
-                       r->gain_spec, gp_dtype_name(r->dtype));
-    r->limit = limit;
-    return GP_OK;
-}
-
-static int key_given(const gp_request *r, const char *key)
+int gpi_key_given(const gp_request *r, const char *key)
 {
     return (r->set_mask & (1u << find_param(key, strlen(key)))) != 0;
 }
@@ -486,7 +457,7 @@ static int key_given(const gp_request *r, const char *key)
 static gp_code check_algorithm(const gp_request *r, gp_error *err)
 {
     int mlx = r->algorithm == GP_ALG_MLX || r->algorithm == GP_ALG_MLX_SEEDED;
-    if (key_given(r, "call") && r->algorithm != GP_ALG_MLX_SEEDED)
+    if (gpi_key_given(r, "call") && r->algorithm != GP_ALG_MLX_SEEDED)
         return gp_fail(err, GP_EPARAM, "call",
                        "call: only applies to algorithm=mlx-seeded (algorithm is %s)",
                        gp_algorithm_name(r->algorithm));
@@ -531,10 +502,9 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
     t.finished = 0;
     if (t.rank == 0)
         return gp_fail(err, GP_EPARAM, "shape",
-                       "shape: is required, e.g. shape=256,512 (2 to %d dimensions)", GP_MAX_RANK);
-    if ((rc = resolve_size(&t, err)) != GP_OK || (rc = resolve_fans(&t, err)) != GP_OK ||
-        (rc = resolve_limit(&t, err)) != GP_OK ||
-        (rc = gpi_resolve_part(&t, key_given(&t, "axis"), err)) != GP_OK ||
+                       "shape: is required, e.g. shape=256,512 (1 to %d dimensions)", GP_MAX_RANK);
+    if ((rc = resolve_size(&t, err)) != GP_OK || (rc = gpi_resolve_init(&t, err)) != GP_OK ||
+        (rc = gpi_resolve_part(&t, gpi_key_given(&t, "axis"), err)) != GP_OK ||
         (rc = check_algorithm(&t, err)) != GP_OK || (rc = check_caps(&t, lim, err)) != GP_OK)
         return rc;
     t.finished = 1;

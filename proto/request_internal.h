@@ -35,6 +35,29 @@ typedef struct {
  * gp_fail argument list. */
 gpi_quoted gpi_quote(const char *s, size_t n);
 
+/* ---- real.c: decimal numbers ------------------------------------------------ */
+
+#define GPI_REAL_TEXT_MAX 64 /* longest number text accepted */
+
+typedef enum {
+    GPI_REAL_OK,
+    GPI_REAL_SYNTAX,
+    GPI_REAL_TOO_LONG,
+    GPI_REAL_INFINITE,
+    GPI_REAL_NOMEM
+} gpi_real_status;
+
+/* Strict decimal s[0..n) to the nearest double: [-] (D+ [. D*] | . D+)
+ * [(e|E) [+|-] D+], the minus only if allow_minus, at most GPI_REAL_TEXT_MAX
+ * characters, C locale. Underflow to a subnormal or zero is the correctly
+ * rounded value and is accepted; overflow is GPI_REAL_INFINITE. */
+gpi_real_status gpi_parse_real(const char *s, size_t n, int allow_minus, double *out);
+
+/* The shortest round-trip text of a finite x into out (cap bytes,
+ * NUL-terminated), plain for exponents -4..15 and e-notation otherwise, as
+ * Python's repr; checked by reading it back. Errors name param. */
+gp_code gpi_real_format(double x, char *out, size_t cap, const char *param, gp_error *err);
+
 /* Parse a `gain` value (not NUL-terminated, no NUL inside): a decimal number
  * >= 0 or a calculate_gain nonlinearity name. On success writes the gain and
  * its canonical text (NUL-terminated, cap >= 48) and returns GP_OK; on error
@@ -54,5 +77,44 @@ gp_code gpi_set_axis(gp_request *r, const char *v, size_t n, gp_error *err);
  * set. GP_EPARAM for slice with shard, axis without shard, too many slice
  * axes, an axis out of range or a part with no elements. */
 gp_code gpi_resolve_part(gp_request *r, int axis_given, gp_error *err);
+
+/* ---- request.c --------------------------------------------------------------- */
+
+/* 1 when key was given to gp_request_set (key must be a known key). */
+int gpi_key_given(const gp_request *r, const char *key);
+
+/* fan_in / fan_out from the shape, the convention and the overrides.
+ * GP_EPARAM on overflow. */
+gp_code gpi_resolve_fans(gp_request *r, gp_error *err);
+
+/* ---- init.c: the initializers ------------------------------------------------ */
+
+/* Setters of init, mode, low, high, mean, std, a, b, value (text checked and
+ * kept; the initializer decides at finish whether it takes them). */
+gp_code gpi_set_init(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_mode(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_low(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_high(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_mean(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_std(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_a(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_b(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_value(gp_request *r, const char *v, size_t n, gp_error *err);
+
+/* The initializer fields' defaults (gp_request_init). */
+void gpi_init_defaults(gp_request *r);
+
+/* At finish (shape and numel known): the initializer's rank range, the keys
+ * it takes, its parameters' checks, the fans (initializers with fans only;
+ * 0 otherwise), the limit and the dist_* fields, each finite in the dtype. */
+gp_code gpi_resolve_init(gp_request *r, gp_error *err);
+
+/* For the canonical form: when r's initializer takes key, its resolved text
+ * (gain spec, mode name, shortest decimal) into out and 1; else 0. */
+#define GPI_PARAM_TEXT_MAX 48
+int gpi_init_param_text(const gp_request *r, const char *key, char out[GPI_PARAM_TEXT_MAX]);
+
+/* 1 when r's initializer computes fans (glorot_*, he_*). */
+int gpi_init_has_fans(const gp_request *r);
 
 #endif /* GLOROT_REQUEST_INTERNAL_H */

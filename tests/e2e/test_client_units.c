@@ -298,7 +298,7 @@ ParameterizedTestParameters(units, request_set)
         {"shape", "256,512", GLOROT_OK, ""},
         {"shape", "1,2,3,4,5,6,7,8", GLOROT_OK, ""},
         {"shape", "1,2,3,4,5,6,7,8,9", GLOROT_E_INVALID, "shape"},
-        {"shape", "256", GLOROT_E_INVALID, "shape"},
+        {"shape", "256", GLOROT_OK, ""}, /* rank 1: valid for uniform, normal, ... */
         {"shape", "256,,2", GLOROT_E_INVALID, "shape"},
         {"shape", "256x512", GLOROT_E_INVALID, "shape"},
         {"seed", "18446744073709551615", GLOROT_OK, ""},

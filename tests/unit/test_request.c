@@ -358,7 +358,6 @@ ParameterizedTestParameters(request, bad)
     static bad_case cases[] = {
         /* shape */
         {"shape", "", 0, GP_EPARAM, "shape", "is empty"},
-        {"shape", "256", 0, GP_EPARAM, "shape", "rank 1"},
         {"shape", "256,512,", 0, GP_EPARAM, "shape", "dimension 3 is empty"},
         {"shape", ",256,512", 0, GP_EPARAM, "shape", "dimension 1 is empty"},
         {"shape", "256,,512", 0, GP_EPARAM, "shape", "dimension 2 is empty"},
@@ -604,7 +603,7 @@ ParameterizedTestParameters(request, unknown)
         {"fanin", 0, "fanin"},
         {"weights", 0, "weights"},
         {"size", 0, "size"},
-        {"mode", 0, "mode"},
+        {"modes", 0, "modes"},
         {"\xff\xfe", 0, "\\xff\\xfe"},
         {"a\0b", 3, "a\\x00b"},
         {"shape\0", 6, "shape\\x00"},

@@ -284,7 +284,7 @@ typedef struct glorot_digest_info {
     uint64_t length;      /* its bytes */
     uint64_t seed;        /* the seed it is for (drawn by the server if unset) */
     char etag[48];        /* the body's strong ETag, quotes included */
-    char canonical[1536]; /* the canonical request: every parameter explicit */
+    char canonical[2048]; /* the canonical request: every parameter explicit */
 } glorot_digest_info;
 
 /* glorot_digest - ask the server for the SHA-256 and length of the body req
