@@ -21,6 +21,11 @@ BATCH_SKIP_UNLISTED = 1
 # glorot_request is far smaller than this (about 260 bytes for client.h 0.1);
 # Python never reads its fields, so an opaque, 8-byte aligned block suffices.
 REQUEST_BYTES = 4096
+# Every other structure passed by pointer ends in this many zero bytes: a C
+# library whose structures grew at the end (new fields, zero = default) then
+# neither writes past Python's memory nor reads garbage; a change in the
+# middle of a structure is caught by the tests, which compare values.
+TAIL = ctypes.c_uint8 * 4096
 
 
 class CError(ctypes.Structure):
@@ -30,6 +35,7 @@ class CError(ctypes.Structure):
         ("message", ctypes.c_char * 256),
         ("param", ctypes.c_char * 32),
         ("server_code", ctypes.c_char * 32),
+        ("_tail", TAIL),
     ]
 
 
@@ -45,6 +51,7 @@ class COptions(ctypes.Structure):
         ("ca_file", ctypes.c_char_p),
         ("user_agent", ctypes.c_char_p),
         ("verify", ctypes.c_int),
+        ("_tail", TAIL),
     ]
 
 
@@ -69,6 +76,7 @@ class CMeta(ctypes.Structure):
         ("size", ctypes.c_uint64),
         ("part_start", ctypes.c_uint64 * MAX_RANK),
         ("part_stop", ctypes.c_uint64 * MAX_RANK),
+        ("_tail", TAIL),
     ]
 
 
@@ -78,7 +86,8 @@ class CDigest(ctypes.Structure):
         ("length", ctypes.c_uint64),
         ("seed", ctypes.c_uint64),
         ("etag", ctypes.c_char * 48),
-        ("canonical", ctypes.c_char * 1536),
+        ("canonical", ctypes.c_char * 2048),
+        ("_tail", TAIL),
     ]
 
 
@@ -92,6 +101,7 @@ class CBatchRequest(ctypes.Structure):
         ("axis_set", ctypes.c_int),
         ("format", ctypes.c_char_p),
         ("reserved", ctypes.c_uint64 * 4),
+        ("_tail", TAIL),
     ]
 
 
@@ -114,6 +124,7 @@ class CBatchInfo(ctypes.Structure):
         ("header_size", ctypes.c_uint64),
         ("count", ctypes.c_size_t),
         ("tensors", ctypes.POINTER(CBatchTensor)),
+        ("_tail", TAIL),
     ]
 
 
