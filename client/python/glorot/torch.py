@@ -341,6 +341,11 @@ DEFAULT_RULES: Dict[str, Dict[str, Dict[str, Any]]] = {
 }
 
 
+# Initializers that draw no random numbers: in a batch manifest they take no
+# mlx-seeded call (proto/init.c, gpi_init_is_random: not constant, not identity).
+_NOT_RANDOM = frozenset({"constant", "zeros", "ones", "identity"})
+
+
 def _is_norm(module: torch.nn.Module) -> bool:
     # torch's norms, and the many model-local ones (LlamaRMSNorm, RMSNorm) by name
     return isinstance(module, _NORM_TYPES) or type(module).__name__.endswith("Norm")
@@ -586,10 +591,11 @@ def init_module_(
         part, a dtype that is not served; ``param`` says which argument.
     """
     handle = _handle(client)
+    calls = 0  # mlx-seeded: random tensors so far (MLX's key sequence advances only for them)
     rules = rules or {}
     r, w = _dist_rank_world(rank, world) if plan else (0, 1)
     plan = plan or {}
-    for index, (name, owner, local, mod, p) in enumerate(_parameters(module)):
+    for name, owner, local, mod, p in _parameters(module):
         spec = _rule(rules, name, mod, local) or _default_spec(mod, local)
         if spec is None:
             raise InvalidError(
@@ -603,8 +609,9 @@ def init_module_(
         common["dtype"] = dtype_name(p.dtype)
         if algorithm is not None:
             common["algorithm"] = algorithm
-            if algorithm == "mlx-seeded":
-                common["call"] = index + 1
+            if algorithm == "mlx-seeded" and init not in _NOT_RANDOM:
+                calls += 1
+                common["call"] = calls
         where = _placement(plan, name, owner, mod, local)
         try:
             full, part = _fill_param(handle, p, name, where, r, w, common)

@@ -248,3 +248,21 @@ def test_default_rules_follow_pytorch():
     want = gt.generate("normal", shape=(200, 64), seed=2, name="emb.weight", mean=0.0, std=1.0)
     want[3] = 0
     assert torch.equal(m.emb.weight.detach(), want)
+
+
+@needs_family
+@pytest.mark.parametrize("alg", ["chacha20", "mlx-seeded"])
+def test_init_module_with_constants_equals_a_mixed_manifest(source, alg):
+    """Biases and norms (zeros, ones) between random weights: mlx-seeded counts
+    calls over random tensors only, as manifests do (proto/manifest.c)."""
+    m = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.LayerNorm(6), torch.nn.Linear(6, 4))
+    gt.init_module_(m, seed=13, client=source, algorithm=alg)
+    inits = {"0.weight": {"init": "glorot_uniform", "fan": "torch"}, "0.bias": {"init": "zeros"},
+             "1.weight": {"init": "ones"}, "1.bias": {"init": "zeros"},
+             "2.weight": {"init": "glorot_uniform", "fan": "torch"}, "2.bias": {"init": "zeros"}}
+    manifest = {"seed": "13", "algorithm": alg, "tensors": [
+        dict(name=n, shape=list(p.shape), **inits[n]) for n, p in m.named_parameters()]}
+    want = glorot.batch_local(manifest)
+    for n, p in m.named_parameters():
+        np.testing.assert_array_equal(p.detach().numpy(), want[n], err_msg=n)
+    assert torch.equal(m[1].weight, torch.ones(6)) and not m[0].bias.any()
