@@ -19,10 +19,13 @@
  *   ceiling-ratio     simd  what      best ratio    min  max  -
  * Usage: bench_kernels [seconds-per-run] [reps] [section]
  *        bench_kernels --simd        the kernel set in use
- * section: all (default), chacha20, mlx, threefry, keystream, ceiling: one
- * comparison group only, for quick measurements while tuning a kernel.
+ * section: all (default), chacha20, mlx, normal, threefry, keystream, ceiling:
+ * one comparison group only, for quick measurements while tuning a kernel.
+ * "normal" puts MLX's normal family (mlx_normal.c: glorot_normal, normal,
+ * truncated_normal) next to the uniform family's mlx-stream, same stream.
  */
 #include "gen_internal.h"
+#include "mlx_normal.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -50,7 +53,8 @@ typedef struct {
     const char *what;
     gp_gen gen;
     size_t esize;
-    uint64_t pos; /* next element for gen fills, wraps at gen.numel */
+    uint64_t pos;      /* next element for gen fills, wraps at gen.numel */
+    gpi_mlx_dist dist; /* the normal rows' distribution */
 } job;
 
 /* One chunk of work; returns the elements produced. */
@@ -118,6 +122,35 @@ static size_t step_tf_kernel(job *j)
     for (uint32_t k = 0; k < half; k += GPI_TF_BATCH)
         kern->tf_batch(j->gen.mlx_key, k, k + half, w + k, w + half + k);
     return 2 * (size_t)half;
+}
+
+/* MLX's normal family streamed as gp_gen_fill streams mlx-stream: per
+ * GPI_TF_BATCH counters (j, j + numel/2) the active tf_batch (scalar: one
+ * block at a time), then gpi_mlx_dist_values on the x0 words. */
+static size_t step_normal(job *j)
+{
+    const gpi_kernels *kern = gpi_kernels_active();
+    uint32_t w0[GPI_TF_BATCH], w1[GPI_TF_BATCH];
+    uint32_t half = (uint32_t)(j->gen.numel / 2);
+    size_t n = CHUNK_BYTES / j->esize;
+
+    if (j->pos + n > half)
+        j->pos = 0;
+    for (size_t k = 0; k < n; k += GPI_TF_BATCH) {
+        uint32_t b0 = (uint32_t)(j->pos + k);
+        if (kern->tf_batch != NULL)
+            kern->tf_batch(j->gen.mlx_key, b0, b0 + half, w0, w1);
+        else
+            for (uint32_t i = 0; i < GPI_TF_BATCH; i++) {
+                const uint32_t ctr[2] = {b0 + i, b0 + half + i};
+                uint32_t o[2];
+                gpi_threefry2x32(j->gen.mlx_key, ctr, o);
+                w0[i] = o[0];
+            }
+        gpi_mlx_dist_values(&j->dist, w0, GPI_TF_BATCH, buf + k * j->esize);
+    }
+    j->pos += n;
+    return n;
 }
 
 static size_t step_keystream(job *j)
@@ -217,6 +250,16 @@ static size_t per_level(contender *c, const char *what, gp_algorithm alg, gp_dty
         n++;
     }
     return n;
+}
+
+/* One mlx contender at one kernel set (a 2^31-element stream); returns 1. */
+static size_t per_level_one(contender *c, const char *what, gp_dtype dtype, int level, step_fn step)
+{
+    init_job(&c->job, what, GP_ALG_MLX, dtype, UINT64_C(1) << 31);
+    c->step = step;
+    c->level = level;
+    c->dtype = gp_dtype_name(dtype);
+    return 1;
 }
 
 static void add_fixed_job(job *j)
@@ -507,9 +550,38 @@ static void bench_ceiling(void)
     fflush(stdout);
 }
 
+/* Per dtype: mlx-stream (uniform) and the three normal kinds, every kernel
+ * set, taking turns. glorot_normal's std for a 4096 x 4096 weight. */
+static void bench_normal(gp_dtype dtype)
+{
+    static const struct {
+        const char *what;
+        gpi_mlx_kind kind;
+        double mean, std, a, b;
+    } kinds[] = {{"mlx-glorot_normal", GPI_MLX_NORMAL_NOLOC, 0, 0.015625, 0, 0},
+                 {"mlx-normal", GPI_MLX_NORMAL, 0, 0.02, 0, 0},
+                 {"mlx-truncated_normal", GPI_MLX_TRUNCATED, 0, 0.02, -0.04, 0.04}};
+    contender c[MAX_CONTENDERS * 4];
+    gp_error err = {0};
+    size_t n = 0;
+
+    for (int level = GPI_SIMD_SCALAR; level <= (int)gpi_simd_supported(); level++) {
+        n += per_level_one(&c[n], "mlx-stream", dtype, level, step_fill);
+        for (size_t k = 0; k < 3; k++, n++) {
+            per_level_one(&c[n], kinds[k].what, dtype, level, step_normal);
+            if (gpi_mlx_dist_init(&c[n].job.dist, kinds[k].kind, dtype, kinds[k].mean, kinds[k].std,
+                                  kinds[k].a, kinds[k].b, &err) != GP_OK) {
+                fprintf(stderr, "bench_kernels: %s\n", err.message);
+                exit(1);
+            }
+        }
+    }
+    compare(c, n);
+}
+
 static int known_section(const char *name)
 {
-    static const char *const names[] = {"all",      "chacha20",  "mlx",
+    static const char *const names[] = {"all",      "chacha20",  "mlx",    "normal",
                                         "threefry", "keystream", "ceiling"};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -542,6 +614,8 @@ static void bench_all(void)
                              CHUNK_BYTES / gp_dtype_size(dtypes[d]), step_fill,
                              gp_dtype_name(dtypes[d])));
     }
+    for (size_t d = 0; d < 3 && want("normal"); d++)
+        bench_normal(dtypes[d]);
     if (want("threefry")) {
         n = per_level(c, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4, step_words, "raw");
         init_job(&c[n].job, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
@@ -585,7 +659,7 @@ int main(int argc, char **argv)
         !known_section(section)) {
         fprintf(stderr,
                 "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)] "
-                "[all|chacha20|mlx|threefry|keystream|ceiling]\n",
+                "[all|chacha20|mlx|normal|threefry|keystream|ceiling]\n",
                 MAX_REPS);
         return 2;
     }

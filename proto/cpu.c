@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const gpi_kernels scalar_kernels = {"scalar", NULL, NULL, NULL, NULL};
+static const gpi_kernels scalar_kernels = {"scalar", NULL, NULL, NULL, NULL, NULL};
 
 static const char *const level_names[GPI_SIMD_COUNT] = {"scalar", "avx2", "avx512"};
 
@@ -29,7 +29,9 @@ gpi_simd gpi_simd_supported(void)
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
         return GPI_SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2"))
+    /* The avx2 set's normal kernels use FMA and F16C (every AVX2 CPU so far has both). */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
         return GPI_SIMD_AVX2;
 #endif
     return GPI_SIMD_SCALAR;

@@ -14,6 +14,7 @@
  */
 #include "body_internal.h"
 #include "format_internal.h"
+#include "request_internal.h"
 
 #include <string.h>
 
@@ -61,12 +62,22 @@ static void json_parameters(gpi_text *t, const gp_request *r)
     param_u64(t, "version", gpi_algorithm_version(r->algorithm));
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         param_u64(t, "call", r->call);
-    param_str(t, "gain", r->gain_spec);
-    gpi_text_str(t, ",\"limit\":");
-    gpi_text_g17(t, r->limit);
-    param_u64(t, "fan_in", r->fan_in);
-    param_u64(t, "fan_out", r->fan_out);
-    param_str(t, "fan", gp_fan_name(r->fan));
+    if (gpi_init_has_fans(r)) {
+        param_str(t, "gain", r->gain_spec);
+        if (r->dist == GP_DIST_UNIFORM) {
+            gpi_text_str(t, ",\"limit\":");
+            gpi_text_g17(t, r->limit);
+        }
+        param_u64(t, "fan_in", r->fan_in);
+        param_u64(t, "fan_out", r->fan_out);
+        param_str(t, "fan", gp_fan_name(r->fan));
+    }
+    if (r->init != GP_INIT_GLOROT_UNIFORM) {
+        char dist[GP_DIST_TEXT_MAX];
+        gp_dist_text(r, dist, sizeof dist);
+        param_str(t, "init", r->init_as);
+        param_str(t, "distribution", dist);
+    }
     if (r->partial) {
         char part[GP_PART_TEXT_MAX];
         gp_part_text(r, part, sizeof part);

@@ -13,6 +13,7 @@
  */
 #include "body_internal.h"
 #include "format_internal.h"
+#include "request_internal.h"
 
 #include <string.h>
 
@@ -64,13 +65,23 @@ static void st_metadata(gpi_text *t, const gp_request *r)
     meta_u64(t, "version", gpi_algorithm_version(r->algorithm));
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         meta_u64(t, "call", r->call);
-    meta_str(t, "gain", r->gain_spec, 0);
-    meta_key(t, "limit", 0);
-    gpi_text_g17(t, r->limit);
-    gpi_text_str(t, "\"");
-    meta_u64(t, "fan_in", r->fan_in);
-    meta_u64(t, "fan_out", r->fan_out);
-    meta_str(t, "fan", gp_fan_name(r->fan), 0);
+    if (gpi_init_has_fans(r)) {
+        meta_str(t, "gain", r->gain_spec, 0);
+        if (r->dist == GP_DIST_UNIFORM) {
+            meta_key(t, "limit", 0);
+            gpi_text_g17(t, r->limit);
+            gpi_text_str(t, "\"");
+        }
+        meta_u64(t, "fan_in", r->fan_in);
+        meta_u64(t, "fan_out", r->fan_out);
+        meta_str(t, "fan", gp_fan_name(r->fan), 0);
+    }
+    if (r->init != GP_INIT_GLOROT_UNIFORM) {
+        char dist[GP_DIST_TEXT_MAX];
+        gp_dist_text(r, dist, sizeof dist);
+        meta_str(t, "init", r->init_as, 0);
+        meta_str(t, "distribution", dist, 0);
+    }
     meta_str(t, "dtype", gp_dtype_name(r->dtype), 0);
     meta_str(t, "generator", "glorotd", 0);
     if (r->partial) {

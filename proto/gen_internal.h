@@ -172,6 +172,8 @@ typedef struct {
     float upper, range, lo;
 } gpi_values;
 
+struct gpi_mlx_dist; /* mlx_normal.h */
+
 /* Threefry counters per tf_batch call (and per mlx emit step). */
 #define GPI_TF_BATCH 128
 
@@ -193,6 +195,9 @@ typedef struct {
      * little-endian 16-bit patterns (round == 0, like gpi_store_*_n) or as
      * float32 values (round != 0, like gpi_round_*_n). For the tests. */
     size_t (*half)(gpi_out kind, int round, const float *src, size_t n, void *dst);
+    /* MLX's normal family (mlx_normal.h gpi_mlx_dist_values) on n words. */
+    size_t (*mlx_normal)(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
+                         unsigned char *dst);
 } gpi_kernels;
 
 /* The kernel set in use: the widest the CPU runs, capped by the environment
@@ -212,6 +217,11 @@ const char *gpi_simd_name(gpi_simd level);
 #define GPI_HAVE_X86_SIMD 1
 extern const gpi_kernels gpi_kernels_avx2;
 extern const gpi_kernels gpi_kernels_avx512;
+/* simd_normal_avx2.c, simd_normal_avx512.c: the mlx_normal kernels. */
+size_t gpi_avx2_mlx_normal(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
+                           unsigned char *dst);
+size_t gpi_avx512_mlx_normal(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
+                             unsigned char *dst);
 #endif
 
 #endif /* GLOROT_GEN_INTERNAL_H */

@@ -225,6 +225,10 @@ void gp_request_init(gp_request *r);
 gp_code gp_request_set(gp_request *r, const char *key, size_t key_len, const char *value,
                        size_t value_len, gp_error *err);
 
+/* 1 when key (a NUL-terminated parameter name) was given to gp_request_set,
+ * 0 otherwise (also for unknown keys). */
+int gp_request_given(const gp_request *r, const char *key);
+
 /* Set the seed directly (e.g. one drawn by the server). */
 void gp_request_set_seed(gp_request *r, uint64_t seed);
 

@@ -230,7 +230,7 @@ void gpi_init_defaults(gp_request *r)
 
 /* ---- which keys an initializer takes ------------------------------------------------ */
 
-static int takes(const gp_init_info *in, const char *key)
+int gpi_init_takes(const gp_init_info *in, const char *key)
 {
     for (size_t i = 0; in->params[i] != NULL; i++)
         if (strcmp(in->params[i], key) == 0)
@@ -257,7 +257,7 @@ static gp_code check_keys(const gp_request *r, const gp_init_info *in, gp_error 
     char list[64];
     param_list(in, list, sizeof list);
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        if (gpi_key_given(r, own[i]) && !takes(in, own[i])) {
+        if (gp_request_given(r, own[i]) && !gpi_init_takes(in, own[i])) {
             if (in->alias_of != NULL)
                 return gp_fail(err, GP_EPARAM, own[i],
                                "%s: %s takes no parameters (it is constant with value %s); use "
@@ -267,7 +267,7 @@ static gp_code check_keys(const gp_request *r, const gp_init_info *in, gp_error 
                            in->name, own[i], list);
         }
     for (size_t i = 0; !in->fans && i < sizeof fan_keys / sizeof fan_keys[0]; i++)
-        if (gpi_key_given(r, fan_keys[i]))
+        if (gp_request_given(r, fan_keys[i]))
             return gp_fail(err, GP_EPARAM, fan_keys[i],
                            "%s: %s has no fans; fan, fan_in and fan_out apply to glorot_* and he_*",
                            fan_keys[i], in->name);
@@ -400,7 +400,7 @@ static void resolve_dist(gp_request *r)
         r->limit = r->gain * sqrt(3.0 / (double)fan);
         break;
     case GP_INIT_GLOROT_NORMAL:
-        r->dist_std = r->gain * sqrt(2.0 / ((double)r->fan_in + (double)r->fan_out));
+        r->dist_std = r->gain * sqrt(2.0 / (double)(r->fan_in + r->fan_out)); /* sum checked */
         break;
     case GP_INIT_HE_NORMAL:
         r->dist_std = r->gain / sqrt((double)fan);
@@ -508,7 +508,7 @@ int gpi_init_param_text(const gp_request *r, const char *key, char out[GPI_PARAM
     _Static_assert(GPI_PARAM_TEXT_MAX >= sizeof r->gain_spec, "gain_spec fits");
     _Static_assert(GPI_PARAM_TEXT_MAX >= GP_REAL_TEXT_MAX, "numbers fit");
     const gp_init_info *in = info_of(r);
-    if (!takes(in, key))
+    if (!gpi_init_takes(in, key))
         return 0;
     if (strcmp(key, "gain") == 0)
         snprintf(out, GPI_PARAM_TEXT_MAX, "%s", r->gain_spec);
@@ -536,4 +536,9 @@ int gpi_init_param_text(const gp_request *r, const char *key, char out[GPI_PARAM
 int gpi_init_has_fans(const gp_request *r)
 {
     return info_of(r)->fans;
+}
+
+int gpi_init_is_random(const gp_request *r)
+{
+    return r->init != GP_INIT_CONSTANT && r->init != GP_INIT_IDENTITY;
 }

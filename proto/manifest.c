@@ -23,16 +23,24 @@
 #include <string.h>
 
 #define VALUE_TEXT_MAX ((GP_MAX_RANK + 1) * 22)
-#define TOP_KEYS "seed, algorithm, dtype, fan, gain, slice, shard, tensors"
-#define TENSOR_KEYS "name, shape, dtype, fan, gain, slice, shard, fan_in, fan_out"
+#define INIT_KEYS "init, gain, mode, low, high, mean, std, a, b, value"
+#define TOP_KEYS "seed, algorithm, dtype, fan, slice, shard, tensors, " INIT_KEYS
+#define TENSOR_KEYS "name, shape, dtype, fan, slice, shard, fan_in, fan_out, " INIT_KEYS
 #define NO_TENSOR ((size_t)-1)
 
-static const char *const top_keys[] = {"seed", "algorithm", "dtype", "fan",
-                                       "gain", "slice",     "shard", "tensors"};
-static const char *const tensor_keys[] = {"name",  "shape", "dtype",  "fan",    "gain",
-                                          "slice", "shard", "fan_in", "fan_out"};
+static const char *const top_keys[] = {"seed",    "algorithm", "dtype", "fan",  "slice", "shard",
+                                       "tensors", "init",      "gain",  "mode", "low",   "high",
+                                       "mean",    "std",       "a",     "b",    "value"};
+static const char *const tensor_keys[] = {"name",   "shape",   "dtype", "fan",  "slice", "shard",
+                                          "fan_in", "fan_out", "init",  "gain", "mode",  "low",
+                                          "high",   "mean",    "std",   "a",    "b",     "value"};
 /* Keys a tensor inherits from the top level when it does not give them. */
-static const char *const inherited[] = {"algorithm", "dtype", "fan", "gain"};
+static const char *const inherited[] = {"algorithm", "dtype", "fan", "init"};
+/* An initializer's parameters: a tensor takes the top level's value of one
+ * its initializer takes and it does not give itself. */
+static const char *const init_params[] = {"gain", "mode", "low", "high", "mean",
+                                          "std",  "a",    "b",   "value"};
+#define INIT_PARAM_COUNT (sizeof init_params / sizeof init_params[0])
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -213,6 +221,11 @@ static gp_code check_defaults(json_t *top, gp_error *err)
         if (v != NULL)
             rc = set_value(&scratch, inherited[k], v, NO_TENSOR, err);
     }
+    for (size_t k = 0; rc == GP_OK && k < INIT_PARAM_COUNT; k++) {
+        json_t *v = json_object_get(top, init_params[k]);
+        if (v != NULL)
+            rc = set_value(&scratch, init_params[k], v, NO_TENSOR, err);
+    }
     if (rc == GP_OK)
         rc = set_part(&scratch, top, top, NO_TENSOR, err);
     return rc;
@@ -228,7 +241,28 @@ static gp_code check_name(json_t *name, size_t i, gp_error *err)
     return GP_OK;
 }
 
-static gp_code build_tensor(gp_request *r, json_t *top, json_t *t, size_t i, gp_error *err)
+/* The tensor's own initializer parameters, and the top level's where its
+ * initializer takes them (used[k] records that the top level's was taken). */
+static gp_code set_init_params(gp_request *r, json_t *top, json_t *t, size_t i,
+                               int used[INIT_PARAM_COUNT], gp_error *err)
+{
+    const gp_init_info *in = gp_init_find(r->init_as, strlen(r->init_as));
+    gp_code rc = GP_OK;
+    for (size_t k = 0; rc == GP_OK && k < INIT_PARAM_COUNT; k++) {
+        json_t *v = json_object_get(t, init_params[k]);
+        if (v == NULL && in != NULL && gpi_init_takes(in, init_params[k]) &&
+            (v = json_object_get(top, init_params[k])) != NULL)
+            used[k] = 1;
+        if (v != NULL)
+            rc = set_value(r, init_params[k], v, i, err);
+    }
+    return rc;
+}
+
+/* mlx-seeded: tensor k's call is the count of random tensors up to it
+ * (*calls), as MLX's key sequence advances only for random draws. */
+static gp_code build_tensor(gp_request *r, json_t *top, json_t *t, size_t i,
+                            int used[INIT_PARAM_COUNT], uint64_t *calls, gp_error *err)
 {
     if (!json_is_object(t))
         return field_fail(err, i, "shape", "each tensor must be an object with name and shape");
@@ -254,10 +288,12 @@ static gp_code build_tensor(gp_request *r, json_t *top, json_t *t, size_t i, gp_
             rc = set_value(r, own[k], v, i, err);
     }
     if (rc == GP_OK)
+        rc = set_init_params(r, top, t, i, used, err);
+    if (rc == GP_OK)
         rc = set_part(r, top, t, i, err);
-    if (rc == GP_OK && r->algorithm == GP_ALG_MLX_SEEDED) {
+    if (rc == GP_OK && r->algorithm == GP_ALG_MLX_SEEDED && gpi_init_is_random(r)) {
         char call[24];
-        snprintf(call, sizeof call, "%zu", i + 1);
+        snprintf(call, sizeof call, "%" PRIu64, ++*calls);
         gp_error g = {0};
         if (gp_request_set(r, "call", 4, call, strlen(call), &g) != GP_OK)
             rc = relay(err, i, &g);
@@ -332,7 +368,7 @@ size_t gp_json_structure_count(const char *s, size_t len, size_t stop_at)
 }
 
 #define STRUCTURE_TOP 64
-#define STRUCTURE_PER_TENSOR 48 /* 9 keys, shape of 8, a shard object: ~40 */
+#define STRUCTURE_PER_TENSOR 64 /* 18 keys, shape of 8, a shard object: ~50 */
 
 static gp_code load(const char *buf, size_t len, const gp_batch_limits *lim, json_t **root,
                     gp_error *err)
@@ -381,11 +417,19 @@ static gp_code parse_root(gp_batch *b, json_t *top, const gp_batch_limits *lim, 
     b->tensors = calloc(n, sizeof *b->tensors);
     if (b->tensors == NULL)
         return gp_fail(err, GP_ENOMEM, "", "out of memory for %zu tensors", n);
+    int used[INIT_PARAM_COUNT] = {0};
+    uint64_t calls = 0;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = build_tensor(&b->tensors[i].r, top, json_array_get(arr, i), i, err)) != GP_OK)
+        rc = build_tensor(&b->tensors[i].r, top, json_array_get(arr, i), i, used, &calls, err);
+        if (rc != GP_OK)
             return rc;
         b->count = i + 1;
     }
+    for (size_t k = 0; k < INIT_PARAM_COUNT; k++)
+        if (json_object_get(top, init_params[k]) != NULL && !used[k])
+            return gp_fail(err, GP_EPARAM, init_params[k],
+                           "%s: no tensor's initializer takes %s, so this default is never used",
+                           init_params[k], init_params[k]);
     return check_unique(b, err);
 }
 

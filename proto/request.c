@@ -449,15 +449,16 @@ gp_code gpi_resolve_fans(gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-int gpi_key_given(const gp_request *r, const char *key)
+int gp_request_given(const gp_request *r, const char *key)
 {
-    return (r->set_mask & (1u << find_param(key, strlen(key)))) != 0;
+    size_t i = find_param(key, strlen(key));
+    return i < PARAM_COUNT && (r->set_mask & (1u << i)) != 0;
 }
 
 static gp_code check_algorithm(const gp_request *r, gp_error *err)
 {
     int mlx = r->algorithm == GP_ALG_MLX || r->algorithm == GP_ALG_MLX_SEEDED;
-    if (gpi_key_given(r, "call") && r->algorithm != GP_ALG_MLX_SEEDED)
+    if (gp_request_given(r, "call") && r->algorithm != GP_ALG_MLX_SEEDED)
         return gp_fail(err, GP_EPARAM, "call",
                        "call: only applies to algorithm=mlx-seeded (algorithm is %s)",
                        gp_algorithm_name(r->algorithm));
@@ -504,7 +505,7 @@ gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: is required, e.g. shape=256,512 (1 to %d dimensions)", GP_MAX_RANK);
     if ((rc = resolve_size(&t, err)) != GP_OK || (rc = gpi_resolve_init(&t, err)) != GP_OK ||
-        (rc = gpi_resolve_part(&t, gpi_key_given(&t, "axis"), err)) != GP_OK ||
+        (rc = gpi_resolve_part(&t, gp_request_given(&t, "axis"), err)) != GP_OK ||
         (rc = check_algorithm(&t, err)) != GP_OK || (rc = check_caps(&t, lim, err)) != GP_OK)
         return rc;
     t.finished = 1;

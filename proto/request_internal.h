@@ -80,9 +80,6 @@ gp_code gpi_resolve_part(gp_request *r, int axis_given, gp_error *err);
 
 /* ---- request.c --------------------------------------------------------------- */
 
-/* 1 when key was given to gp_request_set (key must be a known key). */
-int gpi_key_given(const gp_request *r, const char *key);
-
 /* fan_in / fan_out from the shape, the convention and the overrides.
  * GP_EPARAM on overflow. */
 gp_code gpi_resolve_fans(gp_request *r, gp_error *err);
@@ -113,6 +110,12 @@ gp_code gpi_resolve_init(gp_request *r, gp_error *err);
  * (gain spec, mode name, shortest decimal) into out and 1; else 0. */
 #define GPI_PARAM_TEXT_MAX 48
 int gpi_init_param_text(const gp_request *r, const char *key, char out[GPI_PARAM_TEXT_MAX]);
+
+/* 1 when the initializer takes key (one of its own parameters). */
+int gpi_init_takes(const gp_init_info *in, const char *key);
+
+/* 1 when r's initializer draws random numbers (not constant or identity). */
+int gpi_init_is_random(const gp_request *r);
 
 /* 1 when r's initializer computes fans (glorot_*, he_*). */
 int gpi_init_has_fans(const gp_request *r);

@@ -38,17 +38,30 @@ static const route_spec routes[] = {
     {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", STATS_EP_READYZ},
     {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", STATS_EP_METRICS},
     {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
-    {"/v1/glorot_uniform", GD_ROUTE_GLOROT, "GET, HEAD, POST", STATS_EP_GLOROT},
     {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
     {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_BATCH},
 };
 
-static const route_spec *find_route(const char *url)
+/* Every initializer is served at /v1/<its name> (gp_inits). */
+static const route_spec tensor_route = {NULL, GD_ROUTE_TENSOR, "GET, HEAD, POST", STATS_EP_INIT};
+
+static const route_spec *find_route(const char *url, const char **init, stats_endpoint *ep)
 {
+    static const char prefix[] = "/v1/";
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(url, routes[i].path) == 0)
+        if (strcmp(url, routes[i].path) == 0) {
+            *ep = routes[i].endpoint;
             return &routes[i];
-    return NULL;
+        }
+    if (strncmp(url, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    const gp_init_info *inits = gp_inits(NULL);
+    const gp_init_info *in = gp_init_find(url + sizeof prefix - 1, strlen(url + sizeof prefix - 1));
+    if (in == NULL)
+        return NULL;
+    *init = in->name;
+    *ep = (stats_endpoint)(STATS_EP_INIT + (size_t)(in - inits));
+    return &tensor_route;
 }
 
 static int method_allowed(const route_spec *rs, const char *method)
@@ -58,7 +71,7 @@ static int method_allowed(const route_spec *rs, const char *method)
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
         return 1;
-    return (rs->route == GD_ROUTE_GLOROT || rs->route == GD_ROUTE_DIGEST) &&
+    return (rs->route == GD_ROUTE_TENSOR || rs->route == GD_ROUTE_DIGEST) &&
            strcmp(method, MHD_HTTP_METHOD_POST) == 0;
 }
 
@@ -149,10 +162,11 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
                                   const char *method)
 {
     gd_error e = {0};
-    const route_spec *rs = find_route(url);
+    stats_endpoint ep = STATS_EP_OTHER;
+    const route_spec *rs = find_route(url, &req->init, &ep);
     if (rs != NULL) {
         req->route = rs->route;
-        req->endpoint = rs->endpoint;
+        req->endpoint = ep;
     }
     if (atomic_load(&req->srv->shutting_down)) {
         gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
@@ -195,10 +209,10 @@ static int upload_grow(gd_req *req, size_t need, size_t cap_limit)
     return 0;
 }
 
-/* Keep POST bodies for /v1/glorot_uniform and /v1/digest up to the cap; drop anything else. */
+/* Keep POST bodies for /v1/<initializer> and /v1/digest up to the cap; drop anything else. */
 static enum MHD_Result on_upload(gd_req *req, const char *data, size_t size)
 {
-    int keep = ((req->route == GD_ROUTE_GLOROT || req->route == GD_ROUTE_DIGEST) && req->is_post) ||
+    int keep = ((req->route == GD_ROUTE_TENSOR || req->route == GD_ROUTE_DIGEST) && req->is_post) ||
                req->route == GD_ROUTE_BATCH;
     if (!keep)
         return MHD_YES;
@@ -234,7 +248,7 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
         return gd_metrics_respond(c, req);
     case GD_ROUTE_INFO:
         return gd_reply_json(c, req, req->srv->info_json);
-    case GD_ROUTE_GLOROT:
+    case GD_ROUTE_TENSOR:
         return gd_stream_respond(c, req);
     case GD_ROUTE_DIGEST:
         return gd_digest_respond(c, req);

@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <jansson.h>
+#include <string.h>
 
 static json_t *algorithms(const gp_request *defaults)
 {
@@ -39,6 +40,50 @@ static const char *format_at(int i)
     return gp_format_name((gp_format)i);
 }
 
+static json_t *init_params(const gp_init_info *in)
+{
+    json_t *list = json_array();
+    for (size_t k = 0; list != NULL && in->params[k] != NULL; k++) {
+        json_t *p = json_pack("{s:s, s:s}", "name", in->params[k], "default", in->defaults[k]);
+        if (p != NULL && strcmp(in->params[k], "mode") == 0)
+            json_object_set_new(
+                p, "values",
+                json_pack("[s, s]", gp_mode_name(GP_MODE_FAN_IN), gp_mode_name(GP_MODE_FAN_OUT)));
+        json_array_append_new(list, p);
+    }
+    return list;
+}
+
+/* Every initializer (gp_inits): its endpoint /v1/<name>, what it draws, its
+ * rank range and its own parameters with their defaults. */
+static json_t *initializers(void)
+{
+    size_t count;
+    const gp_init_info *inits = gp_inits(&count);
+    json_t *list = json_array();
+    for (size_t i = 0; list != NULL && i < count; i++) {
+        const gp_init_info *in = &inits[i];
+        json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:o?}", "name", in->name, "distribution",
+                              gp_dist_name(in->dist), "fans", in->fans, "min_rank",
+                              (json_int_t)in->min_rank, "max_rank", (json_int_t)in->max_rank,
+                              "params", init_params(in));
+        if (o != NULL && in->alias_of != NULL)
+            json_object_set_new(o, "alias_of", json_string(in->alias_of));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+/* What algorithm=mlx matches (docs/ALGORITHM.md): MLX's CPU backend. */
+static json_t *mlx_compat(void)
+{
+    return json_pack("{s:s, s:s, s:s}", "float32", "all MLX versions with nn.init (v0.5.0 on)",
+                     "float16_bfloat16",
+                     "MLX v0.26.5 and later (earlier versions drew 16-bit "
+                     "words for half dtypes)",
+                     "checked_against", "MLX 0.32.2 (v0.32.1-26-g846d17622), CPU backend");
+}
+
 static json_t *limits(const gd_config *cfg)
 {
     return json_pack(
@@ -53,11 +98,12 @@ char *gd_info_json(const gd_config *cfg)
 {
     gp_request defaults;
     gp_request_init(&defaults);
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd",
-                            "version", GLOROT_VERSION, "kernels", gp_kernels(), "algorithms",
-                            algorithms(&defaults), "dtypes", names(dtype_at, GP_FLOAT64 + 1),
-                            "fans", names(fan_at, GP_FAN_KERAS + 1), "formats",
-                            names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd", "version",
+        GLOROT_VERSION, "kernels", gp_kernels(), "initializers", initializers(), "algorithms",
+        algorithms(&defaults), "mlx_compatibility", mlx_compat(), "dtypes",
+        names(dtype_at, GP_FLOAT64 + 1), "fans", names(fan_at, GP_FAN_KERAS + 1), "formats",
+        names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
     if (doc == NULL)
         return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);

@@ -50,7 +50,7 @@ typedef enum {
     GD_ROUTE_NONE,
     GD_ROUTE_HEALTHZ,
     GD_ROUTE_INFO,
-    GD_ROUTE_GLOROT,
+    GD_ROUTE_TENSOR, /* /v1/<initializer> */
     GD_ROUTE_READYZ,
     GD_ROUTE_METRICS,
     GD_ROUTE_DIGEST,
@@ -62,6 +62,7 @@ typedef struct {
     atomic_int refs;
     struct timespec start; /* CLOCK_MONOTONIC */
     gd_route route;
+    const char *init; /* GD_ROUTE_TENSOR: the path's initializer (gp_inits' name) */
     int is_post, is_head;
     stats_endpoint endpoint; /* the metrics label */
     gd_ipkey client;         /* for the per-client caps */

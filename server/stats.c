@@ -3,6 +3,10 @@
  */
 #include "stats.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <stdatomic.h>
 #include <time.h>
 
@@ -111,12 +115,30 @@ void stats_snapshot_take(stats_snapshot *out)
         out->requests_limited[l] = GET(counters.requests_limited[l]);
 }
 
+/* "/v1/" + the initializer's wire name, built once. */
+static char init_paths[STATS_INITS][32];
+static pthread_once_t init_paths_once = PTHREAD_ONCE_INIT;
+
+static void build_init_paths(void)
+{
+    size_t count;
+    const gp_init_info *inits = gp_inits(&count);
+    if (count != STATS_INITS)
+        abort(); /* STATS_INITS out of step with gp_inits */
+    for (size_t i = 0; i < count; i++)
+        snprintf(init_paths[i], sizeof init_paths[i], "/v1/%s", inits[i].name);
+}
+
 const char *stats_endpoint_name(stats_endpoint ep)
 {
-    static const char *const names[STATS_EP_COUNT] = {
-        "/healthz",           "/readyz",    "/metrics",  "/v1/info",
-        "/v1/glorot_uniform", "/v1/digest", "/v1/batch", "other"};
-    return (unsigned)ep < STATS_EP_COUNT ? names[ep] : "other";
+    static const char *const names[STATS_EP_INIT] = {
+        "/healthz", "/readyz", "/metrics", "/v1/info", "/v1/digest", "/v1/batch", "other"};
+    if ((unsigned)ep < STATS_EP_INIT)
+        return names[ep];
+    if ((unsigned)ep >= STATS_EP_COUNT)
+        return "other";
+    pthread_once(&init_paths_once, build_init_paths);
+    return init_paths[ep - STATS_EP_INIT];
 }
 
 const char *stats_reject_name(stats_reject why)

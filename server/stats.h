@@ -16,17 +16,22 @@
 
 #include <stdint.h>
 
+/* Initializer endpoints (gp_inits; stats.c checks the count at start-up). */
+#define STATS_INITS 11
+
 /* The endpoint label of a request; STATS_EP_OTHER for unrouted paths. */
 typedef enum {
     STATS_EP_HEALTHZ,
     STATS_EP_READYZ,
     STATS_EP_METRICS,
     STATS_EP_INFO,
-    STATS_EP_GLOROT,
     STATS_EP_DIGEST,
     STATS_EP_BATCH,
     STATS_EP_OTHER,
-    STATS_EP_COUNT
+    /* /v1/<initializer>: STATS_EP_INIT + its index in gp_inits */
+    STATS_EP_INIT,
+    STATS_EP_GLOROT = STATS_EP_INIT, /* /v1/glorot_uniform, the first */
+    STATS_EP_COUNT = STATS_EP_INIT + STATS_INITS
 } stats_endpoint;
 
 /* Why a connection was refused at accept time, before any HTTP: its client

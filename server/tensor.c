@@ -89,10 +89,26 @@ int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_erro
                        (unsigned long long)cfg->max_body_bytes);
     if (req->is_post && gd_params_json(&t->r, (const char *)req->upload, req->upload_len, e) != 0)
         return -1;
+    if (gd_tensor_path_init(t, req->init, e) != 0)
+        return -1;
     const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     if (gd_tensor_negotiate(t, accept, e) != 0)
         return -1;
     return gd_tensor_finish(t, cfg, e);
+}
+
+int gd_tensor_path_init(gd_tensor *t, const char *init, gd_error *e)
+{
+    if (init == NULL)
+        return 0;
+    if (!gp_request_given(&t->r, "init"))
+        return gd_params_set(&t->r, "init", 4, init, strlen(init), e);
+    if (strcmp(t->r.init_as, init) != 0)
+        return gd_fail(e, 400, gp_code_name(GP_EPARAM), "init",
+                       "init: this path serves %s, but the request asks for %s; leave init out "
+                       "or ask /v1/%s",
+                       init, t->r.init_as, t->r.init_as);
+    return 0;
 }
 
 /* ---- headers ------------------------------------------------------------------------ */
@@ -164,16 +180,24 @@ static int glorot_headers(struct MHD_Response *resp, const gd_tensor *t)
     const gp_request *r = &t->r;
     char text[GP_MAX_NAME * 3 + 1];
     _Static_assert(sizeof text > GP_MAX_RANK * 21, "room for the shape");
+    _Static_assert(sizeof text >= GP_DIST_TEXT_MAX, "room for the distribution");
     int bad = add_u64(resp, "Glorot-Seed", r->seed);
     bad |= add(resp, "Glorot-Algorithm", gp_algorithm_name(r->algorithm));
     bad |= add(resp, "Glorot-Dtype", gp_dtype_name(r->dtype));
     shape_text(r, text);
     bad |= add(resp, "Glorot-Shape", text);
-    bad |= add_u64(resp, "Glorot-Fan-In", r->fan_in);
-    bad |= add_u64(resp, "Glorot-Fan-Out", r->fan_out);
-    snprintf(text, sizeof text, "%.17g", r->limit);
-    bad |= add(resp, "Glorot-Limit", text);
-    bad |= add(resp, "Glorot-Gain", r->gain_spec);
+    bad |= add(resp, "Glorot-Init", r->init_as);
+    gp_dist_text(r, text, sizeof text);
+    bad |= add(resp, "Glorot-Distribution", text);
+    if (r->fan_in != 0) { /* an initializer with fans */
+        bad |= add_u64(resp, "Glorot-Fan-In", r->fan_in);
+        bad |= add_u64(resp, "Glorot-Fan-Out", r->fan_out);
+        bad |= add(resp, "Glorot-Gain", r->gain_spec);
+    }
+    if (r->dist == GP_DIST_UNIFORM && r->init != GP_INIT_UNIFORM) {
+        snprintf(text, sizeof text, "%.17g", r->limit);
+        bad |= add(resp, "Glorot-Limit", text);
+    }
     header_safe(r->name, r->name_len, text, sizeof text);
     bad |= add(resp, "Glorot-Name", text);
     bad |= add(resp, "Glorot-Format", gp_format_name(r->format));

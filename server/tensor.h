@@ -34,6 +34,10 @@ int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_erro
  * if none was given, gp_request_finish under cfg's caps, the json cap,
  * canonical form and ETag. Both return 0, or -1 with e filled. */
 void gd_tensor_init(gd_tensor *t);
+/* The initializer a path names (NULL: /v1/digest, where `init` decides, or
+ * glorot_uniform by default): set it unless the request gave `init`, which
+ * must then name the same one (400 otherwise). Returns 0 or -1. */
+int gd_tensor_path_init(gd_tensor *t, const char *init, gd_error *e);
 int gd_tensor_negotiate(gd_tensor *t, const char *accept, gd_error *e);
 int gd_tensor_finish(gd_tensor *t, const gd_config *cfg, gd_error *e);
 

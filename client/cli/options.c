@@ -36,6 +36,15 @@ enum {
     O_SLICE,
     O_SHARD,
     O_AXIS,
+    O_INIT,
+    O_MODE,
+    O_LOW,
+    O_HIGH,
+    O_MEAN,
+    O_STD,
+    O_A,
+    O_B,
+    O_VALUE,
     O_VERIFY,
     O_TIMEOUT,
     O_CONNECT_TIMEOUT,
@@ -50,60 +59,54 @@ typedef struct {
     int id;
     char key[12];      /* glorot_request_set key, "" for other options */
     unsigned commands; /* where the option is allowed */
+    int has_arg;       /* getopt_long's has_arg */
 } option_def;
 
+#define ARG required_argument
 static const option_def defs[] = {
-    {"url", O_URL, "", ON_NETWORK},
-    {"shape", O_SHAPE, "shape", ON_REQUEST},
-    {"seed", O_SEED, "seed", ON_REQUEST},
-    {"dtype", O_DTYPE, "dtype", ON_REQUEST},
-    {"gain", O_GAIN, "gain", ON_REQUEST},
-    {"algorithm", O_ALGORITHM, "algorithm", ON_REQUEST},
-    {"fan", O_FAN, "fan", ON_REQUEST},
-    {"fan-in", O_FAN_IN, "fan_in", ON_REQUEST},
-    {"fan-out", O_FAN_OUT, "fan_out", ON_REQUEST},
-    {"name", O_NAME, "name", ON_REQUEST},
-    {"call", O_CALL, "call", ON_REQUEST},
-    {"format", O_FORMAT, "format", ON_REQUEST},
-    {"slice", O_SLICE, "slice", ON_REQUEST},
-    {"shard", O_SHARD, "shard", ON_REQUEST},
-    {"axis", O_AXIS, "axis", ON_REQUEST},
-    {"output", O_OUTPUT, "", ON_TENSOR},
-    {"verify", O_VERIFY, "", ON_FETCH},
-    {"timeout", O_TIMEOUT, "", ON_NETWORK},
-    {"connect-timeout", O_CONNECT_TIMEOUT, "", ON_NETWORK},
-    {"retries", O_RETRIES, "", ON_FETCH | ON_INFO | ON_DIGEST},
-    {"ca-file", O_CA_FILE, "", ON_NETWORK},
-    {"quiet", O_QUIET, "", ON_ALL},
+    {"url", O_URL, "", ON_NETWORK, ARG},
+    {"shape", O_SHAPE, "shape", ON_REQUEST, ARG},
+    {"seed", O_SEED, "seed", ON_REQUEST, ARG},
+    {"dtype", O_DTYPE, "dtype", ON_REQUEST, ARG},
+    {"init", O_INIT, "init", ON_REQUEST, ARG},
+    {"gain", O_GAIN, "gain", ON_REQUEST, ARG},
+    {"mode", O_MODE, "mode", ON_REQUEST, ARG},
+    {"low", O_LOW, "low", ON_REQUEST, ARG},
+    {"high", O_HIGH, "high", ON_REQUEST, ARG},
+    {"mean", O_MEAN, "mean", ON_REQUEST, ARG},
+    {"std", O_STD, "std", ON_REQUEST, ARG},
+    {"a", O_A, "a", ON_REQUEST, ARG},
+    {"b", O_B, "b", ON_REQUEST, ARG},
+    {"value", O_VALUE, "value", ON_REQUEST, ARG},
+    {"algorithm", O_ALGORITHM, "algorithm", ON_REQUEST, ARG},
+    {"fan", O_FAN, "fan", ON_REQUEST, ARG},
+    {"fan-in", O_FAN_IN, "fan_in", ON_REQUEST, ARG},
+    {"fan-out", O_FAN_OUT, "fan_out", ON_REQUEST, ARG},
+    {"name", O_NAME, "name", ON_REQUEST, ARG},
+    {"call", O_CALL, "call", ON_REQUEST, ARG},
+    {"format", O_FORMAT, "format", ON_REQUEST, ARG},
+    {"slice", O_SLICE, "slice", ON_REQUEST, ARG},
+    {"shard", O_SHARD, "shard", ON_REQUEST, ARG},
+    {"axis", O_AXIS, "axis", ON_REQUEST, ARG},
+    {"output", O_OUTPUT, "", ON_TENSOR, ARG},
+    {"verify", O_VERIFY, "", ON_FETCH, ARG},
+    {"timeout", O_TIMEOUT, "", ON_NETWORK, ARG},
+    {"connect-timeout", O_CONNECT_TIMEOUT, "", ON_NETWORK, ARG},
+    {"retries", O_RETRIES, "", ON_FETCH | ON_INFO | ON_DIGEST, ARG},
+    {"ca-file", O_CA_FILE, "", ON_NETWORK, ARG},
+    {"quiet", O_QUIET, "", ON_ALL, no_argument},
 };
+#undef ARG
 
 #define NDEFS (sizeof defs / sizeof defs[0])
 
-static const struct option long_options[] = {
-    {"url", required_argument, NULL, O_URL},
-    {"shape", required_argument, NULL, O_SHAPE},
-    {"seed", required_argument, NULL, O_SEED},
-    {"dtype", required_argument, NULL, O_DTYPE},
-    {"gain", required_argument, NULL, O_GAIN},
-    {"algorithm", required_argument, NULL, O_ALGORITHM},
-    {"fan", required_argument, NULL, O_FAN},
-    {"fan-in", required_argument, NULL, O_FAN_IN},
-    {"fan-out", required_argument, NULL, O_FAN_OUT},
-    {"name", required_argument, NULL, O_NAME},
-    {"call", required_argument, NULL, O_CALL},
-    {"format", required_argument, NULL, O_FORMAT},
-    {"slice", required_argument, NULL, O_SLICE},
-    {"shard", required_argument, NULL, O_SHARD},
-    {"axis", required_argument, NULL, O_AXIS},
-    {"output", required_argument, NULL, O_OUTPUT},
-    {"verify", required_argument, NULL, O_VERIFY},
-    {"timeout", required_argument, NULL, O_TIMEOUT},
-    {"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
-    {"retries", required_argument, NULL, O_RETRIES},
-    {"ca-file", required_argument, NULL, O_CA_FILE},
-    {"quiet", no_argument, NULL, O_QUIET},
-    {NULL, 0, NULL, 0},
-};
+/* getopt_long's table, from defs: one list of options. */
+static void long_options(struct option out[NDEFS + 1])
+{
+    for (size_t i = 0; i < NDEFS; i++)
+        out[i] = (struct option){defs[i].name, defs[i].has_arg, NULL, defs[i].id};
+    out[NDEFS] = (struct option){NULL, 0, NULL, 0};
+}
 
 static const char *command_name(cli_command c)
 {
@@ -251,11 +254,13 @@ static void set_defaults(cli_command command, cli_args *a)
 int cli_parse(cli_command command, int argc, char **argv, cli_args *a)
 {
     unsigned char seen[NDEFS] = {0};
+    struct option opts[NDEFS + 1];
+    long_options(opts);
     set_defaults(command, a);
     opterr = 0;
     optind = 1;
     int id;
-    while ((id = getopt_long(argc, argv, ":o:q", long_options, NULL)) != -1) {
+    while ((id = getopt_long(argc, argv, ":o:q", opts, NULL)) != -1) {
         const option_def *d = find_def(id);
         if (id == '?' || id == ':' || d == NULL)
             return usage_error(command, id == ':' ? "missing value for " : "unknown option ",
@@ -320,18 +325,27 @@ void cli_usage(FILE *f)
           "       glorot health --url URL\n"
           "       glorot --help | --version\n"
           "\n"
-          "fetch downloads Glorot-uniform weights from glorotd; gen writes the same bytes\n"
+          "fetch downloads initialised weights from glorotd; gen writes the same bytes\n"
           "computed locally, without a server. Output files are written atomically: a\n"
           "temporary file renamed into place, so a failed run never leaves a partial file.\n"
           "-o - writes to stdout (binary formats are refused on a terminal). digest prints\n"
           "the server's SHA-256 and length of the body the same fetch would get.\n"
           "\n"
           "request options (names and values as in the HTTP protocol):\n"
-          "  --shape D1,D2,...   2 to 8 dimensions (required)\n"
+          "  --shape D1,D2,...   1 to 8 dimensions (required; 2 to 8 with fans)\n"
           "  --seed N            0..2^64-1 (fetch: the server draws one if absent and it is\n"
           "                      reported on stderr)\n"
           "  --dtype T           float32 (default), float16, bfloat16, float64\n"
-          "  --gain G            number or nonlinearity: 1 (default), relu, tanh, leaky_relu:0.2\n"
+          "  --init I            glorot_uniform (default), glorot_normal, he_uniform,\n"
+          "                      he_normal, uniform, normal, truncated_normal, constant,\n"
+          "                      zeros, ones, identity\n"
+          "  --gain G            glorot_*, he_*: number or nonlinearity: 1 (default), relu,\n"
+          "                      tanh, leaky_relu:0.2\n"
+          "  --mode M            he_*: fan_in (default) or fan_out\n"
+          "  --low X, --high X   uniform: bounds (default 0, 1)\n"
+          "  --mean X, --std X   normal, truncated_normal (default 0, 1)\n"
+          "  --a X, --b X        truncated_normal: absolute bounds (default -2, 2)\n"
+          "  --value X           constant (default 0)\n"
           "  --algorithm A       chacha20 (default), mlx, mlx-seeded\n"
           "  --call N            mlx-seeded: which call of the seeded generator (default 1)\n"
           "  --fan F             mlx (default), torch, keras\n"

@@ -28,6 +28,8 @@ static const struct {
     {"glorot-slice", GLOROTP_H_SLICE},
     {"etag", GLOROTP_H_ETAG},
     {"content-range", GLOROTP_H_CONTENT_RANGE},
+    {"glorot-init", GLOROTP_H_INIT},
+    {"glorot-distribution", GLOROTP_H_DISTRIBUTION},
 };
 
 void glorotp_headers_reset(glorotp_headers *h)
@@ -170,6 +172,8 @@ static const char header_names[GLOROTP_H_COUNT][20] = {
     [GLOROTP_H_SLICE] = "Glorot-Slice",
     [GLOROTP_H_ETAG] = "ETag",
     [GLOROTP_H_CONTENT_RANGE] = "Content-Range",
+    [GLOROTP_H_INIT] = "Glorot-Init",
+    [GLOROTP_H_DISTRIBUTION] = "Glorot-Distribution",
 };
 
 static glorot_code disagree(int id, const char *got, const char *want, glorot_error *err)
@@ -252,6 +256,13 @@ glorot_code glorotp_check_answer(const glorotp_headers *h, const gp_request *r, 
         rc = check_number(h, GLOROTP_H_CALL, r->call, err);
     if (rc == GLOROT_OK)
         rc = check_limit(h, r->limit, err);
+    if (rc == GLOROT_OK)
+        rc = check_text(h, GLOROTP_H_INIT, r->init_as, err);
+    if (rc == GLOROT_OK) {
+        char dist[GP_DIST_TEXT_MAX];
+        gp_dist_text(r, dist, sizeof dist);
+        rc = check_text(h, GLOROTP_H_DISTRIBUTION, dist, err);
+    }
     if (rc == GLOROT_OK) {
         char part[GP_PART_TEXT_MAX];
         gp_part_text(r, part, sizeof part);

@@ -100,6 +100,8 @@ enum {
     GLOROTP_H_SLICE,
     GLOROTP_H_ETAG,
     GLOROTP_H_CONTENT_RANGE,
+    GLOROTP_H_INIT,
+    GLOROTP_H_DISTRIBUTION,
     GLOROTP_H_COUNT
 };
 
@@ -203,15 +205,21 @@ struct glorot_client {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+#define GLOROTP_PATH_MAX 48
+
+/* "/v1/<init>": where a finished request is fetched. */
+void glorotp_tensor_path(const gp_request *r, char out[GLOROTP_PATH_MAX]);
+
 /* What a transfer asks for and where the bytes go. */
 typedef struct {
-    const char *path;          /* "/v1/glorot_uniform", "/v1/info", "/healthz" */
-    const glorot_request *req; /* tensor transfers: the caller's request, else NULL */
-    gp_request resolved;       /* tensor transfers: finished; seed set from the first answer */
-    int single_attempt;        /* health checks: no retries */
-    int digest;                /* /v1/digest: req's query, a JSON answer (no Glorot-* checks) */
-    const char *query;         /* other jobs: appended after '?' to the path; NULL = none */
-    const char *post_body;     /* POST these post_len bytes as application/json; NULL = GET */
+    const char *path;                /* "/v1/glorot_uniform", "/v1/info", "/healthz" */
+    char path_buf[GLOROTP_PATH_MAX]; /* tensor transfers: path points here (/v1/<init>) */
+    const glorot_request *req;       /* tensor transfers: the caller's request, else NULL */
+    gp_request resolved;   /* tensor transfers: finished; seed set from the first answer */
+    int single_attempt;    /* health checks: no retries */
+    int digest;            /* /v1/digest: req's query, a JSON answer (no Glorot-* checks) */
+    const char *query;     /* other jobs: appended after '?' to the path; NULL = none */
+    const char *post_body; /* POST these post_len bytes as application/json; NULL = GET */
     size_t post_len;
     int resumable;           /* other jobs (/v1/batch): the first 200 answer's ETag fixes the
                                 body; broken answers resume with Range + If-Range, and a later

@@ -39,9 +39,11 @@ static glorot_code prepare(glorot_client *c, const glorot_request *req, glorotp_
     if (c == NULL || req == NULL)
         return glorotp_fail(err, GLOROT_E_INVALID, "", "client and request are required");
     memset(job, 0, sizeof *job);
-    job->path = "/v1/glorot_uniform";
     job->req = req;
-    return glorotp_resolve(req, &job->resolved, err);
+    glorot_code rc = glorotp_resolve(req, &job->resolved, err);
+    glorotp_tensor_path(&job->resolved, job->path_buf);
+    job->path = job->path_buf;
+    return rc;
 }
 
 glorot_code glorot_fetch(glorot_client *c, const glorot_request *req, void *buf, size_t buf_size,

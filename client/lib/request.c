@@ -33,6 +33,15 @@ static const field fields[] = {
     {"name", F_TEXT, offsetof(glorot_request, name)},
     {"format", F_TEXT, offsetof(glorot_request, format)},
     {"slice", F_TEXT, offsetof(glorot_request, slice)},
+    {"init", F_TEXT, offsetof(glorot_request, init)},
+    {"mode", F_TEXT, offsetof(glorot_request, mode)},
+    {"low", F_TEXT, offsetof(glorot_request, low)},
+    {"high", F_TEXT, offsetof(glorot_request, high)},
+    {"mean", F_TEXT, offsetof(glorot_request, mean)},
+    {"std", F_TEXT, offsetof(glorot_request, std)},
+    {"a", F_TEXT, offsetof(glorot_request, a)},
+    {"b", F_TEXT, offsetof(glorot_request, b)},
+    {"value", F_TEXT, offsetof(glorot_request, value)},
     {"shard", F_SHARD, 0},
     {"axis", F_AXIS, 0},
 };
@@ -166,6 +175,16 @@ static glorot_code set_part(const glorot_request *req, gp_request *r, glorot_err
     return rc;
 }
 
+/* The caller's text for key (a F_TEXT field), or NULL. */
+static const char *text_field(const glorot_request *req, const char *key)
+{
+    const field *f = find_field(key);
+    const char *value = NULL;
+    if (f != NULL && f->kind == F_TEXT)
+        memcpy(&value, (const char *)req + f->text_offset, sizeof value);
+    return value;
+}
+
 static glorot_code set_texts(const glorot_request *req, gp_request *r, glorot_error *err)
 {
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -281,6 +300,11 @@ static int add_part(const glorot_request *req, glorotp_str *q)
     return bad;
 }
 
+void glorotp_tensor_path(const gp_request *r, char out[GLOROTP_PATH_MAX])
+{
+    snprintf(out, GLOROTP_PATH_MAX, "/v1/%s", r->init_as);
+}
+
 int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_str *q)
 {
     char shape[GLOROT_MAX_RANK * 21 + 1];
@@ -290,8 +314,13 @@ int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_
     bad |= add_pair(q, "algorithm", gp_algorithm_name(r->algorithm), 0);
     bad |= add_pair(q, "fan", gp_fan_name(r->fan), 0);
     bad |= add_pair(q, "format", gp_format_name(r->format), 0);
-    if (req->gain != NULL)
-        bad |= add_pair(q, "gain", req->gain, 1);
+    static const char *const own[] = {"init", "gain", "mode", "low", "high",
+                                      "mean", "std",  "a",    "b",   "value"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        const char *v = text_field(req, own[i]);
+        if (v != NULL)
+            bad |= add_pair(q, own[i], v, 1);
+    }
     if (req->name != NULL)
         bad |= add_pair(q, "name", req->name, 1);
     if (r->seed_set)
@@ -325,4 +354,6 @@ void glorotp_meta_fill(const gp_request *r, uint64_t size, glorot_meta *meta)
     meta->size = size;
     memcpy(meta->part_start, r->part_start, sizeof meta->part_start);
     memcpy(meta->part_stop, r->part_stop, sizeof meta->part_stop);
+    snprintf(meta->init, sizeof meta->init, "%s", r->init_as);
+    gp_dist_text(r, meta->distribution, sizeof meta->distribution);
 }

@@ -446,6 +446,38 @@ static void expect_names(json_t *arr, const char *const want[], size_t n)
         cr_expect_str_eq(json_string_value(json_array_get(arr, i)), want[i]);
 }
 
+/* Every initializer, in gp_inits order, with its parameters and defaults. */
+static void expect_initializers(json_t *arr)
+{
+    static const char *const want[] = {
+        "glorot_uniform:gain=1",
+        "glorot_normal:gain=1",
+        "he_uniform:gain=1,mode=fan_in",
+        "he_normal:gain=1,mode=fan_in",
+        "uniform:low=0,high=1",
+        "normal:mean=0,std=1",
+        "truncated_normal:mean=0,std=1,a=-2,b=2",
+        "constant:value=0",
+        "zeros:",
+        "ones:",
+        "identity:",
+    };
+    cr_assert_eq(json_array_size(arr), sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *in = json_array_get(arr, i), *p;
+        char text[128];
+        size_t k, n = (size_t)snprintf(text, sizeof text,
+                                       "%s:", json_string_value(json_object_get(in, "name")));
+        json_array_foreach(json_object_get(in, "params"), k, p)
+        {
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s%s=%s", k ? "," : "",
+                                  json_string_value(json_object_get(p, "name")),
+                                  json_string_value(json_object_get(p, "default")));
+        }
+        cr_expect_str_eq(text, want[i]);
+    }
+}
+
 Test(values, info)
 {
     th_response resp;
@@ -456,20 +488,22 @@ Test(values, info)
     json_t *doc = json_loadb((const char *)resp.body, resp.body_len, 0, &jerr);
     cr_assert_not_null(doc, "%s", jerr.text);
     const char *name, *version, *kernels;
-    json_t *algs, *dtypes, *fans, *formats;
+    json_t *algs, *dtypes, *fans, *formats, *inits, *mlx_compat;
     json_int_t max_el, max_body, max_json, max_conn, timeout, batch_tensors, batch_bytes;
     int rc = json_unpack_ex(
         doc, &jerr, JSON_STRICT,
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "name",
-        &name, "version", &version, "kernels", &kernels, "algorithms", &algs, "dtypes", &dtypes,
-        "fans", &fans, "formats",
-        &formats, "limits", "max_elements", &max_el, "max_body_bytes", &max_body,
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "name", &name, "version", &version, "kernels", &kernels, "initializers", &inits,
+        "mlx_compatibility", &mlx_compat, "algorithms", &algs, "dtypes", &dtypes, "fans", &fans,
+        "formats", &formats, "limits", "max_elements", &max_el, "max_body_bytes", &max_body,
         "max_json_elements", &max_json, "max_batch_tensors", &batch_tensors, "max_batch_bytes",
         &batch_bytes, "max_connections", &max_conn, "timeout_seconds", &timeout);
     cr_assert_eq(rc, 0, "%s: %s", jerr.text, (const char *)resp.body);
     cr_expect_str_eq(name, "glorotd");
     cr_expect_str_eq(version, GLOROT_VERSION);
     cr_expect_str_eq(kernels, gp_kernels(), "same CPU and environment as this test");
+    expect_initializers(inits);
+    cr_expect(json_is_string(json_object_get(mlx_compat, "float16_bfloat16")));
     /* defaults where the shared daemon was not told otherwise, flags where it was */
     cr_expect_eq(max_el, 4294967296LL);
     cr_expect_eq(max_body, 1048576);

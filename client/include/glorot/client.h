@@ -1,6 +1,7 @@
 /*
- * glorot/client.h - libglorot-client: fetch deterministic Glorot-uniform
- * weight tensors from a glorotd server, or generate the same bytes locally.
+ * glorot/client.h - libglorot-client: fetch deterministic initialised weight
+ * tensors (Glorot, He, uniform, normal, truncated normal, constant, identity)
+ * from a glorotd server, or generate the same bytes locally.
  *
  *   glorot_error err = {0};
  *   glorot_client *c = glorot_client_new("http://127.0.0.1:8080", NULL, &err);
@@ -133,7 +134,7 @@ GLOROT_API void glorot_client_free(glorot_client *client);
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* The parameters of GET /v1/glorot_uniform. Text fields use the names of the
+/* The parameters of GET /v1/<init>. Text fields use the names of the
  * HTTP protocol (docs/PROTOCOL.md) and are NULL for the server's default;
  * they are not copied, so they must stay valid while the request is in use.
  * slice and shard select a part of the tensor (bit-identical to that part of
@@ -156,7 +157,20 @@ typedef struct glorot_request {
     uint64_t shard_rank;   /* with shard_world: part shard_rank (0-based) ... */
     uint64_t shard_world;  /* ... of shard_world numpy.array_split parts; 0 = no shard */
     int64_t axis;          /* the shard axis, negative counts from the end; default 0 */
-    uint64_t reserved[4];  /* must stay zero */
+    /* The initializer (GET /v1/<init>) and its own parameters, as the
+     * protocol spells them; NULL = the initializer's default. */
+    const char *init;     /* glorot_uniform (NULL) | glorot_normal | he_uniform | he_normal |
+                             uniform | normal | truncated_normal | constant | zeros | ones |
+                             identity */
+    const char *mode;     /* he_*: fan_in | fan_out */
+    const char *low;      /* uniform: decimal numbers ("-0.5") */
+    const char *high;     /* uniform */
+    const char *mean;     /* normal, truncated_normal */
+    const char *std;      /* normal, truncated_normal */
+    const char *a;        /* truncated_normal: absolute lower bound */
+    const char *b;        /* truncated_normal: absolute upper bound */
+    const char *value;    /* constant */
+    uint64_t reserved[4]; /* must stay zero */
 } glorot_request;
 
 /* glorot_request_init - fill req with defaults (everything unset, rank 0).
@@ -166,7 +180,9 @@ GLOROT_API void glorot_request_init(glorot_request *req);
 /* glorot_request_set - set one field from its text form, as the CLI does.
  * Parameters: key is a protocol name (shape, gain, dtype, seed, algorithm,
  *   call, fan, fan_in, fan_out, name, format, slice, shard ("RANK/WORLD"),
- *   axis); value its text ("256,512").
+ *   axis, init, mode, low, high, mean, std, a, b, value); value its text
+ *   ("256,512"). Whether the initializer takes a parameter is checked when
+ *   the request is used (glorot_size, glorot_fetch, ...).
  * Returns: GLOROT_OK, or GLOROT_E_INVALID naming the key (unknown key, or a
  *   value the server would reject on its own, e.g. "float8" or "12x").
  * Ownership: numbers are parsed into req; for text keys req keeps the value
@@ -194,7 +210,7 @@ typedef struct glorot_meta {
     uint64_t shape[GLOROT_MAX_RANK];
     uint64_t fan_in;
     uint64_t fan_out;
-    double limit;   /* values lie in [-limit, limit] */
+    double limit;   /* glorot_uniform, he_uniform: values lie in [-limit, limit]; else 0 */
     char gain[48];  /* canonical gain text: "1", "relu" */
     uint64_t call;  /* mlx-seeded: the call number; else 0 */
     uint64_t numel; /* elements delivered (of the part, for a slice or shard) */
@@ -204,6 +220,9 @@ typedef struct glorot_meta {
      * are always those of the full tensor. */
     uint64_t part_start[GLOROT_MAX_RANK];
     uint64_t part_stop[GLOROT_MAX_RANK];
+    char init[24];          /* the initializer asked for: "he_normal", "zeros" */
+    char distribution[192]; /* what it draws, as Glorot-Distribution says:
+                               "normal; mean=0; std=0.02" */
 } glorot_meta;
 
 /* glorot_describe - what glorot_fetch or glorot_generate would deliver for
