@@ -214,7 +214,9 @@ class Meta:
     ``shape``, fans and ``limit`` are those of the full tensor; ``part`` is the
     ``(start, stop)`` range delivered on every axis and ``part_shape`` its
     extents (the returned array's shape); ``size`` is the body's bytes
-    (``None`` for json, known only once produced).
+    (``None`` for json, known only once produced); ``init`` the initializer and
+    ``distribution`` what it draws (``"normal; mean=0; std=0.02"``), as the
+    server's Glorot-Distribution header says.
     """
 
     seed: int
@@ -230,6 +232,8 @@ class Meta:
     call: int
     numel: int
     size: Optional[int]
+    init: str = ""
+    distribution: str = ""
 
     @property
     def part_shape(self) -> Tuple[int, ...]:
@@ -252,6 +256,8 @@ class Meta:
             call=int(m.call),
             numel=int(m.numel),
             size=None if m.size == _lib.SIZE_UNKNOWN else int(m.size),
+            init=m.init.decode(),
+            distribution=m.distribution.decode(),
         )
 
 

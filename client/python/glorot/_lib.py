@@ -76,6 +76,8 @@ class CMeta(ctypes.Structure):
         ("size", ctypes.c_uint64),
         ("part_start", ctypes.c_uint64 * MAX_RANK),
         ("part_stop", ctypes.c_uint64 * MAX_RANK),
+        ("init", ctypes.c_char * 24),
+        ("distribution", ctypes.c_char * 192),
         ("_tail", TAIL),
     ]
 

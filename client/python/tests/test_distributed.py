@@ -35,9 +35,9 @@ SEED = 1234
 
 
 def rules():
-    """The defaults need the initializer family (zeros/ones/normal) in the C
-    library; a library with glorot_uniform only gets a glorot-only model."""
-    return None if tiny_llama.FAMILY else {torch.nn.Embedding: "glorot_uniform"}
+    """PyTorch's defaults (tiny_llama.NORMAL: the library serves normal), else
+    Glorot embeddings."""
+    return None if tiny_llama.NORMAL else {torch.nn.Embedding: "glorot_uniform"}
 
 
 def bits(t: torch.Tensor) -> torch.Tensor:

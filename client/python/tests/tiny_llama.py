@@ -11,11 +11,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-import glorot._core
+import glorot
 
-# Biases and norms need zeros/ones from the initializer family (issue 16); a C
-# library without it gets the same model without them.
-FAMILY = glorot._core.library_knows_init()
+
+def _served(init: str, **kw) -> bool:
+    try:
+        for alg in ("chacha20", "mlx"):
+            glorot.describe(init, shape=(2, 2), seed=1, algorithm=alg, **kw)
+        return True
+    except glorot.Error:
+        return False
+
+
+# Biases and norms need zeros/ones from the initializer family (issue 16), the
+# embeddings' PyTorch default needs normal: a C library without them gets the
+# same model without biases and norms, and Glorot embeddings.
+FAMILY = glorot._core.library_knows_init() and _served("zeros") and _served("ones")
+NORMAL = FAMILY and _served("normal", std=1.0)
 
 DIM, HEADS, HIDDEN, VOCAB, LAYERS = 32, 4, 64, 96, 2
 
