@@ -145,7 +145,10 @@ Test(install, example_builds_with_pkg_config_and_runs, .timeout = 900)
     plain_make_environment();
 
     snprintf(arg_prefix, sizeof arg_prefix, "PREFIX=%s", prefix);
-    const char *install[] = {"make", "-s", "-C", repo, "install", arg_prefix,
+    char build_dir_arg[600], tested[512];
+    build_dir(tested, sizeof tested); /* install the build under test (make check B=...) */
+    snprintf(build_dir_arg, sizeof build_dir_arg, "B=%s", tested);
+    const char *install[] = {"make", "-s", "-C", repo, "install", arg_prefix, build_dir_arg,
                              UNDER_ASAN ? "SAN=asan" : NULL, NULL};
     run_ok(install, "make install");
 
