@@ -104,8 +104,8 @@ $(B)/tests/e2e_%: $(B)/tests/e2e/%.o $(call obj,$(SUPPORT_SRC)) $(CLIENT_A)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_PKGS   := gcc make libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev \
               libcurl4-openssl-dev
-CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy openssl \
-              python3-torch python3-pytest
+CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy python3-mpmath \
+              openssl python3-torch python3-pytest
 
 define install_missing
 	@missing=$$(for p in $(1); do \

@@ -4,6 +4,7 @@
  * dispatch fills to the chacha20 or mlx generator.
  */
 #include "gen_internal.h"
+#include "mlx_normal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,8 +69,14 @@ static gp_code check_common(const gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-/* The normal family's generators are wired in below once they land: until
- * then the request is refused, never answered with wrong bytes. */
+/* The normal family keeps its constants in gp_gen's private dist_state. */
+_Static_assert(sizeof(gpi_mlx_dist) <= sizeof(((gp_gen *)0)->dist_state), "mlx constants fit");
+
+const gpi_mlx_dist *gpi_gen_mlx_dist_state(const gp_gen *g)
+{
+    return (const gpi_mlx_dist *)(const void *)&g->dist_state;
+}
+
 static gp_code gpi_gen_chacha_dist(gp_gen *g, const gp_request *r, gp_error *err)
 {
     (void)g;
@@ -77,11 +84,19 @@ static gp_code gpi_gen_chacha_dist(gp_gen *g, const gp_request *r, gp_error *err
                    r->init_as);
 }
 
+/* MLX's kinds: glorot_normal and he_normal call mx.random.normal without loc;
+ * nn.init.normal passes loc; truncated_normal is its own composite. */
 static gp_code gpi_gen_mlx_dist(gp_gen *g, const gp_request *r, gp_error *err)
 {
-    (void)g;
-    return gp_fail(err, GP_EUNSUPPORTED, "init", "init: %s is not served by this build",
-                   r->init_as);
+    gpi_mlx_kind kind = r->dist == GP_DIST_TRUNCATED_NORMAL ? GPI_MLX_TRUNCATED
+                        : r->dist_has_mean                  ? GPI_MLX_NORMAL
+                                                            : GPI_MLX_NORMAL_NOLOC;
+    gpi_mlx_dist d;
+    gp_code rc =
+        gpi_mlx_dist_init(&d, kind, r->dtype, r->dist_mean, r->dist_std, r->dist_a, r->dist_b, err);
+    if (rc == GP_OK)
+        memcpy(&g->dist_state, &d, sizeof d);
+    return rc;
 }
 
 /* The parameter a uniform range is blamed on: gain where fans set it. */
