@@ -101,23 +101,24 @@ def run_method(method: str, url: str | None) -> None:
 
 
 def drive(url: str, runs: int, out_path: str) -> None:
-    lines = []
+    """Rounds of every method; each run's figures are written as soon as it ends,
+    so a run cut short keeps what it measured."""
     digests = set()
-    for r in range(runs):
-        for m in METHODS:
-            cmd = [sys.executable, __file__, m] + ([url] if m == "glorotd-batch" else [])
-            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
-                                            timeout=1800).stdout.strip().splitlines()[-1])
-            print(f"run {r + 1} {m}: {res['seconds']:.2f} s, peak {res['peak_rss_mib']:.0f} MiB",
-                  file=sys.stderr, flush=True)
-            if res["digest"]:
-                digests.add(res["digest"])
-            for k in ("seconds", "peak_rss_mib", "baseline_rss_mib", "bytes"):
-                lines.append(f"python-shard\t{m}\t{k}\t{res[k]}")
-    if len(digests) != 1:
-        sys.exit(f"the glorot methods disagree: {digests}")
     with open(out_path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        for r in range(runs):
+            for m in METHODS:
+                cmd = [sys.executable, __file__, m] + ([url] if m == "glorotd-batch" else [])
+                res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True,
+                                                timeout=1800).stdout.strip().splitlines()[-1])
+                print(f"run {r + 1} {m}: {res['seconds']:.2f} s, peak {res['peak_rss_mib']:.0f} "
+                      f"MiB, sha256 {res['digest'] or '-'}", file=sys.stderr, flush=True)
+                if res["digest"]:
+                    digests.add(res["digest"])
+                for k in ("seconds", "peak_rss_mib", "baseline_rss_mib", "bytes"):
+                    f.write(f"python-shard\t{m}\t{k}\t{res[k]}\n")
+                f.flush()
+                if len(digests) > 1:
+                    sys.exit(f"the glorot methods disagree: {digests}")
 
 
 def main() -> None:

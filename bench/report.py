@@ -415,18 +415,18 @@ def python_shard(env_path, tsv_path):
     get = lambda m, k: d.get(("python-shard", m, k), [])  # noqa: E731
     out = ["## 6. One rank's shard of Llama-7B from Python (issue 18)", ""]
     out.append("Every tensor of docs/llama7b_rank3of8.json (226 tensors, rank 3 of 8 along axis 0, "
-               "bfloat16, %.2f GB for this rank), each method in its own process "
+               "bfloat16, 1.68 GB for this rank), each method in its own process "
                "(bench/python_shard.py; its peak RSS is the process's ru_maxrss, the model's "
-               "tensors included, after `import torch`). The three glorot rows give the same bytes "
-               "(one SHA-256, checked by the driver). %s runs per method, interleaved; taken %s "
-               "on %s (%s cores, torch threads %s), load average %s at start and %s at end."
-               % (med(get("local-batch", "bytes")) / 1e9 if get("local-batch", "bytes") else 0,
-                  env.get("runs", "?"), env.get("date", "?"), env.get("cpu", "?"),
+               "tensors included, `import torch` included). The three glorot rows give the same "
+               "bytes (a complete run checks one SHA-256 over every tensor). Runs: %s, "
+               "interleaved; taken %s on %s (%s cores, torch threads %s), load average %s at "
+               "start and %s at end."
+               % (env.get("runs", "?"), env.get("date", "?"), env.get("cpu", "?"),
                   env.get("cores", "?"), env.get("torch threads", "?"),
                   env.get("load at start", "?"), env.get("load at end", "?")))
     out.append("")
     out.append("| method | seconds median (min-max) | x faster than (c), run by run | "
-               "peak RSS MiB median | above import |")
+               "peak RSS MiB median | above `import torch` |")
     out.append("|---|---|---|---|---|")
     meg = get("megatron-cpu", "seconds")
     for key, label in SHARD_LABELS:
@@ -435,10 +435,13 @@ def python_shard(env_path, tsv_path):
             continue
         rss, base = get(key, "peak_rss_mib"), get(key, "baseline_rss_mib")
         r = ratios(meg, secs)
-        out.append("| %s | %s | %s | %.0f | %.0f |" % (
+        out.append("| %s | %s | %s | %.0f | %s |" % (
             label, span(secs, "%.2f"), span(r, "%.1f") if key != "megatron-cpu" else "1.0",
-            med(rss), med(rss) - med(base)))
+            med(rss), "%.0f" % (med(rss) - med(base)) if base else "-"))
     out.append("")
+    if env.get("note"):
+        out.append(env["note"])
+        out.append("")
     return "\n".join(out) + "\n"
 
 
