@@ -67,7 +67,7 @@ ifneq ($(CLI_SRC),)
 BINS += $(GLOROT)
 endif
 
-.PHONY: all run check test test-unit test-e2e asan deps deps-run deps-check install lint clean
+.PHONY: all run check test test-unit test-e2e test-python asan deps deps-run deps-check install lint clean
 all: $(BINS)
 
 $(B)/%.o: %.c
@@ -120,7 +120,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_PKGS   := gcc make libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev \
               libcurl4-openssl-dev
 CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy python3-mpmath \
-              python3-torch openssl chromium fonts-dejavu-core
+              python3-torch python3-pytest openssl chromium fonts-dejavu-core
 
 define install_missing
 	@missing=$$(for p in $(1); do \
@@ -153,15 +153,28 @@ asan:
 # ---- tests ---------------------------------------------------------------
 TEST_ENV := GLOROTD_BIN=$(abspath $(GLOROTD)) GLOROT_BIN=$(abspath $(GLOROT)) \
             GLOROT_TESTS=$(abspath tests) GLOROT_PYTHON=/usr/bin/python3 \
+            GLOROT_LIBRARY=$(abspath $(CLIENT_SO)) \
             ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 
-test: test-unit test-e2e
+test: test-unit test-e2e test-python
 
 test-unit: $(BINS) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
 
 test-e2e: $(BINS) $(E2E_BINS)
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
+
+# The Python package (client/python) against this build's library and a real
+# glorotd; pytest's own exit status (5 = no tests collected) fails the step.
+# Under ASan the interpreter needs the sanitizer runtimes preloaded to load
+# the instrumented library, and its own exit-time allocations are not ours.
+ifeq ($(SAN),asan)
+PY_ENV := LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+          ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+endif
+test-python: $(BINS)
+	cd client/python && $(TEST_ENV) $(PY_ENV) PYTHONPATH=$(abspath client/python) \
+	  PYTHONDONTWRITEBYTECODE=1 timeout 1200 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests
 
 # ---- containers and scale-out (docs/DEPLOY.md) --------------------------------
 #   make docker-test   build docker/Dockerfile with podman, run the image, check it
@@ -204,6 +217,15 @@ bench: deps-bench
 	B=$(abspath $(B)) timeout 1200 bench/run.sh
 
 # ---- install -----------------------------------------------------------------
+# The Python package goes where Debian's python3 looks: /usr/lib/python3/dist-packages
+# for PREFIX=/usr, $(PREFIX)/lib/python3.X/dist-packages for other prefixes
+# (/usr/local/lib/python3.11/dist-packages is on Debian 12's sys.path).
+PY_VER := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PREFIX),/usr)
+PYTHON_SITE ?= $(PREFIX)/lib/python3/dist-packages
+else
+PYTHON_SITE ?= $(PREFIX)/lib/python$(if $(PY_VER),$(PY_VER),3)/dist-packages
+endif
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/glorot $(DESTDIR)$(PREFIX)/bin
 	install -m 644 client/include/glorot/client.h $(DESTDIR)$(PREFIX)/include/glorot/
@@ -213,6 +235,8 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' client/glorot-client.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/glorot-client.pc
 	install -m 755 $(GLOROTD) $(GLOROT) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PYTHON_SITE)/glorot
+	install -m 644 client/python/glorot/*.py client/python/glorot/py.typed $(DESTDIR)$(PYTHON_SITE)/glorot/
 
 lint:
 	clang-format --dry-run --Werror $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) \

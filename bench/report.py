@@ -443,6 +443,56 @@ WHY = {
 }
 
 
+SHARD_LABELS = [
+    ("glorotd-batch", "(a) glorotd, one POST /v1/batch (glorot.torch.batch with a client)"),
+    ("local-batch", "(b) locally, glorot.torch.batch (glorot_batch_generate)"),
+    ("local-generate", "(b') locally, glorot.torch.generate per tensor, shard=(3, 8)"),
+    ("megatron-cpu", "(c) Megatron's CPU init: full float32 xavier_uniform_, .to(bf16), split, cut"),
+    ("torch-shard", "(d) torch.nn.init.xavier_uniform_ on the shard alone (not equal to any whole)"),
+]
+
+
+def python_shard(env_path, tsv_path):
+    """Section 6 from bench/python_shard.{tsv,env.tsv} (bench/python_shard.py drive)."""
+    d = load(tsv_path)
+    env = {}
+    if env_path.exists():
+        for line in env_path.read_text().splitlines():
+            k, _, v = line.partition("\t")
+            env[k] = v
+    get = lambda m, k: d.get(("python-shard", m, k), [])  # noqa: E731
+    out = ["## 6. One rank's shard of Llama-7B from Python (issue 18)", ""]
+    out.append("Every tensor of docs/llama7b_rank3of8.json (226 tensors, rank 3 of 8 along axis 0, "
+               "bfloat16, 1.68 GB for this rank), each method in its own process "
+               "(bench/python_shard.py; its peak RSS is the process's ru_maxrss, the model's "
+               "tensors included, `import torch` included). The three glorot rows give the same "
+               "bytes (a complete run checks one SHA-256 over every tensor). Runs: %s, "
+               "interleaved; taken %s on %s (%s cores, torch threads %s), load average %s at "
+               "start and %s at end."
+               % (env.get("runs", "?"), env.get("date", "?"), env.get("cpu", "?"),
+                  env.get("cores", "?"), env.get("torch threads", "?"),
+                  env.get("load at start", "?"), env.get("load at end", "?")))
+    out.append("")
+    out.append("| method | seconds median (min-max) | x faster than (c), run by run | "
+               "peak RSS MiB median | above `import torch` |")
+    out.append("|---|---|---|---|---|")
+    meg = get("megatron-cpu", "seconds")
+    for key, label in SHARD_LABELS:
+        secs = get(key, "seconds")
+        if not secs:
+            continue
+        rss, base = get(key, "peak_rss_mib"), get(key, "baseline_rss_mib")
+        r = ratios(meg, secs)
+        out.append("| %s | %s | %s | %.0f | %s |" % (
+            label, span(secs, "%.2f"), span(r, "%.1f") if key != "megatron-cpu" else "1.0",
+            med(rss), "%.0f" % (med(rss) - med(base)) if base else "-"))
+    out.append("")
+    if env.get("note"):
+        out.append(env["note"])
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: report.py environment.tsv results.tsv")
@@ -452,6 +502,11 @@ def main():
             k, _, v = line.rstrip("\n").partition("\t")
             env[k] = v
     sys.stdout.write(Report(env, load(sys.argv[2])).render())
+    # issue 18's row: measured by its own run (bench/python_shard.py), kept beside results.tsv
+    import pathlib
+    here = pathlib.Path(sys.argv[2]).resolve().parent
+    if (here / "python_shard.tsv").exists():
+        sys.stdout.write("\n" + python_shard(here / "python_shard.env.tsv", here / "python_shard.tsv"))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 #   B=build bench/run.sh          (make bench does this after building)
 #
 # Environment: B (build dir, default build), RUNS (repetitions per figure,
-# default 5), SECTIONS (default "kernels inits stream small pinned local memory").
+# default 5), SECTIONS (default "kernels inits stream small pinned local memory python").
 # Every step is bounded in time; the whole run takes a few minutes.
 # bench/README.md explains each section and gives the commands one by one.
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${B:-$ROOT/build}" && pwd)
 RUNS=${RUNS:-5}
-SECTIONS=${SECTIONS:-kernels inits stream small pinned local memory}
+SECTIONS=${SECTIONS:-kernels inits stream small pinned local memory python}
 PY=${GLOROT_PYTHON:-/usr/bin/python3}
 GLOROTD=$B/glorotd
 WORK=$(mktemp -d /tmp/glorot-bench.XXXXXX)
@@ -274,6 +274,30 @@ section_memory() {
     stop_pid "$pid"
 }
 
+# ---- 6. one rank's Llama-7B shard from Python (issue 18) ----------------------------------------
+# Its own files (bench/python_shard.tsv, .env.tsv), so a run of other sections keeps them.
+
+section_python() {
+    note "python: rank 3 of 8 of Llama-7B, bfloat16, five ways (minutes)"
+    start_glorotd gd
+    local env=$WORK/python_shard.env.tsv
+    {
+        printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+        printf 'cpu\t%s\n' "$(lscpu | awk -F': +' '/Model name/ { print $2; exit }')"
+        printf 'cores\t%s\n' "$(nproc)"
+        printf 'torch threads\t%s\n' "$("$PY" -c 'import torch; print(torch.get_num_threads())')"
+        printf 'runs\t%s\n' "$RUNS"
+        printf 'load at start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$env"
+    # Megatron's way alone took 10-13 minutes a run on a loaded 2-core machine
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout $((RUNS * 1500)) "$PY" \
+        "$ROOT/bench/python_shard.py" drive "$gd_URL" "$RUNS" "$WORK/python_shard.tsv" ||
+        note "python: cut short; keeping the runs that ended"
+    printf 'load at end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$env"
+    cp "$WORK/python_shard.tsv" "$env" "$ROOT/bench/"
+    stop_pid "$gd_PID"
+}
+
 # ---- run ---------------------------------------------------------------------------------------
 
 {
@@ -295,8 +319,10 @@ section_memory() {
 : >"$RAW"
 for s in $SECTIONS; do "section_$s"; done
 printf 'load at end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/env.tsv"
-cp "$RAW" "$ROOT/bench/results.tsv"
-cp "$WORK/env.tsv" "$ROOT/bench/environment.tsv"
+if [ -s "$RAW" ]; then # SECTIONS=python alone keeps the other sections' figures
+    cp "$RAW" "$ROOT/bench/results.tsv"
+    cp "$WORK/env.tsv" "$ROOT/bench/environment.tsv"
+fi
 "$PY" "$ROOT/bench/report.py" "$ROOT/bench/environment.tsv" "$ROOT/bench/results.tsv" \
     >"$ROOT/bench/RESULTS.md"
 note "wrote bench/RESULTS.md"

@@ -14,6 +14,7 @@
 #include "client_internal.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -654,4 +655,127 @@ glorot_code glorot_batch_stream(glorot_client *c, const glorot_batch_request *br
     rx.fn = fn;
     rx.user = user;
     return run(c, breq, &rx, info, err);
+}
+
+/* ---- local: the same tensors without a server -------------------------------------- */
+
+/* breq's manifest (with its shard override) parsed by the proto library, as the server does. */
+static glorot_code local_batch(const glorot_batch_request *breq, gp_batch **b, glorot_error *err)
+{
+    *b = NULL;
+    if (breq != NULL && breq->format != NULL && strcmp(breq->format, "safetensors") != 0)
+        return glorotp_fail(err, GLOROT_E_INVALID, "format",
+                            "local batches are safetensors tensors; json comes from a server");
+    char *text = NULL; /* the manifest with the shard override written in, as sent */
+    glorot_code rc = glorot_batch_manifest(breq, &text, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    gp_error g = {0};
+    if (gp_batch_parse(text, strlen(text), GP_FORMAT_SAFETENSORS, NULL, b, &g) != GP_OK)
+        rc = glorotp_from_gp(err, &g);
+    free(text);
+    return rc;
+}
+
+static void describe_tensor(const gp_request *r, uint64_t offset, glorot_batch_tensor *t)
+{
+    memcpy(t->name, r->name, r->name_len);
+    t->name[r->name_len] = '\0';
+    snprintf(t->dtype, sizeof t->dtype, "%s", gp_dtype_name(r->dtype));
+    t->rank = r->rank;
+    memcpy(t->shape, r->out_shape, sizeof t->shape);
+    t->offset = offset;
+    t->size = r->out_nbytes;
+}
+
+/* The answer's layout from a parsed batch; info->tensors is malloc'ed. */
+static glorot_code local_info(gp_batch *b, glorot_batch_info *info, glorot_error *err)
+{
+    size_t n = gp_batch_count(b);
+    uint64_t data = 0;
+    memset(info, 0, sizeof *info);
+    info->tensors = calloc(n ? n : 1, sizeof *info->tensors);
+    if (info->tensors == NULL)
+        return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory for %zu tensors", n);
+    for (size_t i = 0; i < n; i++) {
+        describe_tensor(gp_batch_tensor(b, i), data, &info->tensors[i]);
+        data += info->tensors[i].size; /* gp_batch_parse checked the sum */
+    }
+    info->count = n;
+    info->seed = n > 0 ? gp_batch_tensor(b, 0)->seed : 0;
+    snprintf(info->etag, sizeof info->etag, "%s", gp_batch_etag(b));
+    info->size = gp_batch_size(b);
+    info->header_size = info->size - data;
+    return GLOROT_OK;
+}
+
+glorot_code glorot_batch_plan(const glorot_batch_request *breq, glorot_batch_info *info,
+                              glorot_error *err)
+{
+    gp_batch *b = NULL;
+    if (info == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "", "info is required");
+    memset(info, 0, sizeof *info);
+    glorot_code rc = local_batch(breq, &b, err);
+    if (rc == GLOROT_OK)
+        rc = local_info(b, info, err);
+    gp_batch_free(b);
+    return rc;
+}
+
+/* Tensor t's bytes straight into buf, from where the answer holds them. */
+static glorot_code local_tensor(gp_batch *b, const glorot_batch_info *info,
+                                const glorot_batch_tensor *t, void *buf, glorot_error *err)
+{
+    uint64_t at = info->header_size + t->offset, done = 0;
+    while (done < t->size) {
+        size_t n =
+            gp_batch_read(b, at + done, (unsigned char *)buf + done, (size_t)(t->size - done));
+        if (n == 0)
+            return glorotp_fail(err, GLOROT_E_INTERNAL, "", "tensor '%.64s' ended early", t->name);
+        done += n;
+    }
+    return GLOROT_OK;
+}
+
+glorot_code glorot_batch_generate(const glorot_batch_request *breq, const glorot_batch_buffer *bufs,
+                                  size_t nbufs, unsigned flags, glorot_batch_info *info,
+                                  glorot_error *err)
+{
+    gp_batch *b = NULL;
+    glorot_batch_info local;
+    batch_rx rx;
+    memset(&rx, 0, sizeof rx);
+    memset(&local, 0, sizeof local);
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (flags & ~GLOROT_BATCH_SKIP_UNLISTED)
+        return glorotp_fail(err, GLOROT_E_INVALID, "flags", "unknown flags %#x", flags);
+    glorot_code rc = check_buffers(bufs, nbufs, err);
+    if (rc == GLOROT_OK)
+        rc = local_batch(breq, &b, err);
+    if (rc == GLOROT_OK)
+        rc = local_info(b, &local, err);
+    if (rc == GLOROT_OK) {
+        rx.bufs = bufs;
+        rx.nbufs = nbufs;
+        rx.flags = flags;
+        rx.tensors = local.tensors;
+        rx.count = local.count;
+        rx.buf_of = calloc(local.count ? local.count : 1, sizeof *rx.buf_of);
+        rc = rx.buf_of == NULL ? glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory")
+                               : match_buffers(&rx);
+        if (rx.buf_of != NULL && rc != GLOROT_OK && err != NULL && err->code == GLOROT_OK)
+            glorotp_error_set(err, &rx.failure);
+    }
+    for (size_t i = 0; rc == GLOROT_OK && i < local.count; i++)
+        if (rx.buf_of[i] != NO_BUFFER)
+            rc = local_tensor(b, &local, &local.tensors[i], bufs[rx.buf_of[i]].buf, err);
+    free(rx.buf_of);
+    gp_batch_free(b);
+    if (rc == GLOROT_OK && info != NULL)
+        *info = local;
+    else
+        free(local.tensors);
+    return rc;
 }

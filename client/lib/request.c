@@ -267,6 +267,24 @@ glorot_code glorot_size(const glorot_request *req, uint64_t *size, glorot_error 
     return rc;
 }
 
+glorot_code glorot_describe(const glorot_request *req, glorot_meta *meta, glorot_error *err)
+{
+    gp_request r;
+    uint64_t size = 0;
+    if (meta != NULL)
+        memset(meta, 0, sizeof *meta);
+    if (req == NULL || meta == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "", "a request and a meta are required");
+    glorot_code rc = glorotp_resolve(req, &r, err);
+    if (rc == GLOROT_OK)
+        rc = glorotp_body_size(&r, &size, err);
+    if (rc != GLOROT_OK)
+        return rc;
+    /* an unset seed stays 0 here: the server draws it at fetch time */
+    glorotp_meta_fill(&r, size == GP_SIZE_UNKNOWN ? GLOROT_SIZE_UNKNOWN : size, meta);
+    return GLOROT_OK;
+}
+
 static int add_pair(glorotp_str *q, const char *key, const char *value, int escape)
 {
     if (q->len > 0 && glorotp_str_adds(q, "&") != 0)

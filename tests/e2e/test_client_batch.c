@@ -421,3 +421,136 @@ ParameterizedTest(error_case *ec, client_batch, errors_surface)
     cr_expect_null(info.tensors);
     glorot_client_free(c);
 }
+
+/* ---- local batches: glorot_batch_plan and glorot_batch_generate ---------------------- */
+
+typedef struct {
+    char tail[64]; /* top-level additions to MANIFEST */
+    uint64_t rank, world;
+} local_case;
+
+ParameterizedTestParameters(client_batch, generate_equals_fetch)
+{
+    static local_case cases[] = {
+        {"", 0, 0},
+        {"", 1, 3},
+        {", \"shard\": {\"rank\": 0, \"world\": 2, \"axis\": 1}", 0, 0},
+        {", \"shard\": {\"rank\": 0, \"world\": 2, \"axis\": 1}", 4, 5},
+        {", \"algorithm\": \"mlx-seeded\", \"shard\": {\"rank\": 1, \"world\": 2}", 0, 0},
+    };
+    return cr_make_param_array(local_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The plan agrees with the answer's info; the locally generated tensors with the fetched ones. */
+ParameterizedTest(local_case *lc, client_batch, generate_equals_fetch)
+{
+    char text[1024];
+    if (strstr(lc->tail, "mlx") != NULL) /* mlx: no float64 tensor */
+        snprintf(text, sizeof text,
+                 "{\"seed\": \"42\", \"dtype\": \"bfloat16\", \"tensors\": ["
+                 "{\"name\": \"a\", \"shape\": [64, 48]}, {\"name\": \"b\", \"shape\": [30, 20], "
+                 "\"dtype\": \"float16\"}]%s}",
+                 lc->tail);
+    else
+        manifest(text, sizeof text, "", lc->tail);
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = text;
+    breq.shard_rank = lc->rank;
+    breq.shard_world = lc->world;
+    glorot_batch_info plan, fetched, local;
+    glorot_error err = {0};
+    cr_assert_eq(glorot_batch_plan(&breq, &plan, &err), GLOROT_OK, "%s", err.message);
+    glorot_batch_buffer a[8], b[8];
+    for (size_t i = 0; i < plan.count; i++) {
+        a[i] = (glorot_batch_buffer){plan.tensors[i].name, malloc(plan.tensors[i].size + 1),
+                                     (size_t)plan.tensors[i].size};
+        b[i] = (glorot_batch_buffer){plan.tensors[i].name, malloc(plan.tensors[i].size + 1),
+                                     (size_t)plan.tensors[i].size};
+    }
+    glorot_client *c = client_for(ts_url());
+    cr_assert_eq(glorot_batch_fetch(c, &breq, a, plan.count, 0, &fetched, &err), GLOROT_OK, "%s",
+                 err.message);
+    cr_assert_eq(glorot_batch_generate(&breq, b, plan.count, 0, &local, &err), GLOROT_OK, "%s",
+                 err.message);
+    const glorot_batch_info *infos[] = {&fetched, &local};
+    for (size_t k = 0; k < 2; k++) {
+        const glorot_batch_info *in = infos[k];
+        cr_assert_eq(in->count, plan.count);
+        cr_expect_eq(in->seed, 42);
+        cr_expect_str_eq(in->etag, plan.etag, "info %zu", k);
+        cr_expect_eq(in->size, plan.size, "info %zu", k);
+        cr_expect_eq(in->header_size, plan.header_size, "info %zu", k);
+        cr_expect_arr_eq(in->tensors, plan.tensors, plan.count * sizeof plan.tensors[0],
+                         "info %zu: the tensors differ from the plan", k);
+    }
+    for (size_t i = 0; i < plan.count; i++) {
+        cr_expect_arr_eq(a[i].buf, b[i].buf, a[i].size, "tensor '%s' differs", a[i].name);
+        free(a[i].buf);
+        free(b[i].buf);
+    }
+    glorot_free(plan.tensors);
+    glorot_free(fetched.tensors);
+    glorot_free(local.tensors);
+    glorot_client_free(c);
+}
+
+typedef struct {
+    char manifest[160];
+    size_t shrink; /* bytes taken off tensor w's buffer */
+    int extra;     /* a buffer naming no tensor */
+    int drop;      /* no buffer for w */
+    unsigned flags;
+    glorot_code want;
+    char param[32];
+} local_error_case;
+
+ParameterizedTestParameters(client_batch, generate_refuses)
+{
+    static local_error_case cases[] = {
+        {"{\"tensors\": [{\"name\": \"w\", \"shape\": [4, 4]}]}", 0, 0, 0, 0, GLOROT_E_INVALID,
+         "seed"},
+        {"{\"seed\": \"1\", \"tensors\": [{\"name\": \"w\", \"shape\": [4, 0]}]}", 0, 0, 0, 0,
+         GLOROT_E_INVALID, "tensors[0].shape"},
+        {"{\"seed\": \"1\", \"tensors\": [{\"name\": \"w\", \"shape\": [4, 4]}]}", 1, 0, 0, 0,
+         GLOROT_E_BUFFER, ""},
+        {"{\"seed\": \"1\", \"tensors\": [{\"name\": \"w\", \"shape\": [4, 4]}]}", 0, 1, 0, 0,
+         GLOROT_E_INVALID, "buffers"},
+        {"{\"seed\": \"1\", \"tensors\": [{\"name\": \"w\", \"shape\": [4, 4]}]}", 0, 0, 1, 0,
+         GLOROT_E_BUFFER, ""},
+        {"{\"seed\": \"1\", \"tensors\": [{\"name\": \"w\", \"shape\": [4, 4]}]}", 0, 0, 1,
+         GLOROT_BATCH_SKIP_UNLISTED, GLOROT_OK, ""},
+        {"[1]", 0, 0, 0, 0, GLOROT_E_INVALID, "manifest"},
+    };
+    return cr_make_param_array(local_error_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Refusals come before any value is written: the buffer keeps its sentinel bytes. */
+ParameterizedTest(local_error_case *ec, client_batch, generate_refuses)
+{
+    unsigned char w[64], other[8];
+    memset(w, 0xA5, sizeof w);
+    glorot_batch_buffer bufs[2];
+    size_t n = 0;
+    if (!ec->drop)
+        bufs[n++] = (glorot_batch_buffer){"w", w, sizeof w - ec->shrink};
+    if (ec->extra)
+        bufs[n++] = (glorot_batch_buffer){"nope", other, sizeof other};
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = ec->manifest;
+    glorot_batch_info info;
+    glorot_error err = {0};
+    glorot_code rc = glorot_batch_generate(&breq, bufs, n, ec->flags, &info, &err);
+    cr_assert_eq(rc, ec->want, "%d: %s", rc, err.message);
+    cr_expect_str_eq(err.param, ec->param, "%s", err.message);
+    if (rc != GLOROT_OK) {
+        cr_expect_gt(strlen(err.message), 10);
+        cr_expect_null(info.tensors);
+        for (size_t i = 0; i < sizeof w; i++)
+            cr_assert_eq(w[i], 0xA5, "byte %zu written before the refusal", i);
+    } else {
+        cr_expect_eq(info.count, 1);
+        glorot_free(info.tensors);
+    }
+}

@@ -1,8 +1,9 @@
 /*
  * test_client_install.c - the client as a user gets it: `make install
  * PREFIX=<tmp>`, then client/examples builds with nothing but
- * `pkg-config glorot-client` and runs against a real glorotd; and the shared
- * library exports the glorot_ API and nothing else.
+ * `pkg-config glorot-client` and runs against a real glorotd, the Python
+ * package imports from the prefix and finds the installed library; and the
+ * shared library exports the glorot_ API and nothing else.
  */
 #include "../support/harness.h"
 #include "glorot/client.h"
@@ -46,6 +47,9 @@ static const char *const public_api[] = {
     "glorot_batch_fetch",
     "glorot_batch_stream",
     "glorot_batch_manifest",
+    "glorot_describe",
+    "glorot_batch_plan",
+    "glorot_batch_generate",
 };
 
 /* The repository root: the parent of GLOROT_TESTS. */
@@ -116,6 +120,37 @@ static void plain_make_environment(void)
     unsetenv("MAKEOVERRIDES");
 }
 
+/* `import glorot` from where make install put it (lib/python3.X/dist-packages under
+ * the prefix), without GLOROT_LIBRARY: it must find the installed library next
+ * to it, fetch from the daemon and agree with local generation. Under ASan the
+ * interpreter needs the sanitizer runtimes preloaded to load the library. */
+static int run_installed_python(const char *prefix, const char *url)
+{
+    char script[2048], output[700];
+    snprintf(script, sizeof script,
+             "cd / && %s PYTHONPATH=\"$(echo %s/lib/python3*/dist-packages)\" "
+             "/usr/bin/python3 -c '"
+             "import glorot\n"
+             "p = glorot.library_path()\n"
+             "assert p.startswith(\"%s/lib/\"), p\n"
+             "with glorot.Client(\"%s\") as c:\n"
+             "    a = c.fetch(shape=(256, 512), seed=42)\n"
+             "assert (a == glorot.generate(shape=(256, 512), seed=42)).all()\n"
+             "print(\"python ok\", p)'",
+             UNDER_ASAN ? "LD_PRELOAD=\"$(cc -print-file-name=libasan.so) "
+                          "$(cc -print-file-name=libubsan.so)\" ASAN_OPTIONS=detect_leaks=0"
+                        : "",
+             prefix, prefix, url);
+    snprintf(output, sizeof output, "%s/python.txt", prefix);
+    const char *argv[] = {"env", "-u", "GLOROT_LIBRARY", "sh", "-c", script, NULL};
+    int rc = th_run(argv, output, 120);
+    unsigned char *text = th_read_file(output, NULL);
+    if (rc == 0 && (text == NULL || strstr((char *)text, "python ok") == NULL))
+        rc = -1;
+    free(text);
+    return rc;
+}
+
 Test(install, example_builds_with_pkg_config_and_runs, .timeout = 900)
 {
     char repo[512], prefix[] = "/tmp/glorot-install-XXXXXX";
@@ -126,8 +161,12 @@ Test(install, example_builds_with_pkg_config_and_runs, .timeout = 900)
     plain_make_environment();
 
     snprintf(arg_prefix, sizeof arg_prefix, "PREFIX=%s", prefix);
-    const char *install[] = {
-        "make", "-s", "-C", repo, "install", arg_prefix, UNDER_ASAN ? "SAN=asan" : NULL, NULL};
+    char build_dir_arg[600], tested[512];
+    build_dir(tested, sizeof tested); /* install the build under test (make check B=...) */
+    snprintf(build_dir_arg, sizeof build_dir_arg, "B=%s", tested);
+    const char *install[] = {"make",    "-s",       "-C",          repo,
+                             "install", arg_prefix, build_dir_arg, UNDER_ASAN ? "SAN=asan" : NULL,
+                             NULL};
     run_ok(install, "make install");
 
     /* a copy of the example, built outside the source tree */
@@ -158,7 +197,9 @@ Test(install, example_builds_with_pkg_config_and_runs, .timeout = 900)
     snprintf(output, sizeof output, "%s/output.txt", prefix);
     const char *run[] = {binary, d.base_url, NULL};
     int rc = th_run(run, output, 60);
+    int py_rc = run_installed_python(prefix, d.base_url);
     th_daemon_stop(&d);
+    cr_expect_eq(py_rc, 0, "the installed Python package failed (see %s/python.txt)", prefix);
     cr_expect_eq(rc, 0, "the example failed");
     unsigned char *text = th_read_file(output, NULL);
     cr_expect(text != NULL && strstr((char *)text, "256 x 512 float32, seed 42") != NULL,

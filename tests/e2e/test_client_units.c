@@ -664,3 +664,82 @@ Test(units, verify_chunk_finds_the_byte)
     cr_expect(strstr(err.message, "byte 9999 ") != NULL && strstr(err.message, "element 2499"),
               "%s", err.message);
 }
+
+/* ---- glorot_describe -------------------------------------------------------------- */
+
+typedef struct {
+    char kv[4][2][24]; /* key, value; "" ends */
+    glorot_code want;
+    char param[16];
+    size_t rank;
+    uint64_t out[3]; /* the part's shape */
+    uint64_t size;
+} describe_case;
+
+ParameterizedTestParameters(units, describe)
+{
+    static describe_case cases[] = {
+        {{{"shape", "10,6"}, {"seed", "3"}, {"", ""}}, GLOROT_OK, "", 2, {10, 6}, 240},
+        {{{"shape", "10,6"}, {"shard", "3/4"}, {"dtype", "bfloat16"}, {"", ""}},
+         GLOROT_OK,
+         "",
+         2,
+         {2, 6},
+         24},
+        {{{"shape", "10,6,4"}, {"slice", ":,1:3"}, {"dtype", "float64"}, {"", ""}},
+         GLOROT_OK,
+         "",
+         3,
+         {10, 2, 4},
+         640},
+        {{{"shape", "10,6"}, {"format", "json"}, {"", ""}},
+         GLOROT_OK,
+         "",
+         2,
+         {10, 6},
+         GLOROT_SIZE_UNKNOWN},
+        {{{"shape", "10,6"}, {"shard", "1/2"}, {"slice", "0:1"}, {"", ""}},
+         GLOROT_E_INVALID,
+         "shard",
+         0,
+         {0},
+         0},
+        {{{"seed", "1"}, {"", ""}}, GLOROT_E_INVALID, "shape", 0, {0}, 0},
+    };
+    return cr_make_param_array(describe_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The part and size without generating; the same meta glorot_generate reports. */
+ParameterizedTest(describe_case *dc, units, describe)
+{
+    glorot_request req;
+    glorot_request_init(&req);
+    glorot_error err = {0};
+    for (size_t i = 0; i < 4 && dc->kv[i][0][0]; i++)
+        cr_assert_eq(glorot_request_set(&req, dc->kv[i][0], dc->kv[i][1], &err), GLOROT_OK);
+    glorot_meta meta;
+    cr_assert_eq(glorot_describe(&req, &meta, &err), dc->want, "%s", err.message);
+    cr_expect_str_eq(err.param, dc->param, "%s", err.message);
+    if (dc->want != GLOROT_OK)
+        return;
+    cr_expect_eq(meta.rank, dc->rank);
+    for (size_t i = 0; i < dc->rank; i++)
+        cr_expect_eq(meta.part_stop[i] - meta.part_start[i], dc->out[i], "axis %zu", i);
+    cr_expect_eq(meta.size, dc->size);
+    if (dc->size == GLOROT_SIZE_UNKNOWN || !req.seed_set)
+        return;
+    unsigned char buf[640];
+    glorot_meta made;
+    cr_assert_eq(glorot_generate(&req, buf, sizeof buf, &made, &err), GLOROT_OK, "%s", err.message);
+    cr_expect_arr_eq(&made, &meta, sizeof meta, "describe and generate disagree");
+}
+
+Test(units, describe_needs_its_arguments)
+{
+    glorot_request req;
+    glorot_request_init(&req);
+    glorot_meta meta;
+    glorot_error err = {0};
+    cr_expect_eq(glorot_describe(NULL, &meta, &err), GLOROT_E_INVALID);
+    cr_expect_eq(glorot_describe(&req, NULL, NULL), GLOROT_E_INVALID);
+}

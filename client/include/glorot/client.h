@@ -241,6 +241,19 @@ typedef struct glorot_meta {
                                "normal; mean=0; std=0.02" */
 } glorot_meta;
 
+/* glorot_describe - what glorot_fetch or glorot_generate would deliver for
+ *   req, computed locally without producing a value: the full shape, the
+ *   part (part_start/part_stop, numel), fans, limit, dtype, algorithm,
+ *   format and size (GLOROT_SIZE_UNKNOWN for json). Lets a caller allocate
+ *   the exact array for a slice or shard before fetching into it.
+ * Parameters: req; meta receives the description (seed: req's, or 0 when
+ *   unset, which the server draws at fetch time); err may be NULL.
+ * Returns: GLOROT_OK, GLOROT_E_INVALID (the server would refuse req, or a
+ *   NULL argument), GLOROT_E_NOMEM.
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_describe(const glorot_request *req, glorot_meta *meta,
+                                       glorot_error *err);
+
 /* ---- fetching ---------------------------------------------------------- */
 
 /* glorot_chunk_fn - receives the body in order: offset is the byte position
@@ -458,6 +471,41 @@ GLOROT_API glorot_code glorot_batch_stream(glorot_client *client, const glorot_b
  * Ownership: *manifest is the caller's, freed with glorot_free; NULL on error.
  * Thread safety: reentrant. */
 GLOROT_API glorot_code glorot_batch_manifest(const glorot_batch_request *breq, char **manifest,
+                                             glorot_error *err);
+
+/* glorot_batch_plan - the tensors a safetensors answer to breq will hold,
+ *   computed locally from the manifest without a server or any value:
+ *   names, dtypes, shapes of the parts, offsets and sizes, the ETag and the
+ *   body's size. Lets a caller allocate each tensor's buffer before
+ *   glorot_batch_fetch or glorot_batch_generate.
+ * Parameters: breq (format NULL or "safetensors"; the manifest needs its
+ *   seed, as for the server); info receives the layout; err may be NULL.
+ * Returns: GLOROT_OK; GLOROT_E_INVALID when the server would refuse the
+ *   manifest (err->param names the field, "tensors[1].shape"), also for bad
+ *   breq fields; GLOROT_E_NOMEM. The server's own caps (--max-batch-*) are
+ *   not known here.
+ * Ownership: info->tensors is the caller's (glorot_free).
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_batch_plan(const glorot_batch_request *breq, glorot_batch_info *info,
+                                         glorot_error *err);
+
+/* glorot_batch_generate - glorot_batch_fetch without a server: each tensor
+ *   of the manifest is produced locally, straight into the caller's buffer
+ *   of the same name, byte-identical to what /v1/batch sends for it (the
+ *   same proto code resolves the manifest and generates the values).
+ * Parameters: as glorot_batch_fetch without the client (format NULL or
+ *   "safetensors").
+ * Returns: GLOROT_OK when every listed buffer holds its tensor's bytes;
+ *   GLOROT_E_INVALID (bad breq or manifest, duplicate buffer names, a buffer
+ *   naming no tensor); GLOROT_E_BUFFER (a buffer too small, or a tensor
+ *   without one unless GLOROT_BATCH_SKIP_UNLISTED), both before any value
+ *   is written; GLOROT_E_NOMEM. info as for glorot_batch_fetch, with the
+ *   manifest's seed and the ETag the server would send.
+ * Ownership: info->tensors is the caller's (glorot_free).
+ * Thread safety: reentrant. */
+GLOROT_API glorot_code glorot_batch_generate(const glorot_batch_request *breq,
+                                             const glorot_batch_buffer *bufs, size_t nbufs,
+                                             unsigned flags, glorot_batch_info *info,
                                              glorot_error *err);
 
 /* ---- service ----------------------------------------------------------- */
