@@ -377,7 +377,7 @@ ParameterizedTestParameters(chacha_normal, python_agrees)
                                sizeof golden_cases / sizeof golden_cases[0]);
 }
 
-ParameterizedTest(golden_case *c, chacha_normal, python_agrees, .timeout = 300)
+ParameterizedTest(golden_case *c, chacha_normal, python_agrees)
 {
     const char *dir = getenv("GLOROT_TESTS");
     char script[1024], seed[24], count[24], mean[32], std[32], a[32], b[32], out[256];
@@ -423,7 +423,7 @@ ParameterizedTest(golden_case *c, chacha_normal, python_agrees, .timeout = 300)
 }
 
 /* The reference is not a rubber stamp: std 1 matches, std one ulp above 1 does not. */
-Test(chacha_normal, python_notices_a_different_tensor, .timeout = 120)
+Test(chacha_normal, python_notices_a_different_tensor)
 {
     const char *dir = getenv("GLOROT_TESTS");
     static const char *const stds[] = {"1", "1.0000000000000002"};
@@ -667,7 +667,7 @@ Test(chacha_normal, accepted_extremes_are_finite)
 
 /* ---- accuracy against mpmath (docs/ALGORITHM.md 3.7.5) ------------------- */
 
-Test(chacha_normal, accuracy_vs_mpmath, .timeout = 300)
+Test(chacha_normal, accuracy_vs_mpmath)
 {
     const char *dir = getenv("GLOROT_TESTS");
     char script[1024], out[4096];
@@ -720,7 +720,7 @@ static void simd_check(const gpi_chacha_dist *d, const unsigned char *ks, size_t
     }
 }
 
-Test(chacha_normal, simd_equals_scalar, .timeout = 600)
+Test(chacha_normal, simd_equals_scalar)
 {
     static const gp_dtype dtypes[] = {GP_FLOAT64, GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16};
     size_t n = SIMD_WORDS + 13; /* not a multiple of any width */
@@ -741,7 +741,7 @@ Test(chacha_normal, simd_equals_scalar, .timeout = 600)
 /* truncated_normal: every bound pair of the table (mirrored, mixed, scaled
  * tails from 20 sigma, subnormal masses, the far-tail law left to the scalar
  * code), every dtype. */
-Test(chacha_normal, simd_equals_scalar_truncated, .timeout = 600)
+Test(chacha_normal, simd_equals_scalar_truncated)
 {
     static const gp_dtype dtypes[] = {GP_FLOAT64, GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16};
     size_t n = SIMD_WORDS / 4 + 13;
