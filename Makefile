@@ -51,6 +51,8 @@ CLIENT_A   := $(B)/libglorot-client.a
 CLIENT_SO  := $(B)/libglorot-client.so
 GLOROTD    := $(B)/glorotd
 GLOROT     := $(B)/glorot
+PAGE_EMBED := $(B)/tools/page_embed
+PAGE_OBJ   := $(B)/gen/page_data.o
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(B)/tests/e2e_%,$(E2E_SRC))
 
@@ -76,8 +78,21 @@ $(PROTO_LIB): $(call obj,$(PROTO_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(GLOROTD): $(call obj,$(SERVER_SRC)) $(PROTO_LIB)
+$(GLOROTD): $(call obj,$(SERVER_SRC)) $(PAGE_OBJ) $(PROTO_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS)
+
+# The page at / : server/page.html into a C array with its CSP hashes and ETag
+# (server/tools/page_embed.c, built for the build host; needs only libsodium).
+$(PAGE_EMBED): server/tools/page_embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $< -lsodium
+
+$(B)/gen/page_data.c: server/page.html $(PAGE_EMBED)
+	@mkdir -p $(dir $@)
+	$(PAGE_EMBED) $< $@.tmp && mv $@.tmp $@
+
+$(PAGE_OBJ): $(B)/gen/page_data.c server/page.h
+	$(CC) $(CFLAGS) -Iserver -c $< -o $@
 
 # The client library carries the proto objects inside it (hidden symbols).
 $(CLIENT_A): $(call obj,$(CLIENT_SRC)) $(call obj,$(PROTO_SRC))
@@ -104,7 +119,8 @@ $(B)/tests/e2e_%: $(B)/tests/e2e/%.o $(call obj,$(SUPPORT_SRC)) $(CLIENT_A)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_PKGS   := gcc make libc6-dev pkg-config libmicrohttpd-dev libjansson-dev libsodium-dev \
               libcurl4-openssl-dev
-CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy python3-torch openssl
+CHECK_PKGS := $(RUN_PKGS) libcriterion-dev curl python3 python3-numpy python3-scipy python3-mpmath \
+              python3-torch openssl chromium fonts-dejavu-core
 
 define install_missing
 	@missing=$$(for p in $(1); do \
@@ -173,7 +189,7 @@ deploy-test: deps-run deps-deploy
 
 # ---- benchmarks (not part of check; bench/README.md) ---------------------------
 BENCH_PKGS := $(CHECK_PKGS) nginx wrk python3-torch
-BENCH_BINS := $(B)/bench/bench_kernels $(B)/bench/bench_fetch
+BENCH_BINS := $(B)/bench/bench_kernels $(B)/bench/bench_fetch $(B)/bench/bench_inits
 .PHONY: bench deps-bench
 .PRECIOUS: $(B)/bench/%.o
 

@@ -19,11 +19,16 @@
  *   ceiling-ratio     simd  what      best ratio    min  max  -
  * Usage: bench_kernels [seconds-per-run] [reps] [section]
  *        bench_kernels --simd        the kernel set in use
- * section: all (default), chacha20, mlx, normal, threefry, keystream, ceiling:
+ * section: all (default), chacha20, mlx, normal, chacha-normal, threefry,
+ * keystream, ceiling:
  * one comparison group only, for quick measurements while tuning a kernel.
  * "normal" puts MLX's normal family (mlx_normal.c: glorot_normal, normal,
  * truncated_normal) next to the uniform family's mlx-stream, same stream.
+ * "chacha-normal" puts the chacha20 normal family (chacha_normal.c:
+ * normal(0, 1) and truncated_normal(0, 1, -2, 2)) next to the chacha20
+ * uniform family of the same dtype, every kernel set, in one comparison.
  */
+#include "chacha_normal.h"
 #include "gen_internal.h"
 #include "mlx_normal.h"
 
@@ -53,8 +58,9 @@ typedef struct {
     const char *what;
     gp_gen gen;
     size_t esize;
-    uint64_t pos;      /* next element for gen fills, wraps at gen.numel */
-    gpi_mlx_dist dist; /* the normal rows' distribution */
+    uint64_t pos;          /* next element for gen fills, wraps at gen.numel */
+    gpi_mlx_dist dist;     /* the normal rows' distribution */
+    gpi_chacha_dist cdist; /* the chacha-normal rows' distribution */
 } job;
 
 /* One chunk of work; returns the elements produced. */
@@ -149,6 +155,15 @@ static size_t step_normal(job *j)
             }
         gpi_mlx_dist_values(&j->dist, w0, GPI_TF_BATCH, buf + k * j->esize);
     }
+    j->pos += n;
+    return n;
+}
+
+static size_t step_cdist(job *j)
+{
+    size_t n = CHUNK_BYTES / j->esize;
+
+    gpi_chacha_dist_fill(&j->cdist, j->gen.chacha_key, j->pos, n, buf);
     j->pos += n;
     return n;
 }
@@ -260,6 +275,18 @@ static size_t per_level_one(contender *c, const char *what, gp_dtype dtype, int 
     c->level = level;
     c->dtype = gp_dtype_name(dtype);
     return 1;
+}
+
+/* The chacha20 normal family per kernel set (truncated: 0, 1, -2, 2). */
+static size_t per_level_cdist(contender *c, const char *what, int truncated, gp_dtype dtype)
+{
+    size_t n = per_level(c, what, GP_ALG_CHACHA20, dtype, UINT64_C(1) << 40, step_cdist,
+                         gp_dtype_name(dtype));
+
+    for (size_t k = 0; k < n; k++)
+        if (gpi_chacha_dist_init(&c[k].job.cdist, truncated, dtype, 0, 1, -2, 2, NULL) != GP_OK)
+            abort();
+    return n;
 }
 
 static void add_fixed_job(job *j)
@@ -581,8 +608,8 @@ static void bench_normal(gp_dtype dtype)
 
 static int known_section(const char *name)
 {
-    static const char *const names[] = {"all",      "chacha20",  "mlx",    "normal",
-                                        "threefry", "keystream", "ceiling"};
+    static const char *const names[] = {"all",           "chacha20", "mlx",       "normal",
+                                        "chacha-normal", "threefry", "keystream", "ceiling"};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i]) == 0)
@@ -598,7 +625,7 @@ static int want(const char *name)
 static void bench_all(void)
 {
     static const gp_dtype dtypes[] = {GP_FLOAT32, GP_FLOAT16, GP_BFLOAT16, GP_FLOAT64};
-    contender c[MAX_CONTENDERS];
+    contender c[MAX_CONTENDERS * 2];
     size_t n;
 
     for (size_t d = 0; d < 4 && want("chacha20"); d++)
@@ -616,6 +643,13 @@ static void bench_all(void)
     }
     for (size_t d = 0; d < 3 && want("normal"); d++)
         bench_normal(dtypes[d]);
+    for (size_t d = 0; d < 4 && want("chacha-normal"); d++) {
+        n = per_level(c, "chacha20", GP_ALG_CHACHA20, dtypes[d], UINT64_C(1) << 40, step_fill,
+                      gp_dtype_name(dtypes[d]));
+        n += per_level_cdist(c + n, "chacha20-normal", 0, dtypes[d]);
+        n += per_level_cdist(c + n, "chacha20-truncated", 1, dtypes[d]);
+        compare(c, n);
+    }
     if (want("threefry")) {
         n = per_level(c, "threefry", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4, step_words, "raw");
         init_job(&c[n].job, "threefry-1ctr", GP_ALG_MLX, GP_FLOAT32, CHUNK_BYTES / 4);
@@ -659,7 +693,7 @@ int main(int argc, char **argv)
         !known_section(section)) {
         fprintf(stderr,
                 "usage: bench_kernels [seconds-per-run (0..10)] [reps (1..%d)] "
-                "[all|chacha20|mlx|normal|threefry|keystream|ceiling]\n",
+                "[all|chacha20|mlx|normal|chacha-normal|threefry|keystream|ceiling]\n",
                 MAX_REPS);
         return 2;
     }

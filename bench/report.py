@@ -72,11 +72,16 @@ class Report:
         self.p("| server | GB/s median (min-max) | ratio to nginx sendfile off, run by run |")
         self.p("|---|---|---|")
         names = ["nginx-sendfile-off", "nginx-sendfile-on", "chacha20-float32", "mlx-float32",
-                 "chacha20-bfloat16", "mlx-bfloat16"]
+                 "chacha20-bfloat16", "mlx-bfloat16", "normal-chacha20-float32",
+                 "normal-mlx-float32"]
         for n in names:
             xs = [v / 1e9 for v in self.get("stream", n, "B_s")]
             r = ratios(self.get("stream", n, "B_s"), base)
+            if not xs:
+                continue
             label = n if n.startswith("nginx") else "glorotd " + n
+            if n.startswith("normal-"):
+                label = "glorotd glorot_normal " + n[len("normal-"):]
             self.p("| %s | %s | %s |" % (label, span(xs, "%.2f"), span(r, "%.2f")))
         self.p()
         for alg in ("chacha20", "mlx"):
@@ -84,6 +89,11 @@ class Report:
             if r:
                 self.target("large stream, %s float32" % alg, ">= 0.9x nginx (sendfile off)",
                             "%.2fx" % med(r), med(r) >= 0.9, WHY["stream"])
+            r = ratios(self.get("stream", "normal-%s-float32" % alg, "B_s"),
+                       self.get("stream", alg + "-float32", "B_s"))
+            if r:
+                self.target("1 GiB glorot_normal vs glorot_uniform stream, %s float32" % alg,
+                            ">= 0.8x", "%.2fx" % med(r), med(r) >= 0.8, WHY["normal"])
 
     def small(self):
         rows = [("nginx-1k", None), ("glorotd-16x16", "nginx-1k"),
@@ -219,6 +229,39 @@ class Report:
             self.target("chacha20 keystream, avx512", ">= 3x libsodium", "%.2fx" % (v / s),
                         v / s >= 3, WHY["chacha"] % self.ceiling_text("chacha20-vs-libsodium"))
 
+    def inits(self):
+        keys = [k[1] for k in self.d if k[0] == "init" and k[2] == "Melem_s"]
+        if not keys:
+            return
+        self.p("## 4c. Every initializer, one core: million elements/s")
+        self.p()
+        self.p("bench_inits: gp_gen_fill in 16 Ki-element chunks of a 4096x4096 tensor, the "
+               "kernels this CPU runs, rate over the thread's CPU time (per core, not diluted "
+               "by other work on the machine). Median of the runs (min-max); `vs uniform`: "
+               "against glorot_uniform of the same algorithm and dtype, run by run.")
+        self.p()
+        self.p("| init | algorithm | dtype | Melem/s | vs uniform |")
+        self.p("|---|---|---|---|---|")
+        seen = []
+        for k in keys:
+            if k not in seen:
+                seen.append(k)
+        worst = {}
+        for k in seen:
+            init, alg, dtype = k.split("/")
+            m = self.get("init", k, "Melem_s")
+            lo, hi = self.get("init", k, "min"), self.get("init", k, "max")
+            u = self.get("init", "glorot_uniform/%s/%s" % (alg, dtype), "Melem_s")
+            rel = m[0] / u[0] if u else None
+            if init in ("glorot_normal", "he_normal", "normal", "truncated_normal") and rel:
+                worst[alg] = min(worst.get(alg, rel), rel)
+            self.p("| %s | %s | %s | %.0f (%.0f-%.0f) | %s |" % (
+                init, alg, dtype, m[0], lo[0], hi[0], "%.2fx" % rel if rel else "-"))
+        self.p()
+        for alg, rel in sorted(worst.items()):
+            self.target("normal family vs uniform family, %s (worst init x dtype)" % alg,
+                        ">= 0.5x", "%.2fx" % rel, rel >= 0.5, WHY["normal"])
+
     def ceiling_text(self, kind):
         v = self.get("kernel", "ceiling-ratio/avx512/%s" % kind, "Melem_s")
         return "%.2fx" % v[0] if v else "(not measured)"
@@ -295,6 +338,7 @@ class Report:
         self.pinned()
         self.local()
         self.kernels()
+        self.inits()
         self.memory()
         body = self.out[body_start:]
         self.out = self.out[:body_start]
@@ -357,6 +401,10 @@ LABELS = {
 }
 
 WHY = {
+    "normal": "the normal family computes an inverse normal CDF per element (chacha20: AS241 "
+              "with our own logarithm in double, two keystream words per element; mlx: MLX's "
+              "float32 erfinv with glibc's logf) where the uniform family does one multiply; "
+              "section 4c has the per-core rates",
     "stream": "both servers are bound by the loopback copy and curl's single receiving thread "
               "on two shared cores; glorotd also spends a core-share generating.",
     "small-1k": "per request glorotd does more than nginx's static path: it parses and "

@@ -6,7 +6,7 @@
 #   B=build bench/run.sh          (make bench does this after building)
 #
 # Environment: B (build dir, default build), RUNS (repetitions per figure,
-# default 5), SECTIONS (default "kernels stream small pinned local memory").
+# default 5), SECTIONS (default "kernels inits stream small pinned local memory").
 # Every step is bounded in time; the whole run takes a few minutes.
 # bench/README.md explains each section and gives the commands one by one.
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${B:-$ROOT/build}" && pwd)
 RUNS=${RUNS:-5}
-SECTIONS=${SECTIONS:-kernels stream small pinned local memory}
+SECTIONS=${SECTIONS:-kernels inits stream small pinned local memory}
 PY=${GLOROT_PYTHON:-/usr/bin/python3}
 GLOROTD=$B/glorotd
 WORK=$(mktemp -d /tmp/glorot-bench.XXXXXX)
@@ -95,6 +95,17 @@ section_kernels() {
     done
 }
 
+# ---- 4c. every initializer ----------------------------------------------------------
+
+section_inits() {
+    note "inits: elements/s per core for every initializer (bench_inits)"
+    "$B/bench/bench_inits" 0.25 "$RUNS" | tail -n +2 | while IFS=$'\t' read -r init alg dtype med lo hi; do
+        record init "$init/$alg/$dtype" Melem_s "$med"
+        record init "$init/$alg/$dtype" min "$lo"
+        record init "$init/$alg/$dtype" max "$hi"
+    done
+}
+
 # ---- 1. one large stream -------------------------------------------------------------
 
 curl_rate() { # URL -> bytes/s, or nothing on failure
@@ -108,13 +119,14 @@ section_stream() {
     start_nginx ngoff "$(free_port)" off
     start_nginx ngon "$(free_port)" on
     start_glorotd gd
-    local q="$gd_URL/v1/glorot_uniform?seed=1"
+    local q="$gd_URL/v1/glorot_uniform?seed=1" n="$gd_URL/v1/glorot_normal?seed=1"
     local -a names=(nginx-sendfile-off nginx-sendfile-on chacha20-float32 mlx-float32
-        chacha20-bfloat16 mlx-bfloat16)
+        chacha20-bfloat16 mlx-bfloat16 normal-chacha20-float32 normal-mlx-float32)
     local -a urls=("$ngoff_URL/1g.bin" "$ngon_URL/1g.bin"
         "$q&shape=16384,16384&algorithm=chacha20" "$q&shape=16384,16384&algorithm=mlx"
         "$q&shape=16384,32768&dtype=bfloat16&algorithm=chacha20"
-        "$q&shape=16384,32768&dtype=bfloat16&algorithm=mlx")
+        "$q&shape=16384,32768&dtype=bfloat16&algorithm=mlx"
+        "$n&shape=16384,16384&algorithm=chacha20" "$n&shape=16384,16384&algorithm=mlx")
     for r in $(seq "$RUNS"); do # interleaved: each run sees the same machine
         for i in "${!names[@]}"; do
             record stream "${names[$i]}" B_s "$(curl_rate "${urls[$i]}")"

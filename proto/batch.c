@@ -5,7 +5,8 @@
  * safetensors: le64 N, N bytes of JSON header (padded with spaces to a
  * multiple of 8), then every tensor's bytes back to back in manifest order.
  * The header holds each tensor's dtype, shape of the part sent and
- * data_offsets, and a __metadata__ object of strings: generator, tensors
+ * data_offsets, and a __metadata__ object of strings: format ("pt", for
+ * transformers' loader; see format_internal.h), generator, tensors
  * (the count) and, per tensor, "glorot.<index>" = its canonical form (the
  * query that asks /v1/glorot_uniform for exactly its bytes). Every offset is
  * known before any value is generated, so any byte range is produced
@@ -28,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ETAG_LAYOUT "glorotd-batch-etag-1"
+/* Bump when the answer's bytes change for the same manifest (2: the
+ * metadata's "format":"pt"). */
+#define ETAG_LAYOUT "glorotd-batch-etag-2"
 /* A tensor's header entry: its canonical form in the metadata, its escaped
  * name twice at most (key, canonical), shape, offsets and punctuation. */
 #define ENTRY_MAX (GP_CANONICAL_MAX + 6 * GP_MAX_NAME + GP_MAX_RANK * 21 + 128)
@@ -37,7 +40,9 @@
 
 static gp_code metadata(gpi_text *t, const gp_batch *b, gp_error *err)
 {
-    gpi_text_str(t, "\"__metadata__\":{\"generator\":\"glorotd\",\"tensors\":\"");
+    gpi_text_str(t, "\"__metadata__\":{");
+    gpi_text_str(t, GPI_ST_FORMAT_PT);
+    gpi_text_str(t, ",\"generator\":\"glorotd\",\"tensors\":\"");
     gpi_text_u64(t, b->count);
     gpi_text_str(t, "\"");
     for (size_t i = 0; i < b->count; i++) {

@@ -19,8 +19,9 @@
 #include <string.h>
 
 /* Bump when any encoder's bytes change for the same request (a header
- * layout, a metadata key): every ETag changes with it. */
-#define ETAG_LAYOUT "glorotd-etag-1"
+ * layout, a metadata key): every ETag changes with it, so no cache can pair
+ * an old body with a new ETag. 2: safetensors metadata gained "format":"pt". */
+#define ETAG_LAYOUT "glorotd-etag-2"
 #define ETAG_BYTES 16
 
 static int keep_plain(unsigned char c)

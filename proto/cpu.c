@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const gpi_kernels scalar_kernels = {"scalar", NULL, NULL, NULL, NULL, NULL};
+static const gpi_kernels scalar_kernels = {"scalar", NULL, NULL, NULL, NULL, NULL, NULL};
 
 static const char *const level_names[GPI_SIMD_COUNT] = {"scalar", "avx2", "avx512"};
 

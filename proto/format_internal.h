@@ -42,6 +42,16 @@ gp_code gpi_text_json_string(gpi_text *t, const char *s, size_t n, const char *p
  * header entry, "NAME":{"dtype","shape","data_offsets":[offset, offset+bytes]},
  * describing the part r sends. GP_EPARAM when the name is not valid UTF-8. */
 const char *gpi_safetensors_dtype(gp_dtype d);
+/* The first __metadata__ entry of every safetensors answer, one tensor or a
+ * batch. transformers' load_state_dict (src/transformers/modeling_utils.py)
+ * refuses a file whose metadata lacks it:
+ *   if metadata is not None and metadata.get("format") not in
+ *           ["pt", "tf", "flax", "mlx"]:
+ *       raise OSError(f"The safetensors archive passed at {checkpoint_file}
+ *                     does not contain the valid metadata. ...")
+ * "pt": the tensors are in PyTorch's layout (row-major, out x in), which is
+ * glorotd's; transformers' TF loader reads "pt" files as from_pt. */
+#define GPI_ST_FORMAT_PT "\"format\":\"pt\""
 gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset, gp_error *err);
 /* Close a safetensors header whose JSON t was written at header + 8: the
  * closing brace, spaces to the 8-byte alignment, and the little-endian

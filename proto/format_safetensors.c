@@ -2,7 +2,8 @@
  * format_safetensors.c - the safetensors header.
  *
  *   N (le64) then N bytes of JSON:
- *   {"__metadata__":{"seed":"42",...},"weight":{"dtype":"F32","shape":[256,512],
+ *   {"__metadata__":{"format":"pt","seed":"42",...},"weight":{"dtype":"F32",
+ *    "shape":[256,512],
  *    "data_offsets":[0,524288]}}
  *   padded with trailing spaces so N, and so the data offset 8 + N, is a
  *   multiple of 8.
@@ -58,7 +59,8 @@ static void meta_u64(gpi_text *t, const char *key, uint64_t value)
 static void st_metadata(gpi_text *t, const gp_request *r)
 {
     gpi_text_str(t, "\"__metadata__\":{");
-    meta_key(t, "seed", 1);
+    gpi_text_str(t, GPI_ST_FORMAT_PT);
+    meta_key(t, "seed", 0);
     gpi_text_u64(t, r->seed);
     gpi_text_str(t, "\"");
     meta_str(t, "algorithm", gp_algorithm_name(r->algorithm), 0);

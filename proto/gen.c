@@ -3,7 +3,9 @@
  * a finished request, derive keys and dtype-rounded constants once, and
  * dispatch fills to the chacha20 or mlx generator.
  */
+#include "chacha_normal.h"
 #include "gen_internal.h"
+#include "mlx_normal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,20 +70,51 @@ static gp_code check_common(const gp_request *r, gp_error *err)
     return GP_OK;
 }
 
-/* The normal family's generators are wired in below once they land: until
- * then the request is refused, never answered with wrong bytes. */
-static gp_code gpi_gen_chacha_dist(gp_gen *g, const gp_request *r, gp_error *err)
+/* The normal family keeps its constants in gp_gen's private dist_state. */
+_Static_assert(sizeof(gpi_mlx_dist) <= sizeof(((gp_gen *)0)->dist_state), "mlx constants fit");
+
+const gpi_mlx_dist *gpi_gen_mlx_dist_state(const gp_gen *g)
 {
-    (void)g;
-    return gp_fail(err, GP_EUNSUPPORTED, "init", "init: %s is not served by this build",
-                   r->init_as);
+    return (const gpi_mlx_dist *)(const void *)&g->dist_state;
 }
 
+_Static_assert(sizeof(gpi_chacha_dist) <= sizeof(((gp_gen *)0)->dist_state),
+               "chacha20 constants fit");
+
+const gpi_chacha_dist *gpi_gen_chacha_dist_state(const gp_gen *g)
+{
+    return (const gpi_chacha_dist *)(const void *)&g->dist_state;
+}
+
+/* chacha20 v1's normal family (docs/ALGORITHM.md 3.7): mean + std * z, for
+ * glorot_normal and he_normal with mean 0. */
+static gp_code gpi_gen_chacha_dist(gp_gen *g, const gp_request *r, gp_error *err)
+{
+    gpi_chacha_dist d;
+    gp_code rc = gpi_chacha_dist_init(&d, r->dist == GP_DIST_TRUNCATED_NORMAL, r->dtype,
+                                      r->dist_mean, r->dist_std, r->dist_a, r->dist_b, err);
+    if (rc != GP_OK) {
+        if (!r->dist_has_mean && strcmp(err->param, "std") == 0)
+            memcpy(err->param, "gain", sizeof "gain"); /* glorot_normal, he_normal */
+        return rc;
+    }
+    memcpy(&g->dist_state, &d, sizeof d);
+    return GP_OK;
+}
+
+/* MLX's kinds: glorot_normal and he_normal call mx.random.normal without loc;
+ * nn.init.normal passes loc; truncated_normal is its own composite. */
 static gp_code gpi_gen_mlx_dist(gp_gen *g, const gp_request *r, gp_error *err)
 {
-    (void)g;
-    return gp_fail(err, GP_EUNSUPPORTED, "init", "init: %s is not served by this build",
-                   r->init_as);
+    gpi_mlx_kind kind = r->dist == GP_DIST_TRUNCATED_NORMAL ? GPI_MLX_TRUNCATED
+                        : r->dist_has_mean                  ? GPI_MLX_NORMAL
+                                                            : GPI_MLX_NORMAL_NOLOC;
+    gpi_mlx_dist d;
+    gp_code rc =
+        gpi_mlx_dist_init(&d, kind, r->dtype, r->dist_mean, r->dist_std, r->dist_a, r->dist_b, err);
+    if (rc == GP_OK)
+        memcpy(&g->dist_state, &d, sizeof d);
+    return rc;
 }
 
 /* The parameter a uniform range is blamed on: gain where fans set it. */
@@ -242,19 +275,26 @@ gp_code gp_gen_init(gp_gen *g, const gp_request *r, gp_error *err)
     return rc;
 }
 
-/* constant: the value everywhere; identity: the value where row == column. */
+/* constant: the value everywhere (one element, then doubling copies);
+ * identity: zeros, and the value at i = r * cols + r for each row r whose
+ * diagonal element falls in [first, first + count). */
 static void fill_fixed(const gp_gen *g, uint64_t first, size_t count, unsigned char *out)
 {
-    size_t es = gp_dtype_size(g->dtype);
+    size_t es = gp_dtype_size(g->dtype), have = es, total = count * es;
     if (g->dist == GP_DIST_IDENTITY) {
-        memset(out, 0, count * es);
-        for (uint64_t i = first; i < first + count; i++)
-            if (i / g->cols == i % g->cols)
-                memcpy(out + (size_t)(i - first) * es, g->fill, es);
+        uint64_t end = first + count, step = g->cols + 1;
+        memset(out, 0, total);
+        for (uint64_t r = first / g->cols; r < g->cols && r * step < end; r++)
+            if (r * step >= first)
+                memcpy(out + (size_t)(r * step - first) * es, g->fill, es);
         return;
     }
-    for (size_t i = 0; i < count; i++)
-        memcpy(out + i * es, g->fill, es);
+    memcpy(out, g->fill, es);
+    while (have < total) {
+        size_t n = have < total - have ? have : total - have;
+        memcpy(out + have, out, n);
+        have += n;
+    }
 }
 
 void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out)
@@ -271,7 +311,10 @@ void gp_gen_fill(const gp_gen *g, uint64_t first, size_t count, void *out)
     }
     switch (g->algorithm) {
     case GP_ALG_CHACHA20:
-        gpi_chacha_fill(g, first, count, out);
+        if (g->dist == GP_DIST_NORMAL || g->dist == GP_DIST_TRUNCATED_NORMAL)
+            gpi_chacha_dist_fill(gpi_gen_chacha_dist_state(g), g->chacha_key, first, count, out);
+        else
+            gpi_chacha_fill(g, first, count, out);
         return;
     case GP_ALG_MLX:
     case GP_ALG_MLX_SEEDED:

@@ -130,6 +130,13 @@ void gpi_mlx_words(const uint32_t key[2], uint64_t nwords, uint64_t first, size_
 /* MLX uniform in [0, 1): min(RNE_f32(w) * 2^-32, upper) in float32. */
 float gpi_mlx_uniform(uint32_t w, float upper);
 
+/* The normal family's constants inside g (gen.c; the types are in
+ * mlx_normal.h and chacha_normal.h). */
+struct gpi_mlx_dist;
+struct gpi_chacha_dist;
+const struct gpi_mlx_dist *gpi_gen_mlx_dist_state(const gp_gen *g);
+const struct gpi_chacha_dist *gpi_gen_chacha_dist_state(const gp_gen *g);
+
 /* gp_gen_fill for GP_ALG_MLX and GP_ALG_MLX_SEEDED (range already checked). */
 void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *out);
 
@@ -177,6 +184,8 @@ struct gpi_mlx_dist; /* mlx_normal.h */
 /* Threefry counters per tf_batch call (and per mlx emit step). */
 #define GPI_TF_BATCH 128
 
+struct gpi_chacha_dist; /* chacha_normal.h */
+
 /* A wide kernel set. Each value kernel handles a prefix of its input (a
  * multiple of its vector width) and returns how much it did; the caller
  * finishes the rest with the scalar reference. */
@@ -198,6 +207,13 @@ typedef struct {
     /* MLX's normal family (mlx_normal.h gpi_mlx_dist_values) on n words. */
     size_t (*mlx_normal)(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
                          unsigned char *dst);
+    /* chacha20 v1 normal family (chacha_normal.c, docs/ALGORITHM.md 3.7):
+     * value_d of distribution d for the LE u64 words at ks + 8k, for a prefix
+     * of the n words (a multiple of the width; 0 for what the kernel leaves
+     * to the scalar code), stored as doubles, or as RNE_f32(value_d) floats
+     * when float32 != 0; returns the prefix length. */
+    size_t (*cnormal)(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                      int float32, void *out);
 } gpi_kernels;
 
 /* The kernel set in use: the widest the CPU runs, capped by the environment
@@ -222,6 +238,10 @@ size_t gpi_avx2_mlx_normal(const struct gpi_mlx_dist *d, const uint32_t *w, size
                            unsigned char *dst);
 size_t gpi_avx512_mlx_normal(const struct gpi_mlx_dist *d, const uint32_t *w, size_t n,
                              unsigned char *dst);
+size_t gpi_cnormal_avx2(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                        int float32, void *out);
+size_t gpi_cnormal_avx512(const struct gpi_chacha_dist *d, const unsigned char *ks, size_t n,
+                          int float32, void *out);
 #endif
 
 #endif /* GLOROT_GEN_INTERNAL_H */

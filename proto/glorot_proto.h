@@ -549,6 +549,49 @@ void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n,
                             void (*fn)(void *user, const gp_request *r, uint64_t elements),
                             void *user);
 
+/* ---- RFC 9530 digest fields (digest_fields.c) ------------------------------- */
+
+/* The hashing algorithms glorotd offers, by their RFC 9530 5 names. */
+typedef enum { GP_DIGEST_NONE = 0, GP_DIGEST_SHA256 = 1, GP_DIGEST_SHA512 = 2 } gp_digest_alg;
+
+/* "sha-256", "sha-512"; "" for GP_DIGEST_NONE. */
+const char *gp_digest_alg_name(gp_digest_alg a);
+/* Hash bytes: 32, 64; 0 for GP_DIGEST_NONE. */
+size_t gp_digest_alg_size(gp_digest_alg a);
+
+/* A Want-Repr-Digest or Want-Content-Digest field (RFC 9530 4): a
+ * Structured Field Dictionary of algorithm = preference (Integer 0..10, 0 =
+ * not acceptable). Unknown algorithms, and values that are not an Integer
+ * in range, are ignored; a field that is not a valid Dictionary is ignored
+ * as a whole (RFC 8941 4.2). */
+typedef struct {
+    int present; /* at least one line was added */
+    int invalid; /* a line failed to parse: the whole field is ignored */
+    int pref[3]; /* by gp_digest_alg; -1 = not named */
+} gp_want_digest;
+
+void gp_want_digest_init(gp_want_digest *w);
+/* Add one field line (a field sent on several lines is their concatenation
+ * with commas: add them in order; a later member overrides an earlier). */
+void gp_want_digest_add(gp_want_digest *w, const char *value, size_t len);
+/* The algorithm to answer with: the offered one with the highest preference
+ * above 0, sha-256 on a tie; GP_DIGEST_NONE when the field is absent,
+ * invalid, or accepts neither. */
+gp_digest_alg gp_want_digest_choice(const gp_want_digest *w);
+
+/* Longest value gp_digest_field writes: "sha-512=:" 88 base64 ":" and NUL. */
+#define GP_DIGEST_FIELD_MAX 100
+/* A Repr-Digest / Content-Digest value for one digest, as RFC 9530's
+ * examples write it: "sha-256=:<base64 with padding>:". hash holds
+ * gp_digest_alg_size(a) bytes. Returns the length written (NUL not
+ * counted), 0 when size is too small or a is GP_DIGEST_NONE. */
+size_t gp_digest_field(gp_digest_alg a, const unsigned char *hash, char *out, size_t size);
+/* Find algorithm a in a Repr-Digest / Content-Digest value of len bytes:
+ * 1 with its gp_digest_alg_size(a) bytes in hash; 0 when the field does not
+ * name a; -1 when the field is not a valid Dictionary or a's value is not a
+ * Byte Sequence of the right length. */
+int gp_digest_field_find(const char *value, size_t len, gp_digest_alg a, unsigned char *hash);
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,7 +92,10 @@ gp_code gpi_mlx_dist_init(gpi_mlx_dist *d, gpi_mlx_kind kind, gp_dtype dtype, do
 /* Elements for n words (w[k] = MLX word of element k), stored as n
  * little-endian dtype values at dst (n * 4 or n * 2 bytes). Element k
  * depends only on w[k]. Uses the active vector kernels (cpu.c); every level
- * gives the same bytes. */
+ * gives the same bytes. The kernels take groups of 64 (avx512) or 32 (avx2)
+ * elements and leave the rest to the scalar code (~30 ns an element), so
+ * callers pass whole batches (GPI_TF_BATCH = 128 words). Thread-safe: d is
+ * only read. */
 void gpi_mlx_dist_values(const gpi_mlx_dist *d, const uint32_t *w, size_t n, unsigned char *dst);
 
 /* The scalar reference for elements [from, n): what every vector kernel

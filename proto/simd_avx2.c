@@ -165,7 +165,8 @@ static inline void transpose16(const vu x[16], vu y[16])
 #include "simd_kernels.h"
 
 const gpi_kernels gpi_kernels_avx2 = {
-    "avx2", avx2_tf_batch, avx2_mlx_values, avx2_chacha_blocks, avx2_half, gpi_avx2_mlx_normal};
+    "avx2",    avx2_tf_batch,       avx2_mlx_values, avx2_chacha_blocks,
+    avx2_half, gpi_avx2_mlx_normal, gpi_cnormal_avx2};
 
 #pragma GCC pop_options
 

@@ -92,9 +92,9 @@ static inline void transpose16(const vu x[16], vu y[16])
 
 #include "simd_kernels.h"
 
-const gpi_kernels gpi_kernels_avx512 = {"avx512",          avx512_tf_batch,
-                                        avx512_mlx_values, avx512_chacha_blocks,
-                                        avx512_half,       gpi_avx512_mlx_normal};
+const gpi_kernels gpi_kernels_avx512 = {
+    "avx512",    avx512_tf_batch,       avx512_mlx_values, avx512_chacha_blocks,
+    avx512_half, gpi_avx512_mlx_normal, gpi_cnormal_avx512};
 
 #pragma GCC pop_options
 

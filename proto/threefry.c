@@ -9,6 +9,7 @@
  * a fill that covers both j and j + c computes the block once.
  */
 #include "gen_internal.h"
+#include "mlx_normal.h"
 
 #include <stdlib.h>
 
@@ -127,7 +128,7 @@ float gpi_mlx_uniform(uint32_t w, float upper)
 
 /* ---- from words to values ------------------------------------------------ */
 
-typedef enum { EMIT_WORDS, EMIT_F32, EMIT_F16, EMIT_BF16 } emit_kind;
+typedef enum { EMIT_WORDS, EMIT_F32, EMIT_F16, EMIT_BF16, EMIT_DIST } emit_kind;
 
 typedef struct {
     uint32_t key[2];
@@ -136,7 +137,8 @@ typedef struct {
     unsigned char *out;
     size_t esize; /* bytes per element in out */
     emit_kind kind;
-    gpi_values values; /* upper, range, lo: dtype-rounded MLX constants, as float32 */
+    gpi_values values;        /* upper, range, lo: dtype-rounded MLX constants, as float32 */
+    const gpi_mlx_dist *dist; /* EMIT_DIST: the normal family (mlx_normal.c) */
     const gpi_kernels *kern;
 } mlx_job;
 
@@ -183,6 +185,10 @@ static void emit(const mlx_job *jb, const uint32_t *w, size_t n, uint64_t elem)
     unsigned char *dst = jb->out + (size_t)(elem - jb->first) * jb->esize;
     size_t done = 0;
 
+    if (jb->kind == EMIT_DIST) {
+        gpi_mlx_dist_values(jb->dist, w, n, dst);
+        return;
+    }
     if (jb->kind != EMIT_WORDS && jb->kern->mlx_values != NULL)
         done = jb->kern->mlx_values(&jb->values, w, n, dst);
     switch (jb->kind) {
@@ -195,6 +201,8 @@ static void emit(const mlx_job *jb, const uint32_t *w, size_t n, uint64_t elem)
     case EMIT_F16:
     case EMIT_BF16:
         emit_half(jb, w, n, dst, done);
+        break;
+    case EMIT_DIST:
         break;
     }
 }
@@ -285,6 +293,12 @@ void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *
     jb.values.range = g->range_f32;
     jb.values.lo = g->lo_f32;
     jb.esize = gp_dtype_size(g->dtype);
+    if (g->dist == GP_DIST_NORMAL || g->dist == GP_DIST_TRUNCATED_NORMAL) {
+        jb.kind = EMIT_DIST;
+        jb.dist = gpi_gen_mlx_dist_state(g);
+        mlx_run(&jb, first + count);
+        return;
+    }
     switch (g->dtype) {
     case GP_FLOAT16:
         jb.kind = EMIT_F16;

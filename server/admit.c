@@ -51,9 +51,12 @@ void gd_admit_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     *socket_context = NULL;
 }
 
+/* The page at / is public: it is the same static bytes for everyone, and a
+ * browser cannot send a bearer token when it opens it; the API calls it
+ * makes carry the token typed into it. */
 static int is_public(gd_route route, const gd_config *cfg)
 {
-    return route == GD_ROUTE_HEALTHZ || route == GD_ROUTE_READYZ ||
+    return route == GD_ROUTE_HEALTHZ || route == GD_ROUTE_READYZ || route == GD_ROUTE_PAGE ||
            (route == GD_ROUTE_METRICS && cfg->public_metrics);
 }
 

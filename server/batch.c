@@ -115,7 +115,15 @@ enum MHD_Result gd_batch_respond(struct MHD_Connection *c, gd_req *req)
         return gd_reply_error(c, req, &e, NULL);
     }
     batch_ctx x = {req->batch, q.negotiated};
-    gd_answer a = {gp_batch_size(req->batch), gp_batch_etag(req->batch), q.format != GP_FORMAT_JSON,
-                   batch_headers, &x};
+    char key[GP_ETAG_MAX + 8];
+    snprintf(key, sizeof key, "b %s", gp_batch_etag(req->batch));
+    /* json: produced once, front to back, so never hashed ahead (no digest fields) */
+    gd_answer a = {gp_batch_size(req->batch),
+                   gp_batch_etag(req->batch),
+                   q.format != GP_FORMAT_JSON,
+                   batch_headers,
+                   &x,
+                   sizeof x,
+                   q.format != GP_FORMAT_JSON ? key : NULL};
     return gd_stream_answer(c, req, &a);
 }

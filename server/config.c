@@ -50,6 +50,7 @@ static const opt_spec options[] = {
     NUM("--max-requests", "GLOROTD_MAX_REQUESTS", 1, 65536, max_requests),
     NUM("--max-requests-per-ip", "GLOROTD_MAX_REQUESTS_PER_IP", 1, 65536, max_requests_per_ip),
     NUM("--max-header-bytes", "GLOROTD_MAX_HEADER_BYTES", 8192, 1048576, max_header_bytes),
+    NUM("--max-digest-jobs", "GLOROTD_MAX_DIGEST_JOBS", 1, 256, max_digest_jobs),
     NUM("--timeout", "GLOROTD_TIMEOUT", 0, 86400, timeout_s),
     NUM("--drain-delay", "GLOROTD_DRAIN_DELAY", 0, 3600, drain_delay_s),
     NUM("--shutdown-grace", "GLOROTD_SHUTDOWN_GRACE", 0, 3600, shutdown_grace_s),
@@ -98,6 +99,9 @@ const char *gd_config_usage(void)
            "  --max-header-bytes N      memory per connection for the request line and\n"
            "                            headers, 8192-1048576; larger requests get 431\n"
            "                            (GLOROTD_MAX_HEADER_BYTES, default 16384)\n"
+           "  --max-digest-jobs N       digests computed at once (/v1/digest, Want-Repr-Digest),\n"
+           "                            each on its own thread; more get 503\n"
+           "                            (GLOROTD_MAX_DIGEST_JOBS, default 2)\n"
            "  --timeout SECONDS         close idle connections after this long, 0 = never\n"
            "                            (GLOROTD_TIMEOUT, default 60)\n"
            "  --drain-delay SECONDS     on SIGTERM, keep serving this long with /readyz\n"
@@ -170,6 +174,7 @@ static void set_defaults(gd_config *c)
     c->max_requests = 256;
     c->max_requests_per_ip = 8;
     c->max_header_bytes = 16384;
+    c->max_digest_jobs = 2;
     c->timeout_s = 60;
     c->shutdown_grace_s = 30;
     c->log_format = GD_LOG_TEXT;

@@ -39,6 +39,7 @@ typedef struct {
     unsigned max_requests;        /* requests being served at once (503 busy beyond) */
     unsigned max_requests_per_ip; /* the same per client address (429 beyond) */
     unsigned max_header_bytes;    /* libmicrohttpd's per-connection memory pool */
+    unsigned max_digest_jobs;     /* digest threads: jobs at once (503 busy beyond) */
     unsigned timeout_s;           /* 0 = no inactivity timeout */
     unsigned drain_delay_s;       /* after SIGTERM: keep serving, /readyz 503 */
     unsigned shutdown_grace_s;

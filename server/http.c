@@ -8,6 +8,7 @@
  * answer). A reply queued on the first call makes MHD discard the body and
  * close the connection afterwards.
  */
+#include "jobs.h"
 #include "listener.h"
 #include "log.h"
 #include "params.h"
@@ -40,6 +41,7 @@ static const route_spec routes[] = {
     {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
     {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
     {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_BATCH},
+    {"/", GD_ROUTE_PAGE, "GET, HEAD", STATS_EP_PAGE},
 };
 
 /* Every initializer is served at /v1/<its name> (gp_inits). */
@@ -121,6 +123,7 @@ void gd_req_release(gd_req *req)
 {
     if (req == NULL || atomic_fetch_sub(&req->refs, 1) != 1)
         return;
+    gd_job_free(req); /* a job never answered: the daemon is stopping */
     free(req->upload);
     gp_batch_free(req->batch);
     gd_pool_put(&requests, req);
@@ -239,6 +242,8 @@ static enum MHD_Result on_upload(gd_req *req, const char *data, size_t size)
 
 static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
 {
+    if (req->job != NULL) /* called again after a digest job resumed the connection */
+        return gd_job_answer(c, req);
     switch (req->route) {
     case GD_ROUTE_HEALTHZ:
         return gd_reply_json(c, req, "{\"status\":\"ok\"}");
@@ -254,6 +259,8 @@ static enum MHD_Result on_complete(struct MHD_Connection *c, gd_req *req)
         return gd_digest_respond(c, req);
     case GD_ROUTE_BATCH:
         return gd_batch_respond(c, req);
+    case GD_ROUTE_PAGE:
+        return gd_page_respond(c, req);
     case GD_ROUTE_NONE:
         break;
     }
@@ -316,8 +323,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 int gd_http_start(gd_server *srv)
 {
     const gd_config *cfg = &srv->cfg;
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* Digest jobs suspend their connection (jobs.h): MHD_ALLOW_SUSPEND_RESUME
+     * (= 8192 | MHD_USE_ITC in microhttpd.h 0.9.75). MHD_suspend_connection's
+     * documentation: "not applicable to thread-per-connection!" (glorotd runs
+     * an internal epoll thread pool, which it fits) and "If you use this API
+     * in conjunction with an "internal" socket polling, you must set the
+     * option MHD_USE_ITC to ensure that a resumed connection is immediately
+     * processed by MHD." */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
     if (cfg->ipv6)
         flags |= MHD_USE_IPv6;
     struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key},

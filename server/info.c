@@ -87,11 +87,12 @@ static json_t *mlx_compat(void)
 static json_t *limits(const gd_config *cfg)
 {
     return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_elements", (json_int_t)cfg->max_elements,
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "max_elements", (json_int_t)cfg->max_elements,
         "max_body_bytes", (json_int_t)cfg->max_body_bytes, "max_json_elements",
         (json_int_t)cfg->max_json_elements, "max_batch_tensors", (json_int_t)cfg->max_batch_tensors,
         "max_batch_bytes", (json_int_t)cfg->max_batch_bytes, "max_connections",
-        (json_int_t)cfg->max_connections, "timeout_seconds", (json_int_t)cfg->timeout_s);
+        (json_int_t)cfg->max_connections, "timeout_seconds", (json_int_t)cfg->timeout_s,
+        "max_digest_jobs", (json_int_t)cfg->max_digest_jobs);
 }
 
 char *gd_info_json(const gd_config *cfg)

@@ -14,6 +14,7 @@
  * signal cuts the current wait short. Then MHD stops and glorotd exits 0.
  */
 #include "config.h"
+#include "jobs.h"
 #include "listener.h"
 #include "log.h"
 #include "privs.h"
@@ -137,6 +138,10 @@ static void stop(gd_server *srv, int sig, const sigset_t *sigs)
     if (listener != MHD_INVALID_SOCKET)
         shutdown(listener, SHUT_RDWR);
     drain(srv, sigs);
+    /* MHD must not be stopped with a connection suspended: digest jobs see
+     * the flag between blocks and resume theirs (jobs.h). */
+    if (gd_jobs_quiesce(10000) != 0)
+        gd_log_note("a digest job did not stop within 10 s");
     MHD_stop_daemon(srv->mhd);
     srv->mhd = NULL;
     if (listener != MHD_INVALID_SOCKET) { /* quiesced: ours to close */
@@ -220,6 +225,7 @@ static void cleanup(gd_server *srv)
         MHD_stop_daemon(srv->mhd); /* closes the listening socket it was given */
         srv->listen_fd = -1;
     }
+    gd_jobs_stop();
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
     gd_auth_free(srv->auth);
@@ -246,7 +252,8 @@ static int start(gd_server *srv, const gd_privs *privs)
         gd_log_note("%s", msg);
         return 1;
     }
-    if (gd_http_start(srv) != 0 || announce(srv) != 0)
+    if (gd_jobs_start(srv, cfg->max_digest_jobs) != 0 || gd_http_start(srv) != 0 ||
+        announce(srv) != 0)
         return 1;
     return 0;
 }

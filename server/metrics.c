@@ -140,6 +140,18 @@ static void connections(mtext *t, const stats_snapshot *s, const gd_metrics_gaug
     add(t, "glorotd_downloads_in_flight %ld\n", g->downloads_in_flight);
     family(t, "glorotd_ready", "gauge", "1 while /readyz answers 200, 0 once stopping.");
     add(t, "glorotd_ready %d\n", g->ready ? 1 : 0);
+    family(t, "glorotd_digest_jobs_running", "gauge",
+           "Digests being computed on the digest threads now (--max-digest-jobs).");
+    add(t, "glorotd_digest_jobs_running %u\n", g->digest_jobs_running);
+    family(t, "glorotd_digest_jobs_total", "counter",
+           "Digest jobs by outcome: started on a digest thread, refused (503 busy or, for an "
+           "answer with digest fields, sent without them), answered from the cache.");
+    add(t, "glorotd_digest_jobs_total{outcome=\"started\"} %llu\n",
+        (unsigned long long)g->digest_jobs_started);
+    add(t, "glorotd_digest_jobs_total{outcome=\"refused\"} %llu\n",
+        (unsigned long long)g->digest_jobs_refused);
+    add(t, "glorotd_digest_jobs_total{outcome=\"cached\"} %llu\n",
+        (unsigned long long)g->digest_cache_hits);
     family(t, "glorotd_build_info", "gauge",
            "Always 1; the version and the generator kernels in use are labels.");
     add(t, "glorotd_build_info{version=\"%s\",kernels=\"%s\"} 1\n", GLOROT_VERSION, gp_kernels());

@@ -9,11 +9,15 @@
 #include "stats.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Values that are state, not counters: read from the server at render time. */
 typedef struct {
     long downloads_in_flight;
     int ready; /* 1 until a stop signal */
+    /* digest jobs (jobs.h) */
+    unsigned digest_jobs_running;
+    uint64_t digest_jobs_started, digest_jobs_refused, digest_cache_hits;
 } gd_metrics_gauges;
 
 #define GD_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

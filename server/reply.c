@@ -109,7 +109,10 @@ enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req)
     if (s == NULL)
         return MHD_NO;
     stats_snapshot_take(s);
-    gd_metrics_gauges g = {atomic_load(&req->srv->inflight), !atomic_load(&req->srv->draining)};
+    const gd_server *srv = req->srv;
+    gd_metrics_gauges g = {atomic_load(&srv->inflight),       !atomic_load(&srv->draining),
+                           atomic_load(&srv->digest_running), atomic_load(&srv->digest_started),
+                           atomic_load(&srv->digest_refused), atomic_load(&srv->digest_cached)};
     size_t len = 0;
     char *body = gd_metrics_render(s, &g, &len);
     free(s);

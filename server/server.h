@@ -38,12 +38,15 @@ typedef struct {
     struct MHD_Daemon *mhd;
     atomic_int shutting_down; /* 1 once the drain delay is over: new requests get 503 */
     atomic_int draining;      /* 1 once SIGTERM/SIGINT arrived: /readyz answers 503 */
-    atomic_long inflight;     /* streaming responses not yet freed */
-    char *info_json;          /* the /v1/info body, built at start-up */
-    int listen_fd;            /* opened by main before privileges are dropped */
-    gd_auth *auth;            /* NULL = no --token-file: no authentication */
-    gd_limits *limits;        /* per-client and global caps */
-    gd_tls tls;               /* cert and key, NULL when plain HTTP */
+    atomic_long inflight;     /* streaming responses not yet freed, digest jobs not answered */
+    /* digest jobs (jobs.c), read by /metrics */
+    atomic_uint digest_running;
+    atomic_ullong digest_started, digest_refused, digest_cached;
+    char *info_json;   /* the /v1/info body, built at start-up */
+    int listen_fd;     /* opened by main before privileges are dropped */
+    gd_auth *auth;     /* NULL = no --token-file: no authentication */
+    gd_limits *limits; /* per-client and global caps */
+    gd_tls tls;        /* cert and key, NULL when plain HTTP */
 } gd_server;
 
 typedef enum {
@@ -54,7 +57,8 @@ typedef enum {
     GD_ROUTE_READYZ,
     GD_ROUTE_METRICS,
     GD_ROUTE_DIGEST,
-    GD_ROUTE_BATCH
+    GD_ROUTE_BATCH,
+    GD_ROUTE_PAGE
 } gd_route;
 
 typedef struct {
@@ -84,6 +88,7 @@ typedef struct {
     uint64_t body_length;  /* bytes the answer carries, GP_SIZE_UNKNOWN for json */
     uint64_t json_counted; /* json elements already counted in the metrics */
     gp_batch *batch;       /* POST/HEAD /v1/batch: the answer's tensors (freed with req) */
+    struct gd_job *job;    /* digest work while the connection is suspended (jobs.h) */
     /* Last, and not cleared with the rest (9 KiB): gp_body_init sets it up
      * before anything reads it. */
     gp_body body; /* the generator and encoder of a 200 reply */
@@ -139,6 +144,12 @@ char *gd_info_json(const gd_config *cfg);
 /* Answer GET/HEAD/POST /v1/glorot_uniform: parameters from the query (and,
  * for POST, the JSON body in req->upload), then a streamed 200 or an error. */
 enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req);
+
+/* ---- page.c ---- */
+/* Answer GET/HEAD /: the request explorer page (server/page.html, with its
+ * CSP and ETag; 304 on a matching If-None-Match), or the JSON index of the
+ * endpoints when Accept prefers application/json (page.h). */
+enum MHD_Result gd_page_respond(struct MHD_Connection *c, gd_req *req);
 
 /* ---- digest.c ---- */
 /* Answer GET/HEAD/POST /v1/digest: the same parameters, then a JSON object

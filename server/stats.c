@@ -132,7 +132,7 @@ static void build_init_paths(void)
 const char *stats_endpoint_name(stats_endpoint ep)
 {
     static const char *const names[STATS_EP_INIT] = {
-        "/healthz", "/readyz", "/metrics", "/v1/info", "/v1/digest", "/v1/batch", "other"};
+        "/healthz", "/readyz", "/metrics", "/v1/info", "/v1/digest", "/v1/batch", "/", "other"};
     if ((unsigned)ep < STATS_EP_INIT)
         return names[ep];
     if ((unsigned)ep >= STATS_EP_COUNT)

@@ -27,6 +27,7 @@ typedef enum {
     STATS_EP_INFO,
     STATS_EP_DIGEST,
     STATS_EP_BATCH,
+    STATS_EP_PAGE,
     STATS_EP_OTHER,
     /* /v1/<initializer>: STATS_EP_INIT + its index in gp_inits */
     STATS_EP_INIT,

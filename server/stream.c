@@ -6,10 +6,16 @@
  * the content reader on demand. HEAD gets the headers of the GET, its
  * Content-Length included, and the content reader never runs.
  */
+#include "jobs.h"
 #include "pool.h"
 #include "tensor.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* Bytes hashed on the request thread before an answer with digest fields;
+ * more go to a digest thread (jobs.h). The bound of a body generated whole. */
+#define DIGEST_INLINE_MAX GD_STREAM_BLOCK
 
 /* ---- If-None-Match ---------------------------------------------------------- */
 
@@ -167,10 +173,56 @@ static struct MHD_Response *make_whole(gd_req *req)
     return resp;
 }
 
+/* ---- digest fields (RFC 9530) ------------------------------------------------------ */
+
+static const unsigned char *hash_of(const gd_hashes *h, gp_digest_alg alg)
+{
+    return alg == GP_DIGEST_SHA512 ? h->sha512 : h->sha256;
+}
+
+static int add_digest(struct MHD_Response *resp, const char *name, gp_digest_alg alg,
+                      const gd_hashes *h)
+{
+    char value[GP_DIGEST_FIELD_MAX];
+    if (gp_digest_field(alg, hash_of(h, alg), value, sizeof value) == 0)
+        return -1;
+    return MHD_add_response_header(resp, name, value) == MHD_YES ? 0 : -1;
+}
+
+/* Repr-Digest: the whole representation, on 200, 206 and HEAD alike.
+ * Content-Digest: the content of this message (RFC 9530 2), so the part's
+ * bytes on a 206 and the whole on a 200; never on HEAD, which has no
+ * content (its Want-Content-Digest was dropped before any hashing). */
+static int digest_headers(struct MHD_Response *resp, const gd_digests *d, unsigned status)
+{
+    int bad = 0;
+    if (d->repr != GP_DIGEST_NONE)
+        bad |= add_digest(resp, "Repr-Digest", d->repr, &d->full);
+    if (d->content != GP_DIGEST_NONE)
+        bad |= add_digest(resp, "Content-Digest", d->content, status == 206 ? &d->part : &d->full);
+    return bad;
+}
+
+static int add_want(void *user, const char *value, size_t len)
+{
+    gp_want_digest_add(user, value, len);
+    return 0;
+}
+
+/* The algorithm a Want-* field asks for (every line of it), or none. */
+static gp_digest_alg wanted(struct MHD_Connection *c, const char *field)
+{
+    gp_want_digest w;
+    gp_want_digest_init(&w);
+    gd_header_values(c, field, add_want, &w);
+    return gp_want_digest_choice(&w);
+}
+
 /* Create the streaming response. The caller has already counted it in
- * srv->inflight; from here on free_body undoes that. */
+ * srv->inflight; from here on free_body undoes that. d: digest fields to
+ * add, NULL for none. */
 static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a, const gd_range_plan *plan,
-                                        gd_error *e)
+                                        const gd_digests *d, gd_error *e)
 {
     uint64_t size = a->size;
     req->body_first = plan->first;
@@ -189,6 +241,7 @@ static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a, const g
     atomic_fetch_add(&req->refs, 1);
     req->streaming = 1;
     if (a->headers(resp, a->ctx, 1) != 0 ||
+        (d != NULL && digest_headers(resp, d, plan->status) != 0) ||
         (plan->status == 206 && gd_range_headers(resp, plan) != 0) ||
         (req->is_head && size == GP_SIZE_UNKNOWN && bodiless_unknown_length(resp) != 0)) {
         MHD_destroy_response(resp);
@@ -215,20 +268,24 @@ enum MHD_Result gd_stream_respond(struct MHD_Connection *c, gd_req *req)
         gd_fail_gp(&e, &g);
         return gd_reply_error(c, req, &e, NULL);
     }
-    gd_answer a = {gp_body_size(&req->body), t.etag, t.r.format != GP_FORMAT_JSON && !req->is_post,
-                   tensor_headers, &t};
+    char key[GD_DIGEST_KEY_MAX];
+    snprintf(key, sizeof key, "t %s", t.canonical);
+    gd_answer a = {gp_body_size(&req->body),
+                   t.etag,
+                   t.r.format != GP_FORMAT_JSON && !req->is_post,
+                   tensor_headers,
+                   &t,
+                   sizeof t,
+                   key};
     return gd_stream_answer(c, req, &a);
 }
 
-enum MHD_Result gd_stream_answer(struct MHD_Connection *c, gd_req *req, const gd_answer *a)
+/* Count, check the stop flag, create and queue the 200/206 (d: digest
+ * fields, NULL for none). */
+static enum MHD_Result start_stream(struct MHD_Connection *c, gd_req *req, const gd_answer *a,
+                                    const gd_range_plan *plan, const gd_digests *d)
 {
     gd_error e = {0};
-    if (none_match(c, a->etag))
-        return not_modified(c, req, a);
-    gd_range_plan plan;
-    gd_range_plan_for(c, req, a->etag, a->ranged, a->size, &plan);
-    if (plan.status == 416)
-        return gd_range_reply_416(c, req, plan.size);
     /* Count first, then look at the flag: main sets the flag, then waits for
      * the count, so one of the two always sees the other. */
     atomic_fetch_add(&req->srv->inflight, 1);
@@ -237,8 +294,102 @@ enum MHD_Result gd_stream_answer(struct MHD_Connection *c, gd_req *req, const gd
         gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
         return gd_reply_error(c, req, &e, NULL);
     }
-    struct MHD_Response *resp = make_stream(req, a, &plan, &e);
+    struct MHD_Response *resp = make_stream(req, a, plan, d, &e);
     if (resp == NULL)
         return gd_reply_error(c, req, &e, NULL);
-    return gd_queue(c, req, plan.status, resp, 0);
+    return gd_queue(c, req, plan->status, resp, 0);
+}
+
+enum MHD_Result gd_stream_finish(struct MHD_Connection *c, gd_req *req, gd_job *j)
+{
+    if (j->e.status != 0)
+        return gd_reply_error(c, req, &j->e, NULL);
+    if (j->want_full)
+        j->d.full = j->full;
+    j->d.part = j->part;
+    return start_stream(c, req, &j->a, &j->plan, &j->d);
+}
+
+/* A job for the digests d still needs: the whole when want_full, the 206's
+ * part when its Content-Digest is asked for. NULL when out of memory. */
+static gd_job *stream_job(gd_req *req, const gd_answer *a, const gd_range_plan *plan,
+                          const gd_digests *d, int want_full)
+{
+    gp_error g = {0};
+    gd_job *j = gd_job_new(req, GD_JOB_STREAM);
+    if (j == NULL)
+        return NULL;
+    j->from_batch = req->batch != NULL;
+    /* A tensor's own encoder: json can only be produced once, front to back,
+     * and req->body must stay fresh for the answer. */
+    if (!j->from_batch && gp_body_init(&j->body, &req->body.req, &g) != GP_OK) {
+        gd_job_free(req);
+        return NULL;
+    }
+    j->want_full = want_full;
+    j->want512 = d->repr == GP_DIGEST_SHA512 || d->content == GP_DIGEST_SHA512;
+    if (d->content != GP_DIGEST_NONE && plan->status == 206) {
+        j->part_first = plan->first;
+        j->part_length = plan->length;
+    }
+    snprintf(j->key, sizeof j->key, "%s", a->digest_key);
+    memcpy(j->ctx.raw, a->ctx, a->ctx_size);
+    j->a = *a;
+    j->a.ctx = j->ctx.raw;
+    j->plan = *plan;
+    j->d = *d;
+    return j;
+}
+
+/* An answer with Repr-Digest / Content-Digest: from the cache, hashed here
+ * when small, else on a digest thread while the connection is suspended.
+ * With every digest thread busy the answer goes out without the fields:
+ * they are only a preference (RFC 9530 4: "It is not a protocol error if
+ * preferences are ignored"). */
+static enum MHD_Result with_digests(struct MHD_Connection *c, gd_req *req, const gd_answer *a,
+                                    const gd_range_plan *plan, gd_digests *d)
+{
+    int need512 = d->repr == GP_DIGEST_SHA512 || d->content == GP_DIGEST_SHA512;
+    int part = d->content != GP_DIGEST_NONE && plan->status == 206;
+    int full = d->repr != GP_DIGEST_NONE || (d->content != GP_DIGEST_NONE && plan->status != 206);
+    if (full && gd_digest_cache_get(a->digest_key, need512, &d->full))
+        full = 0;
+    if (!full && !part)
+        return start_stream(c, req, a, plan, d);
+    gd_job *j = stream_job(req, a, plan, d, full);
+    if (j == NULL) {
+        gd_error e = {0};
+        gd_fail(&e, 500, "out_of_memory", "", "cannot allocate the digest job");
+        return gd_reply_error(c, req, &e, NULL);
+    }
+    uint64_t bytes = full ? a->size : plan->length; /* json: GP_SIZE_UNKNOWN, large */
+    if (bytes <= DIGEST_INLINE_MAX) {
+        gd_job_run_inline(j);
+        enum MHD_Result rc = gd_stream_finish(c, req, j);
+        gd_job_free(req);
+        return rc;
+    }
+    if (gd_job_submit(c, req) == 0)
+        return MHD_YES; /* gd_stream_finish once the digests are known */
+    gd_job_free(req);
+    return start_stream(c, req, a, plan, NULL);
+}
+
+enum MHD_Result gd_stream_answer(struct MHD_Connection *c, gd_req *req, const gd_answer *a)
+{
+    if (none_match(c, a->etag))
+        return not_modified(c, req, a);
+    gd_range_plan plan;
+    gd_range_plan_for(c, req, a->etag, a->ranged, a->size, &plan);
+    if (plan.status == 416)
+        return gd_range_reply_416(c, req, plan.size);
+    gd_digests d;
+    memset(&d, 0, sizeof d);
+    if (a->digest_key != NULL) { /* without the request fields nothing is hashed */
+        d.repr = wanted(c, "Want-Repr-Digest");
+        d.content = req->is_head ? GP_DIGEST_NONE : wanted(c, "Want-Content-Digest");
+    }
+    if (d.repr != GP_DIGEST_NONE || d.content != GP_DIGEST_NONE)
+        return with_digests(c, req, a, &plan, &d);
+    return start_stream(c, req, a, &plan, NULL);
 }

@@ -96,11 +96,19 @@ typedef struct {
     /* Add the answer's headers (with_content: Content-Type and the like too). */
     int (*headers)(struct MHD_Response *resp, const void *ctx, int with_content);
     const void *ctx;
+    size_t ctx_size; /* bytes of *ctx: a digest job keeps a copy (at most a gd_tensor) */
+    /* The digest cache key of this representation (jobs.h), or NULL when
+     * Want-Repr-Digest / Want-Content-Digest are not answered (a json batch,
+     * which can only be produced once). */
+    const char *digest_key;
 } gd_answer;
 
 /* If-None-Match (304 / 412 for POST), then Range (206, 416), then the
  * streamed (or, up to a pooled buffer, whole) 200/206; HEAD gets the headers
- * only. Shared by /v1/glorot_uniform and /v1/batch. */
+ * only. Want-Repr-Digest / Want-Content-Digest add Repr-Digest /
+ * Content-Digest (RFC 9530), which need a pass over the bytes first: on a
+ * digest thread (jobs.h) unless cached or small. Shared by
+ * /v1/glorot_uniform and /v1/batch. */
 enum MHD_Result gd_stream_answer(struct MHD_Connection *c, gd_req *req, const gd_answer *a);
 
 #endif

@@ -52,6 +52,7 @@ void cli_report(const glorot_error *err);
 typedef struct {
     int fd;
     int is_stdout;
+    int is_special; /* an existing device or FIFO, written in place (no rename) */
     char *path; /* final name */
     char *tmp;  /* temporary name in the same folder */
     int error;  /* errno of the first write failure, 0 if none */

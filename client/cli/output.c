@@ -46,11 +46,29 @@ static int open_temp(cli_output *out, const char *path)
     return CLI_EXIT_OK;
 }
 
+/* An existing path that is not a regular file (/dev/null, a FIFO, a
+ * terminal): written in place. Renaming a temporary file over it would
+ * replace the device or pipe with a plain file. */
+static int open_special(cli_output *out, const char *path)
+{
+    out->fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (out->fd < 0) {
+        fprintf(stderr, "glorot: cannot open %s: %s\n", path, strerror(errno));
+        return CLI_EXIT_LOCAL;
+    }
+    out->is_special = 1;
+    return CLI_EXIT_OK;
+}
+
 int cli_output_open(cli_output *out, const char *path, int binary)
 {
+    struct stat st;
     memset(out, 0, sizeof *out);
     out->fd = -1;
     out->total = GLOROT_SIZE_UNKNOWN;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+        !S_ISDIR(st.st_mode))
+        return open_special(out, path);
     if (strcmp(path, "-") != 0)
         return open_temp(out, path);
     if (binary && isatty(STDOUT_FILENO)) {
@@ -129,6 +147,11 @@ int cli_output_commit(cli_output *out)
     end_progress(out);
     if (out->is_stdout)
         return CLI_EXIT_OK;
+    if (out->is_special) {
+        int rc = close(out->fd);
+        out->fd = -1;
+        return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_LOCAL;
+    }
     const char *step = "chmod";
     int ok = set_mode(out->fd) == 0 && (step = "sync", fsync(out->fd) == 0);
     int close_rc = close(out->fd);

@@ -28,6 +28,7 @@ static const struct {
     {"glorot-slice", GLOROTP_H_SLICE},
     {"etag", GLOROTP_H_ETAG},
     {"content-range", GLOROTP_H_CONTENT_RANGE},
+    {"repr-digest", GLOROTP_H_REPR_DIGEST},
     {"glorot-init", GLOROTP_H_INIT},
     {"glorot-distribution", GLOROTP_H_DISTRIBUTION},
 };
@@ -172,6 +173,7 @@ static const char header_names[GLOROTP_H_COUNT][20] = {
     [GLOROTP_H_SLICE] = "Glorot-Slice",
     [GLOROTP_H_ETAG] = "ETag",
     [GLOROTP_H_CONTENT_RANGE] = "Content-Range",
+    [GLOROTP_H_REPR_DIGEST] = "Repr-Digest",
     [GLOROTP_H_INIT] = "Glorot-Init",
     [GLOROTP_H_DISTRIBUTION] = "Glorot-Distribution",
 };

@@ -27,6 +27,17 @@ static int is_hex64(const char *s)
     return n == 64;
 }
 
+/* repr_digest ("sha-256=:<base64>:", RFC 9530) names the same hash as the
+ * hex sha256 (servers since the field was added send both). */
+static int same_digest(const char *repr, const char *hex)
+{
+    unsigned char from_field[32], from_hex[32];
+    size_t n = 0;
+    return gp_digest_field_find(repr, strlen(repr), GP_DIGEST_SHA256, from_field) == 1 &&
+           sodium_hex2bin(from_hex, sizeof from_hex, hex, 64, NULL, &n, NULL) == 0 && n == 32 &&
+           memcmp(from_field, from_hex, 32) == 0;
+}
+
 static glorot_code malformed(glorot_error *err, const char *what)
 {
     return glorotp_fail(err, GLOROT_E_PROTOCOL, "", "malformed /v1/digest answer: %s", what);
@@ -35,15 +46,15 @@ static glorot_code malformed(glorot_error *err, const char *what)
 /* The JSON answer into out (fields only; no cross-checks yet). */
 static glorot_code parse_answer(const glorotp_str *text, glorot_digest_info *out, glorot_error *err)
 {
-    const char *sha = NULL, *etag = NULL, *canonical = NULL, *seed = NULL;
+    const char *sha = NULL, *etag = NULL, *canonical = NULL, *seed = NULL, *repr = NULL;
     json_int_t length = -1;
     json_error_t jerr;
     json_t *root =
         json_loadb(text->data != NULL ? text->data : "", text->len, JSON_REJECT_DUPLICATES, &jerr);
     /* Not JSON_STRICT: a newer server may add fields. */
-    int ok = root != NULL &&
-             json_unpack(root, "{s:s, s:I, s:s, s:s, s:s}", "sha256", &sha, "length", &length,
-                         "etag", &etag, "canonical", &canonical, "seed", &seed) == 0;
+    int ok = root != NULL && json_unpack(root, "{s:s, s:I, s:s, s:s, s:s, s?s}", "sha256", &sha,
+                                         "length", &length, "etag", &etag, "canonical", &canonical,
+                                         "seed", &seed, "repr_digest", &repr) == 0;
     glorot_code rc = GLOROT_OK;
     if (!ok)
         rc = malformed(err, "not {sha256, length, etag, canonical, seed}");
@@ -51,6 +62,8 @@ static glorot_code parse_answer(const glorotp_str *text, glorot_digest_info *out
              strlen(canonical) >= sizeof out->canonical ||
              glorotp_parse_u64(seed, strlen(seed), UINT64_MAX, &out->seed) != 0)
         rc = malformed(err, "a field is out of range");
+    else if (repr != NULL && !same_digest(repr, sha))
+        rc = malformed(err, "repr_digest is not the sha256 in base64");
     if (rc == GLOROT_OK) {
         memcpy(out->sha256, sha, 65);
         out->length = (uint64_t)length;

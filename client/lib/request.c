@@ -320,7 +320,9 @@ int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_
     int bad = add_pair(q, "shape", shape, 0);
     bad |= add_pair(q, "dtype", gp_dtype_name(r->dtype), 0);
     bad |= add_pair(q, "algorithm", gp_algorithm_name(r->algorithm), 0);
-    bad |= add_pair(q, "fan", gp_fan_name(r->fan), 0);
+    const gp_init_info *in = gp_init_find(r->init_as, strlen(r->init_as));
+    if (in != NULL && in->fans) /* initializers without fans refuse `fan` */
+        bad |= add_pair(q, "fan", gp_fan_name(r->fan), 0);
     bad |= add_pair(q, "format", gp_format_name(r->format), 0);
     static const char *const own[] = {"init", "gain", "mode", "low", "high",
                                       "mean", "std",  "a",    "b",   "value"};

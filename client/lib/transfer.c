@@ -38,6 +38,12 @@ typedef struct {
     int answered;                        /* job->answer holds the first accepted answer's headers */
     glorotp_verifier *verifier;          /* NULL without verification */
     char etag[GLOROTP_HEADER_VALUE_MAX]; /* a 200 answer's strong ETag, "" if none */
+    /* Verifying tensor downloads ask for Repr-Digest (RFC 9530): the SHA-256
+     * of every byte handed to the sink, checked at the end against the
+     * field of the answers (the same on 200 and 206). */
+    int want_digest;
+    crypto_hash_sha256_state sha;
+    char repr_digest[GLOROTP_HEADER_VALUE_MAX]; /* the first answer's field, "" if none */
     /* the current attempt */
     uint64_t range_from;              /* asked for bytes range_from.. (0: the whole body) */
     struct curl_slist *range_headers; /* the client's headers plus Content-Type (POST),
@@ -195,9 +201,32 @@ static glorot_code accept_resumable(xfer *x)
     return GLOROT_OK;
 }
 
+/* Keep the answer's Repr-Digest (a verifying tensor download); every answer
+ * that carries one must carry the same, as it describes the same bytes. */
+static glorot_code keep_repr_digest(xfer *x)
+{
+    const char *v = x->h.value[GLOROTP_H_REPR_DIGEST];
+    if (!x->want_digest || !x->h.seen[GLOROTP_H_REPR_DIGEST])
+        return GLOROT_OK;
+    if (x->repr_digest[0] == '\0') {
+        memcpy(x->repr_digest, v, strlen(v) + 1);
+        return GLOROT_OK;
+    }
+    if (strcmp(x->repr_digest, v) != 0)
+        return glorotp_fail(&x->stop, GLOROT_E_PROTOCOL, "",
+                            "the answer's Repr-Digest %s is not the first answer's %s", v,
+                            x->repr_digest);
+    return GLOROT_OK;
+}
+
 /* Called once the final header block of an attempt is complete. */
 static glorot_code start_answer(xfer *x)
 {
+    glorot_code rc0 = (x->h.status == 200 || x->h.status == 206) && is_tensor(x)
+                          ? keep_repr_digest(x)
+                          : GLOROT_OK;
+    if (rc0 != GLOROT_OK)
+        return rc0;
     x->pos = 0;
     x->streaming = 0;
     if (x->h.status == 206 && (is_tensor(x) || x->job->resumable))
@@ -264,6 +293,8 @@ static glorot_code take(xfer *x, const unsigned char *data, size_t len)
         if (rc != GLOROT_OK)
             return rc;
     }
+    if (x->want_digest)
+        crypto_hash_sha256_update(&x->sha, data, len); /* offset == delivered: in order */
     if (x->job->sink(x->job->sink_user, offset, data, len) != 0)
         return glorotp_fail(&x->stop, GLOROT_E_ABORTED, "",
                             "the chunk callback stopped the transfer at byte %llu",
@@ -425,6 +456,8 @@ static int build_range_headers(xfer *x)
     if (x->job->post_body != NULL &&
         (append_line(x, "Content-Type: application/json") != 0 || append_line(x, "Expect:") != 0))
         return -1;
+    if (x->want_digest && append_line(x, "Want-Repr-Digest: sha-256=10") != 0)
+        return -1;
     if (x->range_from == 0)
         return 0;
     snprintf(line, sizeof line, "Range: bytes=%llu-", (unsigned long long)x->range_from);
@@ -478,7 +511,7 @@ static glorot_code attempt(xfer *x, long remaining_ms, int *retry, long *retry_a
     reset_attempt(x);
     *retry = 0;
     *retry_after = -1;
-    int extra = x->range_from > 0 || x->job->post_body != NULL;
+    int extra = x->range_from > 0 || x->job->post_body != NULL || x->want_digest;
     if (build_url(x, &url) != 0 || (extra && build_range_headers(x) != 0)) {
         glorotp_str_free(&url);
         drop_range_headers(x);
@@ -547,6 +580,29 @@ static glorot_code run(xfer *x, glorot_error *last)
     }
 }
 
+/* The end of a verifying download: the bytes received against the answers'
+ * Repr-Digest, when they sent a sha-256 one. */
+static glorot_code check_repr_digest(xfer *x, glorot_error *err)
+{
+    unsigned char want[crypto_hash_sha256_BYTES], got[crypto_hash_sha256_BYTES];
+    char field[GP_DIGEST_FIELD_MAX];
+    crypto_hash_sha256_final(&x->sha, got);
+    if (x->repr_digest[0] == '\0')
+        return GLOROT_OK; /* an older server, or one that ignored the preference */
+    int found =
+        gp_digest_field_find(x->repr_digest, strlen(x->repr_digest), GP_DIGEST_SHA256, want);
+    if (found < 0)
+        return glorotp_fail(err, GLOROT_E_PROTOCOL, "", "malformed Repr-Digest '%s'",
+                            x->repr_digest);
+    if (found == 1 && sodium_memcmp(want, got, sizeof got) != 0) {
+        gp_digest_field(GP_DIGEST_SHA256, got, field, sizeof field);
+        return glorotp_fail(err, GLOROT_E_VERIFY, "",
+                            "the %llu bytes received hash to %s; the server's Repr-Digest is %s",
+                            (unsigned long long)x->delivered, field, x->repr_digest);
+    }
+    return GLOROT_OK;
+}
+
 glorot_code glorotp_transfer(glorot_client *c, glorotp_job *job, glorot_meta *meta,
                              uint64_t *delivered, glorot_error *err)
 {
@@ -555,10 +611,14 @@ glorot_code glorotp_transfer(glorot_client *c, glorotp_job *job, glorot_meta *me
     x.c = c;
     x.job = job;
     x.expected = GP_SIZE_UNKNOWN;
+    x.want_digest = is_tensor(&x) && c->s.verify != GLOROT_VERIFY_NONE;
+    crypto_hash_sha256_init(&x.sha);
     glorotp_str_init(&x.errbody, ERROR_BODY_MAX + CURL_BUFFER);
     glorot_error last;
     memset(&last, 0, sizeof last);
     glorot_code rc = run(&x, &last);
+    if (rc == GLOROT_OK && x.want_digest)
+        rc = check_repr_digest(&x, &last);
     glorotp_str_free(&x.errbody);
     free(x.verifier);
     if (rc != GLOROT_OK) {

@@ -5,8 +5,8 @@
  * in test_client_fake.c, which can make a server lie.)
  */
 #define _XOPEN_SOURCE 700 /* posix_openpt and friends */
-#include "test_server_util.h"
 #include "glorot/client.h"
+#include "test_server_util.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,16 +82,20 @@ ParameterizedTestParameters(cli, fetch_equals_gen)
 {
     static same_case cases[] = {
         {"chacha20 f32", {"--shape", "256,512", "--seed", "7", ""}},
-        {"mlx f16 npy", {"--shape", "64,32,3", "--seed", "1", "--algorithm", "mlx", "--dtype",
-                         "float16", "--format", "npy", ""}},
-        {"bf16 safetensors", {"--shape", "17,19", "--seed", "3", "--dtype", "bfloat16",
-                              "--format", "safetensors", "--name", "layer.0", ""}},
-        {"json relu torch", {"--shape", "12,10", "--seed", "9", "--format", "json", "--gain",
-                             "relu", "--fan", "torch", ""}},
-        {"mlx-seeded call", {"--shape", "8,8", "--seed", "11", "--algorithm", "mlx-seeded",
-                             "--call", "4", ""}},
-        {"f64 fans", {"--shape", "5,6", "--seed", "0", "--dtype", "float64", "--fan-in", "3",
-                      "--fan-out", "4", ""}},
+        {"mlx f16 npy",
+         {"--shape", "64,32,3", "--seed", "1", "--algorithm", "mlx", "--dtype", "float16",
+          "--format", "npy", ""}},
+        {"bf16 safetensors",
+         {"--shape", "17,19", "--seed", "3", "--dtype", "bfloat16", "--format", "safetensors",
+          "--name", "layer.0", ""}},
+        {"json relu torch",
+         {"--shape", "12,10", "--seed", "9", "--format", "json", "--gain", "relu", "--fan", "torch",
+          ""}},
+        {"mlx-seeded call",
+         {"--shape", "8,8", "--seed", "11", "--algorithm", "mlx-seeded", "--call", "4", ""}},
+        {"f64 fans",
+         {"--shape", "5,6", "--seed", "0", "--dtype", "float64", "--fan-in", "3", "--fan-out", "4",
+          ""}},
     };
     return cr_make_param_array(same_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -148,8 +153,8 @@ ParameterizedTest(same_case *sc, cli, fetch_equals_gen)
 
 typedef struct {
     char label[40];
-    char command[8];        /* "" = none */
-    char args[MAX_ARGS][48];/* "{url}" = the daemon, "{dead}" = a closed port */
+    char command[8];         /* "" = none */
+    char args[MAX_ARGS][48]; /* "{url}" = the daemon, "{dead}" = a closed port */
     int exit_code;
 } exit_case;
 
@@ -160,32 +165,51 @@ ParameterizedTestParameters(cli, exit_codes)
         {"version", "", {"--version", ""}, 0},
         {"no command", "", {""}, 2},
         {"unknown command", "fletch", {""}, 2},
-        {"unknown option", "fetch", {"--url", "{url}", "--shape", "4,4", "--colour", "red", "-o",
-                                     "{out}", ""}, 2},
+        {"unknown option",
+         "fetch",
+         {"--url", "{url}", "--shape", "4,4", "--colour", "red", "-o", "{out}", ""},
+         2},
         {"missing value", "fetch", {"--url", "{url}", "-o", "{out}", "--shape", ""}, 2},
         {"no url", "fetch", {"--shape", "4,4", "-o", "{out}", ""}, 2},
         {"no shape", "fetch", {"--url", "{url}", "-o", "{out}", ""}, 2},
         {"no output", "fetch", {"--url", "{url}", "--shape", "4,4", ""}, 2},
-        {"twice", "fetch", {"--url", "{url}", "--shape", "4,4", "--shape", "4,4", "-o", "{out}",
-                            ""}, 2},
-        {"gen with url", "gen", {"--url", "{url}", "--shape", "4,4", "--seed", "1", "-o", "{out}",
-                                 ""}, 2},
+        {"twice",
+         "fetch",
+         {"--url", "{url}", "--shape", "4,4", "--shape", "4,4", "-o", "{out}", ""},
+         2},
+        {"gen with url",
+         "gen",
+         {"--url", "{url}", "--shape", "4,4", "--seed", "1", "-o", "{out}", ""},
+         2},
         {"gen without seed", "gen", {"--shape", "4,4", "-o", "{out}", ""}, 2},
-        {"bad timeout", "fetch", {"--url", "{url}", "--shape", "4,4", "--timeout", "soon", "-o",
-                                  "{out}", ""}, 2},
-        {"bad verify", "fetch", {"--url", "{url}", "--shape", "4,4", "--verify", "some", "-o",
-                                 "{out}", ""}, 2},
+        {"bad timeout",
+         "fetch",
+         {"--url", "{url}", "--shape", "4,4", "--timeout", "soon", "-o", "{out}", ""},
+         2},
+        {"bad verify",
+         "fetch",
+         {"--url", "{url}", "--shape", "4,4", "--verify", "some", "-o", "{out}", ""},
+         2},
         {"stray argument", "info", {"--url", "{url}", "extra", ""}, 2},
         {"bad url", "info", {"--url", "ftp://x", ""}, 2},
-        {"bad dtype", "fetch", {"--url", "{url}", "--shape", "4,4", "--dtype", "float8", "-o",
-                                "{out}", ""}, 3},
+        {"bad dtype",
+         "fetch",
+         {"--url", "{url}", "--shape", "4,4", "--dtype", "float8", "-o", "{out}", ""},
+         3},
         {"rank 1", "gen", {"--shape", "5", "--seed", "1", "-o", "{out}", ""}, 3},
-        {"mlx float64", "fetch", {"--url", "{url}", "--shape", "4,4", "--algorithm", "mlx",
-                                  "--dtype", "float64", "-o", "{out}", ""}, 3},
-        {"server 413", "fetch", {"--url", "{url}", "--shape", "1024,1025", "--format", "json",
-                                 "-o", "{out}", ""}, 3},
-        {"unreachable fetch", "fetch", {"--url", "{dead}", "--shape", "4,4", "--retries", "0",
-                                        "-o", "{out}", ""}, 4},
+        {"mlx float64",
+         "fetch",
+         {"--url", "{url}", "--shape", "4,4", "--algorithm", "mlx", "--dtype", "float64", "-o",
+          "{out}", ""},
+         3},
+        {"server 413",
+         "fetch",
+         {"--url", "{url}", "--shape", "1024,1025", "--format", "json", "-o", "{out}", ""},
+         3},
+        {"unreachable fetch",
+         "fetch",
+         {"--url", "{dead}", "--shape", "4,4", "--retries", "0", "-o", "{out}", ""},
+         4},
         {"unreachable health", "health", {"--url", "{dead}", ""}, 4},
         {"unreachable info", "info", {"--url", "{dead}", "--retries", "0", ""}, 4},
         {"health", "health", {"--url", "{url}", ""}, 0},
@@ -229,10 +253,9 @@ ParameterizedTest(exit_case *ec, cli, exit_codes)
             break;
     }
     unsetenv("GLOROT_URL");
-    int code = glorot(ec->command[0] ? ec->command : NULL, (const char(*)[48])args, out,
-                      stdout_path);
-    cr_expect_eq(code, ec->exit_code, "%s: exit %d, expected %d", ec->label, code,
-                 ec->exit_code);
+    int code =
+        glorot(ec->command[0] ? ec->command : NULL, (const char(*)[48])args, out, stdout_path);
+    cr_expect_eq(code, ec->exit_code, "%s: exit %d, expected %d", ec->label, code, ec->exit_code);
     size_t len = 0;
     unsigned char *text = th_read_file(stdout_path, &len);
     if (strcmp(ec->label, "help") == 0)
@@ -258,8 +281,8 @@ Test(cli, url_from_environment)
     scratch_dir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/w", dir);
     setenv("GLOROT_URL", ts_url(), 1);
-    const char *argv[] = {th_env("GLOROT_BIN"), "fetch", "--shape", "3,3", "--seed", "1",
-                          "-o", out, NULL};
+    const char *argv[] = {
+        th_env("GLOROT_BIN"), "fetch", "--shape", "3,3", "--seed", "1", "-o", out, NULL};
     cr_expect_eq(th_run(argv, NULL, 60), 0);
     const char *health[] = {th_env("GLOROT_BIN"), "health", NULL};
     cr_expect_eq(th_run(health, NULL, 60), 0);
@@ -280,8 +303,8 @@ Test(cli, failed_fetch_leaves_existing_file_alone)
     fclose(f);
 
     /* rejected by the server (json beyond max_json_elements) after the temp file exists */
-    const char *bad[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape",
-                         "1024,1025", "--format", "json", "-o", out, NULL};
+    const char *bad[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape", "1024,1025",
+                         "--format",           "json",  "-o",    out,      NULL};
     cr_expect_eq(th_run(bad, NULL, 60), 3);
     size_t len;
     unsigned char *text = th_read_file(out, &len);
@@ -289,8 +312,17 @@ Test(cli, failed_fetch_leaves_existing_file_alone)
     free(text);
     cr_expect_eq(entries(dir), 1, "the temporary file was not removed");
 
-    const char *good[] = {th_env("GLOROT_BIN"), "fetch", "--url", ts_url(), "--shape",
-                          "16,16", "--seed", "2", "-o", out, NULL};
+    const char *good[] = {th_env("GLOROT_BIN"),
+                          "fetch",
+                          "--url",
+                          ts_url(),
+                          "--shape",
+                          "16,16",
+                          "--seed",
+                          "2",
+                          "-o",
+                          out,
+                          NULL};
     cr_expect_eq(th_run(good, NULL, 60), 0);
     text = th_read_file(out, &len);
     cr_expect_eq(len, 16 * 16 * 4, "the successful fetch replaced the file");
@@ -302,13 +334,48 @@ Test(cli, failed_fetch_leaves_existing_file_alone)
 
 Test(cli, unwritable_destination_is_local_error)
 {
-    const char *argv[] = {th_env("GLOROT_BIN"), "gen", "--shape", "4,4", "--seed", "1", "-o",
+    const char *argv[] = {th_env("GLOROT_BIN"),     "gen", "--shape", "4,4", "--seed", "1", "-o",
                           "/nonexistent-dir/w.bin", NULL};
     cr_expect_eq(th_run(argv, NULL, 60), 5);
-    const char *full[] = {th_env("GLOROT_BIN"), "gen", "--shape", "4,4", "--seed", "1", "-o",
-                          "-", NULL};
+    const char *full[] = {
+        th_env("GLOROT_BIN"), "gen", "--shape", "4,4", "--seed", "1", "-o", "-", NULL};
     /* /dev/full: every write fails with ENOSPC */
     cr_expect_eq(th_run(full, "/dev/full", 60), 5);
+}
+
+/* An existing FIFO (like /dev/null or a device) is written in place: the
+ * temporary-file-and-rename path would replace it with a plain file. */
+Test(cli, fifo_destination_written_in_place)
+{
+    char dir[64], fifo[96];
+    scratch_dir(dir, sizeof dir);
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    pid_t reader = fork();
+    cr_assert_neq(reader, -1);
+    if (reader == 0) { /* count the bytes that come through, exit with count / 64 */
+        alarm(60);      /* no writer ever comes if the FIFO was replaced */
+        int fd = open(fifo, O_RDONLY);
+        unsigned char buf[4096];
+        size_t total = 0;
+        ssize_t n;
+        while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
+            total += (size_t)n;
+        _exit((int)(total / 64));
+    }
+    const char *argv[] = {
+        th_env("GLOROT_BIN"), "gen", "--shape", "16,16", "--seed", "1", "-o", fifo, NULL};
+    cr_expect_eq(th_run(argv, NULL, 60), 0);
+    int status = 0;
+    cr_assert_eq(waitpid(reader, &status, 0), reader);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 16 * 16 * 4 / 64,
+              "the reader saw %d x 64 bytes", WEXITSTATUS(status));
+    struct stat st;
+    cr_assert_eq(stat(fifo, &st), 0);
+    cr_expect(S_ISFIFO(st.st_mode), "the FIFO was replaced by a plain file");
+    cr_expect_eq(entries(dir), 1, "no temporary file is left");
+    unlink(fifo);
+    rmdir(dir);
 }
 
 /* ---- terminals ----------------------------------------------------------------- */
@@ -360,11 +427,11 @@ static int run_on_pty(const char *const argv[], int on_stdout, char *seen, size_
 Test(cli, binary_refused_on_terminal)
 {
     static char seen[1 << 16];
-    const char *raw[] = {th_env("GLOROT_BIN"), "gen", "--shape", "4,4", "--seed", "1", "-o", "-",
-                         NULL};
+    const char *raw[] = {
+        th_env("GLOROT_BIN"), "gen", "--shape", "4,4", "--seed", "1", "-o", "-", NULL};
     cr_expect_eq(run_on_pty(raw, 1, seen, sizeof seen), 2);
-    const char *json[] = {th_env("GLOROT_BIN"), "gen", "--shape", "2,2", "--seed", "1",
-                          "--format", "json", "-o", "-", NULL};
+    const char *json[] = {th_env("GLOROT_BIN"), "gen",  "--shape", "2,2", "--seed", "1",
+                          "--format",           "json", "-o",      "-",   NULL};
     cr_expect_eq(run_on_pty(json, 1, seen, sizeof seen), 0);
     cr_expect(strchr(seen, '[') != NULL, "json reaches the terminal: %s", seen);
 }
@@ -375,16 +442,16 @@ Test(cli, progress_bar_only_for_large_outputs_on_terminals)
     char dir[64], out[96];
     scratch_dir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/w", dir);
-    const char *large[] = {th_env("GLOROT_BIN"), "gen", "--shape", "4096,1024", "--seed", "1",
-                           "-o", out, NULL};
+    const char *large[] = {
+        th_env("GLOROT_BIN"), "gen", "--shape", "4096,1024", "--seed", "1", "-o", out, NULL};
     cr_expect_eq(run_on_pty(large, 0, seen, sizeof seen), 0);
     cr_expect(strstr(seen, "100.0%") != NULL, "no progress bar on a terminal");
-    const char *quiet[] = {th_env("GLOROT_BIN"), "gen", "--shape", "4096,1024", "--seed", "1",
-                           "-q", "-o", out, NULL};
+    const char *quiet[] = {
+        th_env("GLOROT_BIN"), "gen", "--shape", "4096,1024", "--seed", "1", "-q", "-o", out, NULL};
     cr_expect_eq(run_on_pty(quiet, 0, seen, sizeof seen), 0);
     cr_expect_str_eq(seen, "", "--quiet still drew: %s", seen);
-    const char *small[] = {th_env("GLOROT_BIN"), "gen", "--shape", "64,64", "--seed", "1", "-o",
-                           out, NULL};
+    const char *small[] = {
+        th_env("GLOROT_BIN"), "gen", "--shape", "64,64", "--seed", "1", "-o", out, NULL};
     cr_expect_eq(run_on_pty(small, 0, seen, sizeof seen), 0);
     cr_expect_str_eq(seen, "", "a small output drew a bar: %s", seen);
     unlink(out);

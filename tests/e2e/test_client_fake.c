@@ -15,6 +15,7 @@
  */
 #include "../support/harness.h"
 #include "glorot/client.h"
+#include "glorot_proto.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -22,6 +23,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -899,6 +901,71 @@ ParameterizedTest(lie_case *lc, fake, lying_answer_rejected)
         cr_expect_eq(meta.size, 0);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 1, "%s: a disagreeing answer is not retried", lc->label);
+    free(buf);
+}
+
+/* ---- Repr-Digest (RFC 9530) ------------------------------------------------------ */
+
+typedef struct {
+    char label[32];
+    int digest; /* 0 the body's, 1 another's, 2 malformed, 3 none, 4 sha-512 only */
+    glorot_verify verify;
+    glorot_code expected;
+} repr_case;
+
+ParameterizedTestParameters(fake, repr_digest_checked_when_verifying)
+{
+    static repr_case cases[] = {
+        {"right, sample", 0, GLOROT_VERIFY_SAMPLE, GLOROT_OK},
+        {"right, full", 0, GLOROT_VERIFY_FULL, GLOROT_OK},
+        {"wrong, sample", 1, GLOROT_VERIFY_SAMPLE, GLOROT_E_VERIFY},
+        {"wrong, full", 1, GLOROT_VERIFY_FULL, GLOROT_E_VERIFY},
+        {"wrong, unverified", 1, GLOROT_VERIFY_NONE, GLOROT_OK},
+        {"malformed", 2, GLOROT_VERIFY_SAMPLE, GLOROT_E_PROTOCOL},
+        {"absent", 3, GLOROT_VERIFY_SAMPLE, GLOROT_OK},
+        {"another algorithm", 4, GLOROT_VERIFY_SAMPLE, GLOROT_OK},
+    };
+    return cr_make_param_array(repr_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The body is right in every case, so sample and full verification pass:
+ * only the Repr-Digest check can fail "wrong". A verifying client asks for
+ * the field; an unverified one does not. */
+ParameterizedTest(repr_case *rc, fake, repr_digest_checked_when_verifying)
+{
+    fake_server f;
+    fake_reply r = FULL;
+    fake_start(&f, &r, 1);
+    unsigned char hash[32];
+    char value[GP_DIGEST_FIELD_MAX];
+    crypto_hash_sha256(hash, f.body, f.body_len);
+    hash[0] ^= rc->digest == 1 ? 1 : 0;
+    gp_digest_field(GP_DIGEST_SHA256, hash, value, sizeof value);
+    const char *line = rc->digest <= 1   ? value
+                       : rc->digest == 2 ? "sha-256=:not base64:"
+                       : rc->digest == 4 ? "sha-512=:AAAA:"
+                                         : NULL;
+    pthread_mutex_lock(&f.lock); /* the server reads its script per connection */
+    if (line != NULL)
+        snprintf(f.script[0].headers, sizeof f.script[0].headers, "Repr-Digest: %s\r\n", line);
+    pthread_mutex_unlock(&f.lock);
+    glorot_client *c = fake_client(&f, rc->verify, 0, 20000);
+    glorot_request req;
+    glorot_error err = {0};
+    test_request(&req, 1);
+    unsigned char *buf = malloc(f.body_len);
+    glorot_code code = glorot_fetch(c, &req, buf, f.body_len, NULL, &err);
+    cr_expect_eq(code, rc->expected, "%s: got %s: %s", rc->label, glorot_strerror(code),
+                 err.message);
+    if (code == GLOROT_E_VERIFY)
+        cr_expect(strstr(err.message, "Repr-Digest") != NULL, "%s", err.message);
+    pthread_mutex_lock(&f.lock);
+    int asked = strstr(f.heads[0], "\r\nWant-Repr-Digest: sha-256=10\r\n") != NULL;
+    pthread_mutex_unlock(&f.lock);
+    cr_expect_eq(asked, rc->verify != GLOROT_VERIFY_NONE, "%s: Want-Repr-Digest sent: %d",
+                 rc->label, asked);
+    glorot_client_free(c);
+    fake_stop(&f);
     free(buf);
 }
 

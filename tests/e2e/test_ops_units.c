@@ -725,7 +725,7 @@ Test(ops_units, metrics_text)
     s->connections_open = 5;
     s->connections_rejected[STATS_REJECT_PER_IP] = 7;
     s->requests_limited[STATS_LIMIT_BUSY] = 2;
-    gd_metrics_gauges g = {4, 0};
+    gd_metrics_gauges g = {4, 0, 1, 6, 2, 3};
     size_t len = 0;
     char *text = gd_metrics_render(s, &g, &len);
     cr_assert_not_null(text);
@@ -754,6 +754,10 @@ Test(ops_units, metrics_text)
         "glorotd_limited_requests_total{reason=\"per_ip\"} 0\n",
         "glorotd_downloads_in_flight 4\n",
         "glorotd_ready 0\n",
+        "# TYPE glorotd_digest_jobs_running gauge\nglorotd_digest_jobs_running 1\n",
+        "glorotd_digest_jobs_total{outcome=\"started\"} 6\n",
+        "glorotd_digest_jobs_total{outcome=\"refused\"} 2\n",
+        "glorotd_digest_jobs_total{outcome=\"cached\"} 3\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_expect(strstr(text, want[i]) != NULL, "no '%s' in:\n%s", want[i], text);
@@ -762,8 +766,8 @@ Test(ops_units, metrics_text)
              GLOROT_VERSION, gp_kernels());
     cr_expect(strstr(text, build) != NULL, "no '%s' in:\n%s", build, text);
     cr_expect(strstr(text, "endpoint=\"/healthz\"") == NULL, "unused endpoints are left out");
-    /* 3 requests + 2 bytes + 2x(13 buckets + sum + count) + 12 + 3 + 1 + 2 + 2 + 3 */
-    cr_expect_eq(check_exposition(text), 3 + 2 + 30 + 12 + 3 + 1 + 2 + 2 + 3, "%s", text);
+    /* 3 requests + 2 bytes + 2x(13 buckets + sum + count) + 12 + 3 + 1 + 2 + 2 + 3 + 4 digest */
+    cr_expect_eq(check_exposition(text), 3 + 2 + 30 + 12 + 3 + 1 + 2 + 2 + 3 + 4, "%s", text);
     free(text);
     free(s);
 }

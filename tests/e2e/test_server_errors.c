@@ -42,7 +42,15 @@ ParameterizedTestParameters(errors, reply)
     static ecase cases[] = {
         /* routing and methods */
         {"unknown path", {""}, "/v2/nothing", 404, "not_found", "", ""},
-        {"root", {""}, "/", 404, "not_found", "", ""},
+        /* "/" is the page (test_page.c); nothing else lives under it */
+        {"under root", {""}, "/index.html", 404, "not_found", "", ""},
+        {"POST root",
+         {"-X", "POST", JSON_CT, "--data-binary", "{}"},
+         "/",
+         405,
+         "method_not_allowed",
+         "",
+         "GET, HEAD"},
         {"DELETE", {"-X", "DELETE"}, GU, 405, "method_not_allowed", "", "GET, HEAD, POST"},
         {"PUT",
          {"-X", "PUT", JSON_CT, "--data-binary", "{}"},

@@ -489,15 +489,16 @@ Test(values, info)
     cr_assert_not_null(doc, "%s", jerr.text);
     const char *name, *version, *kernels;
     json_t *algs, *dtypes, *fans, *formats, *inits, *mlx_compat;
-    json_int_t max_el, max_body, max_json, max_conn, timeout, batch_tensors, batch_bytes;
+    json_int_t max_el, max_body, max_json, max_conn, timeout, batch_tensors, batch_bytes, digests;
     int rc = json_unpack_ex(
         doc, &jerr, JSON_STRICT,
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
         "name", &name, "version", &version, "kernels", &kernels, "initializers", &inits,
         "mlx_compatibility", &mlx_compat, "algorithms", &algs, "dtypes", &dtypes, "fans", &fans,
         "formats", &formats, "limits", "max_elements", &max_el, "max_body_bytes", &max_body,
         "max_json_elements", &max_json, "max_batch_tensors", &batch_tensors, "max_batch_bytes",
-        &batch_bytes, "max_connections", &max_conn, "timeout_seconds", &timeout);
+        &batch_bytes, "max_connections", &max_conn, "timeout_seconds", &timeout,
+        "max_digest_jobs", &digests);
     cr_assert_eq(rc, 0, "%s: %s", jerr.text, (const char *)resp.body);
     cr_expect_str_eq(name, "glorotd");
     cr_expect_str_eq(version, GLOROT_VERSION);
@@ -507,6 +508,7 @@ Test(values, info)
     /* defaults where the shared daemon was not told otherwise, flags where it was */
     cr_expect_eq(max_el, 4294967296LL);
     cr_expect_eq(max_body, 1048576);
+    cr_expect_eq(digests, 2, "--max-digest-jobs default");
     cr_expect_eq(max_json, 5000);
     cr_expect_eq(batch_tensors, 4096);
     cr_expect_eq(batch_bytes, 68719476736LL);

@@ -570,13 +570,18 @@ ParameterizedTest(digest_case *c, sharding, digest_matches_sha256sum)
     cr_assert_eq(digest.status, 200, "%s", digest.body);
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)digest.body, digest.len, 0, &jerr);
-    const char *sha = NULL, *etag = NULL, *canonical = NULL, *seed = NULL;
+    const char *sha = NULL, *etag = NULL, *canonical = NULL, *seed = NULL, *repr = NULL;
     json_int_t length = -1;
-    cr_assert_eq(json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s}", "sha256",
-                                &sha, "length", &length, "etag", &etag, "canonical", &canonical,
-                                "seed", &seed),
+    cr_assert_eq(json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s, s:s}",
+                                "sha256", &sha, "length", &length, "etag", &etag, "canonical",
+                                &canonical, "seed", &seed, "repr_digest", &repr),
                  0, "%s: %s", jerr.text, digest.body);
     cr_expect_str_eq(sha, hex, "%s: digest differs from sha256sum", c->query);
+    unsigned char bin[32], from_hex[32];
+    cr_expect_eq(gp_digest_field_find(repr, strlen(repr), GP_DIGEST_SHA256, bin), 1, "%s", repr);
+    for (size_t i = 0; i < 32; i++)
+        sscanf(hex + 2 * i, "%2hhx", &from_hex[i]);
+    cr_expect_eq(memcmp(bin, from_hex, 32), 0, "repr_digest %s is not sha256sum's %s", repr, hex);
     cr_expect_eq(length, (json_int_t)body.len);
     cr_expect_str_eq(etag, sh_must(&body, "ETag"));
     cr_expect_str_eq(canonical, sh_must(&body, "Glorot-Canonical"));

@@ -94,6 +94,11 @@ def check_equals_single():
     meta, order, tensors = parse_st(data)
     expect(order == [t["name"] for t in MODEL["tensors"]], "manifest order")
     expect(meta["tensors"] == "4" and meta["generator"] == "glorotd", "metadata")
+    # transformers' load_state_dict (src/transformers/modeling_utils.py) refuses
+    # a file unless: metadata is None or metadata.get("format") in
+    # ["pt", "tf", "flax", "mlx"] (OSError "does not contain the valid metadata").
+    expect(meta.get("format") in ["pt", "tf", "flax", "mlx"], "transformers' format check")
+    expect(meta.get("format") == "pt", "metadata format is pt")
     for i, t in enumerate(MODEL["tensors"]):
         canon = meta["glorot.%d" % i]
         dtype, shape, raw = tensors[t["name"]]

@@ -31,6 +31,17 @@ ALGORITHM_VERSION = {"chacha20": 1, "mlx": 1, "mlx-seeded": 1}
 failures = []
 
 
+def transformers_accepts(metadata):
+    """transformers' load_state_dict (src/transformers/modeling_utils.py), on
+    what safe_open(...).metadata() returns (the header's __metadata__ object,
+    None without one):
+        if metadata is not None and metadata.get("format") not in
+                ["pt", "tf", "flax", "mlx"]:
+            raise OSError(... "does not contain the valid metadata" ...)
+    """
+    return not (metadata is not None and metadata.get("format") not in ["pt", "tf", "flax", "mlx"])
+
+
 def fail(what):
     failures.append(what)
 
@@ -111,7 +122,9 @@ def check_safetensors(path, raw, args, shape):
            "safetensors: data_offsets %r" % entry.get("data_offsets"))
     meta = header.get("__metadata__", {})
     expect(all(isinstance(v, str) for v in meta.values()), "safetensors: non-string metadata")
-    want = {"seed": args.seed, "algorithm": args.algorithm, "dtype": args.dtype,
+    expect(transformers_accepts(header.get("__metadata__")),
+           "safetensors: transformers' load_state_dict would refuse metadata %r" % meta)
+    want = {"format": "pt", "seed": args.seed, "algorithm": args.algorithm, "dtype": args.dtype,
             "generator": "glorotd", "version": str(ALGORITHM_VERSION[args.algorithm])}
     for key, value in want.items():
         expect(meta.get(key) == value, "safetensors: metadata %s=%r, want %r"

@@ -251,7 +251,8 @@ Test(safetensors, header_exact)
     snprintf(limit, sizeof limit, "%.17g", b.req.limit);
     char expected[1024];
     snprintf(expected, sizeof expected,
-             "{\"__metadata__\":{\"seed\":\"42\",\"algorithm\":\"chacha20\",\"version\":\"1\","
+             "{\"__metadata__\":{\"format\":\"pt\",\"seed\":\"42\",\"algorithm\":\"chacha20\","
+             "\"version\":\"1\","
              "\"gain\":\"1\",\"limit\":\"%s\",\"fan_in\":\"3\",\"fan_out\":\"2\",\"fan\":\"mlx\","
              "\"dtype\":\"float32\",\"generator\":\"glorotd\"},"
              "\"weight\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}",

@@ -109,7 +109,11 @@ typedef struct glorot_options {
     const char *bearer_token; /* sent as "Authorization: Bearer ..."; NULL = none */
     const char *ca_file;      /* PEM bundle for https; NULL = system default */
     const char *user_agent;   /* NULL = "libglorot-client/VERSION" */
-    glorot_verify verify;     /* check received bytes against local generation */
+    glorot_verify verify;     /* check received bytes against local generation; any mode
+                                 but NONE also sends "Want-Repr-Digest: sha-256=10" with
+                                 tensor downloads and checks the answer's Repr-Digest
+                                 (RFC 9530), when it has one, against the SHA-256 of every
+                                 byte received (GLOROT_E_VERIFY on a mismatch) */
 } glorot_options;
 
 /* Opaque handle: holds the options and a reusable connection. */
