@@ -401,10 +401,12 @@ static gp_code one_object(json_t *o, size_t k, size_t count, shard_texts *t, gp_
     append(t->shard, sizeof t->shard, &t->shard_len, k, text);
     snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, axis ? json_integer_value(axis) : 0);
     append(t->axis, sizeof t->axis, &t->axis_len, k, text);
-    snprintf(text, sizeof text, "%.12s", split ? json_string_value(split) : "array_split");
-    if (split && json_string_length(split) != strlen(text))
-        snprintf(text, sizeof text, "?"); /* too long or holding a NUL: refused by its parser */
-    append(t->split, sizeof t->split, &t->split_len, k, text);
+    if (split && (json_string_length(split) > 11 || strchr(json_string_value(split), ',')))
+        return gp_fail(err, GP_EPARAM, "split",
+                       "split: \"%s\" is not supported; use array_split, chunk or even",
+                       gpi_quote(json_string_value(split), json_string_length(split)).text);
+    append(t->split, sizeof t->split, &t->split_len, k,
+           split ? json_string_value(split) : "array_split");
     snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, stride ? json_integer_value(stride) : 1);
     append(t->stride, sizeof t->stride, &t->stride_len, k, text);
     t->with_axis += axis != NULL;

@@ -332,6 +332,8 @@ ParameterizedTestParameters(shard, json_forms)
         {"{\"rank\":\"1\",\"world\":3}", "", "shard"},
         {"{\"rank\":1}", "", "shard"},
         {"{\"rank\":1,\"world\":3,\"split\":\"torch\"}", "", "split"},
+        {"{\"rank\":1,\"world\":3,\"split\":\"array_split_plus\"}", "", "split"},
+        {"{\"rank\":1,\"world\":3,\"split\":\"chunk,even\"}", "", "split"},
         {"{\"rank\":1,\"world\":3,\"split\":\"chunk\\u0000\"}", "", "shard"},
         {"{\"rank\":5,\"world\":3}", "", "shard"},
         {"[]", "", "shard"},
