@@ -10,39 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Largest value below 1.0 in the dtype, as float32 bits (MLX's clamp). */
-#define UPPER_F32 0x3F7FFFFFu  /* 1 - 2^-24 */
-#define UPPER_F16 0x3F7FE000u  /* 1 - 2^-11 */
-#define UPPER_BF16 0x3F7F0000u /* 1 - 2^-8 */
-
-static float round_to(gp_dtype d, float f)
-{
-    switch (d) {
-    case GP_FLOAT16:
-        return gpi_round_f16(f);
-    case GP_BFLOAT16:
-        return gpi_round_bf16(f);
-    case GP_FLOAT32:
-    case GP_FLOAT64:
-        break;
-    }
-    return f;
-}
-
-static float upper_for(gp_dtype d)
-{
-    switch (d) {
-    case GP_FLOAT16:
-        return gpi_f32_from_bits(UPPER_F16);
-    case GP_BFLOAT16:
-        return gpi_f32_from_bits(UPPER_BF16);
-    case GP_FLOAT32:
-    case GP_FLOAT64:
-        break;
-    }
-    return gpi_f32_from_bits(UPPER_F32);
-}
-
 static int dtype_valid(gp_dtype d)
 {
     return d == GP_FLOAT32 || d == GP_FLOAT16 || d == GP_BFLOAT16 || d == GP_FLOAT64;
@@ -134,8 +101,9 @@ static gp_code uniform_bounds(const gp_request *r, double *lo, double *hi, gp_er
         return gp_fail(err, GP_EPARAM, range_param(r), "the bounds must be finite numbers");
     if (r->dtype == GP_FLOAT64)
         return GP_OK;
-    if (!(fabs(*lo) < FLT_MAX) || !(fabs(*hi) < FLT_MAX) || isinf(round_to(r->dtype, (float)*lo)) ||
-        isinf(round_to(r->dtype, (float)*hi)))
+    if (!(fabs(*lo) < FLT_MAX) || !(fabs(*hi) < FLT_MAX) ||
+        isinf(gpi_round_dtype(r->dtype, (float)*lo)) ||
+        isinf(gpi_round_dtype(r->dtype, (float)*hi)))
         return gp_fail(err, GP_EUNSUPPORTED, range_param(r), "the bounds %g, %g do not fit in %s",
                        *lo, *hi, gp_dtype_name(r->dtype));
     return GP_OK;
@@ -196,14 +164,14 @@ static gp_code init_mlx_uniform(gp_gen *g, const gp_request *r, gp_error *err)
 
     if (rc != GP_OK)
         return rc;
-    hi = round_to(r->dtype, (float)bhi);
-    lo = round_to(r->dtype, (float)blo);
+    hi = gpi_round_dtype(r->dtype, (float)bhi);
+    lo = gpi_round_dtype(r->dtype, (float)blo);
     g->lo_f32 = lo;
-    g->range_f32 = round_to(r->dtype, hi - lo);
+    g->range_f32 = gpi_round_dtype(r->dtype, hi - lo);
     if (isinf(g->range_f32))
         return gp_fail(err, GP_EUNSUPPORTED, range_param(r),
                        "the range %g - (%g) does not fit in %s", bhi, blo, gp_dtype_name(r->dtype));
-    g->upper_f32 = upper_for(r->dtype);
+    g->upper_f32 = gpi_mlx_upper(r->dtype);
     return GP_OK;
 }
 

@@ -100,6 +100,8 @@ float gpi_bf16_to_f32(uint16_t h);
 /* The float32 value of RNE_T(f): the dtype's rounding, kept in a float. */
 float gpi_round_f16(float f);
 float gpi_round_bf16(float f);
+/* RNE_T(f) for dtype d as a float (float32 and float64: f itself). */
+float gpi_round_dtype(gp_dtype d, float f);
 /* The same over arrays: round in place, or store as little-endian bits. */
 void gpi_round_f16_n(float *v, size_t n);
 void gpi_round_bf16_n(float *v, size_t n);
@@ -126,6 +128,10 @@ void gpi_mlx_seeded_key(uint64_t seed, uint64_t call, uint32_t key[2]);
  * as native uint32 values. */
 void gpi_mlx_words(const uint32_t key[2], uint64_t nwords, uint64_t first, size_t count,
                    uint32_t *out);
+
+/* MLX's below_one<T>(): the largest dtype value under 1, as a float32
+ * (the clamp of every MLX uniform draw). */
+float gpi_mlx_upper(gp_dtype d);
 
 /* MLX uniform in [0, 1): min(RNE_f32(w) * 2^-32, upper) in float32. */
 float gpi_mlx_uniform(uint32_t w, float upper);

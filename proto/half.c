@@ -144,3 +144,17 @@ void gpi_store_bf16_n(const float *v, size_t n, unsigned char *dst)
     for (size_t i = 0; i < n; i++)
         gpi_store_le16(dst + 2 * i, to_bf16(v[i]));
 }
+
+float gpi_round_dtype(gp_dtype d, float f)
+{
+    switch (d) {
+    case GP_FLOAT16:
+        return gpi_round_f16(f);
+    case GP_BFLOAT16:
+        return gpi_round_bf16(f);
+    case GP_FLOAT32:
+    case GP_FLOAT64:
+        break;
+    }
+    return f;
+}

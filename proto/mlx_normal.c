@@ -28,35 +28,6 @@
 
 /* ---- constants ------------------------------------------------------------- */
 
-static float round_to(gp_dtype dtype, float f)
-{
-    switch (dtype) {
-    case GP_FLOAT16:
-        return gpi_round_f16(f);
-    case GP_BFLOAT16:
-        return gpi_round_bf16(f);
-    case GP_FLOAT32:
-    case GP_FLOAT64:
-        break;
-    }
-    return f;
-}
-
-/* MLX below_one<T>(): the largest dtype value under 1, as a float32 scalar. */
-static float below_one(gp_dtype dtype)
-{
-    switch (dtype) {
-    case GP_FLOAT16:
-        return 0x1.ffcp-1f; /* 0x3BFF */
-    case GP_BFLOAT16:
-        return 0x1.fep-1f; /* 0x3F7F */
-    case GP_FLOAT32:
-    case GP_FLOAT64:
-        break;
-    }
-    return 0x1.fffffep-1f; /* nextafter(1f, 0f) */
-}
-
 /* A Python float as MLX receives it: (float)x, then the dtype. Fails when
  * either is not finite; what names the value in the message. */
 static gp_code scalar_in(double x, gp_dtype dtype, const char *param, const char *what, float *out,
@@ -67,7 +38,7 @@ static gp_code scalar_in(double x, gp_dtype dtype, const char *param, const char
     if (!isfinite(x))
         return gp_fail(err, GP_EPARAM, param, "%s must be a finite number", what);
     if (fabs(x) <= (double)FLT_MAX)
-        f = round_to(dtype, (float)x);
+        f = gpi_round_dtype(dtype, (float)x);
     if (!(fabs(x) <= (double)FLT_MAX) || isinf(f))
         return gp_fail(err, GP_EUNSUPPORTED, param, "%s = %g does not fit in %s", what, x,
                        gp_dtype_name(dtype));
@@ -78,7 +49,7 @@ static gp_code scalar_in(double x, gp_dtype dtype, const char *param, const char
 /* sqrt(2.0) as array(double, dtype) stores it: double -> float -> dtype. */
 static float sqrt2_in(gp_dtype dtype)
 {
-    return round_to(dtype, (float)sqrt(2.0));
+    return gpi_round_dtype(dtype, (float)sqrt(2.0));
 }
 
 static gp_code init_normal(gpi_mlx_dist *d, double mean, double std, gp_error *err)
@@ -91,12 +62,12 @@ static gp_code init_normal(gpi_mlx_dist *d, double mean, double std, gp_error *e
         rc = scalar_in(mean, d->dtype, "mean", "mean", &d->loc, err);
     if (rc != GP_OK)
         return rc;
-    d->scale = round_to(d->dtype, sqrt2_in(d->dtype) * std_t);
+    d->scale = gpi_round_dtype(d->dtype, sqrt2_in(d->dtype) * std_t);
     if (isinf(d->scale))
         return gp_fail(err, GP_EUNSUPPORTED, std_name, "the scale sqrt(2) * %g does not fit in %s",
                        std, gp_dtype_name(d->dtype));
     /* The float32 uniform: lo = nextafter(-1, 0), range = RNE(1 - lo) = 2. */
-    d->upper = below_one(GP_FLOAT32);
+    d->upper = gpi_mlx_upper(GP_FLOAT32);
     d->lo = -0x1.fffffep-1f;
     d->range = 1.0f - d->lo;
     return GP_OK;
@@ -105,7 +76,7 @@ static gp_code init_normal(gpi_mlx_dist *d, double mean, double std, gp_error *e
 /* erf(bound / sqrt2) in the dtype: the division and erf each rounded. */
 static float erf_in(gp_dtype dtype, float bound, float sqrt2)
 {
-    return round_to(dtype, gpi_mlx_erf(round_to(dtype, bound / sqrt2)));
+    return gpi_round_dtype(dtype, gpi_mlx_erf(gpi_round_dtype(dtype, bound / sqrt2)));
 }
 
 static gp_code init_truncated(gpi_mlx_dist *d, double mean, double std, double a, double b,
@@ -132,9 +103,9 @@ static gp_code init_truncated(gpi_mlx_dist *d, double mean, double std, double a
     d->scale = sqrt2_in(d->dtype);
     ea = erf_in(d->dtype, d->clip_lo, d->scale);
     eb = erf_in(d->dtype, d->clip_hi, d->scale);
-    d->upper = below_one(d->dtype);
+    d->upper = gpi_mlx_upper(d->dtype);
     d->lo = ea;
-    d->range = round_to(d->dtype, eb - ea); /* |erf| <= 1: finite */
+    d->range = gpi_round_dtype(d->dtype, eb - ea); /* |erf| <= 1: finite */
     return GP_OK;
 }
 
@@ -170,9 +141,9 @@ gp_code gpi_mlx_dist_init(gpi_mlx_dist *d, gpi_mlx_kind kind, gp_dtype dtype, do
 /* The dtype's uniform draw for word w (threefry.c emit_f32 / emit_half). */
 static float uniform_at(const gpi_mlx_dist *d, uint32_t w)
 {
-    float u = round_to(d->dtype, gpi_mlx_uniform(w, d->upper));
+    float u = gpi_round_dtype(d->dtype, gpi_mlx_uniform(w, d->upper));
 
-    return round_to(d->dtype, round_to(d->dtype, d->range * u) + d->lo);
+    return gpi_round_dtype(d->dtype, gpi_round_dtype(d->dtype, d->range * u) + d->lo);
 }
 
 /* normal(): the uniform is float32 whatever the dtype. */
@@ -182,9 +153,9 @@ static float normal_at(const gpi_mlx_dist *d, uint32_t w)
     float s = p + d->lo;
     float y;
 
-    y = round_to(d->dtype, d->scale * round_to(d->dtype, gpi_mlx_erfinv(s)));
+    y = gpi_round_dtype(d->dtype, d->scale * gpi_round_dtype(d->dtype, gpi_mlx_erfinv(s)));
     if (d->kind == GPI_MLX_NORMAL)
-        y = round_to(d->dtype, d->loc + y);
+        y = gpi_round_dtype(d->dtype, d->loc + y);
     return y;
 }
 
@@ -202,11 +173,11 @@ static float mlx_max(float a, float b)
 static float truncated_at(const gpi_mlx_dist *d, uint32_t w)
 {
     float u = uniform_at(d, w);
-    float x = round_to(d->dtype, d->scale * round_to(d->dtype, gpi_mlx_erfinv(u)));
+    float x = gpi_round_dtype(d->dtype, d->scale * gpi_round_dtype(d->dtype, gpi_mlx_erfinv(u)));
 
     x = mlx_max(mlx_min(d->clip_hi, x), d->clip_lo);
-    x = round_to(d->dtype, x * d->std_t);
-    return round_to(d->dtype, x + d->loc);
+    x = gpi_round_dtype(d->dtype, x * d->std_t);
+    return gpi_round_dtype(d->dtype, x + d->loc);
 }
 
 static void store(gp_dtype dtype, float v, unsigned char *p)

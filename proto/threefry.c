@@ -317,3 +317,17 @@ void gpi_mlx_fill(const gp_gen *g, uint64_t first, size_t count, unsigned char *
     }
     mlx_run(&jb, first + count);
 }
+
+float gpi_mlx_upper(gp_dtype d)
+{
+    switch (d) {
+    case GP_FLOAT16:
+        return 0x1.ffcp-1f; /* 1 - 2^-11, f16 0x3BFF */
+    case GP_BFLOAT16:
+        return 0x1.fep-1f; /* 1 - 2^-8, bf16 0x3F7F */
+    case GP_FLOAT32:
+    case GP_FLOAT64:
+        break;
+    }
+    return 0x1.fffffep-1f; /* 1 - 2^-24 = nextafter(1f, 0f) */
+}
