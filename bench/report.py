@@ -261,6 +261,26 @@ class Report:
         for alg, rel in sorted(worst.items()):
             self.target("normal family vs uniform family, %s (worst init x dtype)" % alg,
                         ">= 0.5x", "%.2fx" % rel, rel >= 0.5, WHY["normal"])
+        base = self.get("initstream", "uniform-chacha20", "B_s")
+        if not base:
+            return
+        self.p()
+        self.p("1 GiB float32 streams from one glorotd (`--threads 2`) to `curl -o /dev/null`, "
+               "interleaved runs: GB/s median (min-max), glorot_normal / glorot_uniform run by "
+               "run.")
+        self.p()
+        self.p("| algorithm | glorot_uniform GB/s | glorot_normal GB/s | normal / uniform |")
+        self.p("|---|---|---|---|")
+        for alg in ("chacha20", "mlx"):
+            u = self.get("initstream", "uniform-" + alg, "B_s")
+            n = self.get("initstream", "normal-" + alg, "B_s")
+            if not u or not n:
+                continue
+            r = ratios(n, u)
+            self.p("| %s | %s | %s | %s |" % (alg, span([v / 1e9 for v in u], "%.2f"),
+                                            span([v / 1e9 for v in n], "%.2f"), span(r, "%.2f")))
+            self.target("1 GiB glorot_normal vs glorot_uniform stream, %s float32" % alg,
+                        ">= 0.8x", "%.2fx" % med(r), med(r) >= 0.8, WHY["normal"])
 
     def ceiling_text(self, kind):
         v = self.get("kernel", "ceiling-ratio/avx512/%s" % kind, "Melem_s")
@@ -338,7 +358,6 @@ class Report:
         self.pinned()
         self.local()
         self.kernels()
-        self.inits()
         self.memory()
         body = self.out[body_start:]
         self.out = self.out[:body_start]
@@ -493,6 +512,30 @@ def python_shard(env_path, tsv_path):
     return "\n".join(out) + "\n"
 
 
+def inits_section(env_path, tsv_path):
+    env = {}
+    with open(env_path) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("\t")
+            env[k] = v
+    r = Report(env, load(tsv_path))
+    r.p("Measured %s on %s (kernels: %s), %s runs, load average %s." % (
+        env.get("date", "-"), env.get("cpu", "-"), env.get("simd", "-"), env.get("runs", "-"),
+        env.get("load", "-")))
+    r.p()
+    r.inits()
+    r.p("Targets (issue 16):")
+    r.p()
+    r.p("| target | goal | measured | verdict |")
+    r.p("|---|---|---|---|")
+    for what, goal, measured, met, _ in r.targets:
+        r.p("| %s | %s | %s | %s |" % (what, goal, measured, "met" if met else "**missed**"))
+    r.p()
+    if any(not met for _, _, _, met, _ in r.targets):
+        r.p("Why: " + WHY["normal"] + ".")
+    return "\n".join(r.out) + "\n"
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: report.py environment.tsv results.tsv")
@@ -507,6 +550,9 @@ def main():
     here = pathlib.Path(sys.argv[2]).resolve().parent
     if (here / "python_shard.tsv").exists():
         sys.stdout.write("\n" + python_shard(here / "python_shard.env.tsv", here / "python_shard.tsv"))
+    # issue 16's rows: bench_inits and the normal streams, their own run (SECTIONS=inits)
+    if (here / "inits.tsv").exists():
+        sys.stdout.write("\n" + inits_section(here / "inits.env.tsv", here / "inits.tsv"))
 
 
 if __name__ == "__main__":

@@ -97,13 +97,36 @@ section_kernels() {
 
 # ---- 4c. every initializer ----------------------------------------------------------
 
+# Its own files (bench/inits.tsv, bench/inits.env.tsv), so it can be rerun alone
+# (SECTIONS=inits) without replacing the other sections' figures.
 section_inits() {
-    note "inits: elements/s per core for every initializer (bench_inits)"
+    note "inits: elements/s per core for every initializer (bench_inits), 1 GiB normal vs uniform"
+    local out=$WORK/inits.tsv
+    : >"$out"
     "$B/bench/bench_inits" 0.25 "$RUNS" | tail -n +2 | while IFS=$'\t' read -r init alg dtype med lo hi; do
-        record init "$init/$alg/$dtype" Melem_s "$med"
-        record init "$init/$alg/$dtype" min "$lo"
-        record init "$init/$alg/$dtype" max "$hi"
+        printf 'init\t%s\tMelem_s\t%s\ninit\t%s\tmin\t%s\ninit\t%s\tmax\t%s\n' \
+            "$init/$alg/$dtype" "$med" "$init/$alg/$dtype" "$lo" "$init/$alg/$dtype" "$hi" >>"$out"
     done
+    start_glorotd gdi
+    local -a names=(uniform-chacha20 normal-chacha20 uniform-mlx normal-mlx)
+    local -a urls=("$gdi_URL/v1/glorot_uniform?seed=1&shape=16384,16384&algorithm=chacha20"
+        "$gdi_URL/v1/glorot_normal?seed=1&shape=16384,16384&algorithm=chacha20"
+        "$gdi_URL/v1/glorot_uniform?seed=1&shape=16384,16384&algorithm=mlx"
+        "$gdi_URL/v1/glorot_normal?seed=1&shape=16384,16384&algorithm=mlx")
+    for r in $(seq "$RUNS"); do # interleaved, as section 1
+        for i in "${!names[@]}"; do
+            printf 'initstream\t%s\tB_s\t%s\n' "${names[$i]}" "$(curl_rate "${urls[$i]}")" >>"$out"
+        done
+    done
+    stop_pid "$gdi_PID"
+    cp "$out" "$ROOT/bench/inits.tsv"
+    {
+        printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+        printf 'cpu\t%s\n' "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+        printf 'simd\t%s\n' "$("$B/bench/bench_kernels" --simd)"
+        printf 'runs\t%s\n' "$RUNS"
+        printf 'load\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$ROOT/bench/inits.env.tsv"
 }
 
 # ---- 1. one large stream -------------------------------------------------------------
