@@ -53,9 +53,9 @@ typedef struct {
     int fd;
     int is_stdout;
     int is_special; /* an existing device or FIFO, written in place (no rename) */
-    char *path; /* final name */
-    char *tmp;  /* temporary name in the same folder */
-    int error;  /* errno of the first write failure, 0 if none */
+    char *path;     /* final name */
+    char *tmp;      /* temporary name in the same folder */
+    int error;      /* errno of the first write failure, 0 if none */
     uint64_t written;
     /* progress bar on stderr */
     int progress;
