@@ -61,7 +61,7 @@ static gp_code gpi_gen_chacha_dist(gp_gen *g, const gp_request *r, gp_error *err
     gp_code rc = gpi_chacha_dist_init(&d, r->dist == GP_DIST_TRUNCATED_NORMAL, r->dtype,
                                       r->dist_mean, r->dist_std, r->dist_a, r->dist_b, err);
     if (rc != GP_OK) {
-        if (!r->dist_has_mean && strcmp(err->param, "std") == 0)
+        if (err != NULL && !r->dist_has_mean && strcmp(err->param, "std") == 0)
             memcpy(err->param, "gain", sizeof "gain"); /* glorot_normal, he_normal */
         return rc;
     }
