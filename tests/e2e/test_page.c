@@ -415,6 +415,9 @@ static int run_browser(const char *base, const char *cases, const char *token, c
  * large tensor, mlx-seeded and bfloat16: the DOM checked against the server. */
 Test(page_browser, every_case_in_chromium, .timeout = 1000)
 {
+    if (TH_UNDER_ASAN)
+        cr_skip_test(
+            "the Chromium runs are in make check; ASan checks the page's server side above");
     int rc = run_browser(ts_url(), "all", NULL, NULL);
     cr_assert_eq(rc, 0, "check_page.py failed (%d); its messages are above", rc);
 }
@@ -423,6 +426,9 @@ Test(page_browser, every_case_in_chromium, .timeout = 1000)
  * calls carry it; the token is neither stored nor written into the lines. */
 Test(page_browser, token_file, .timeout = 1000)
 {
+    if (TH_UNDER_ASAN)
+        cr_skip_test(
+            "the Chromium runs are in make check; ASan checks the page's server side above");
     char dir[] = "/tmp/glorot-page-XXXXXX", file[64];
     cr_assert_not_null(mkdtemp(dir));
     snprintf(file, sizeof file, "%s/tokens", dir);
@@ -461,6 +467,9 @@ Test(page_browser, token_file, .timeout = 1000)
  * its lines use the prefix, because every URL in it is relative. */
 Test(page_browser, behind_a_path_prefix, .timeout = 1000)
 {
+    if (TH_UNDER_ASAN)
+        cr_skip_test(
+            "the Chromium runs are in make check; ASan checks the page's server side above");
     int rc = run_browser(ts_url(), "init-glorot_uniform,error,shard", NULL, "/glorot");
     cr_assert_eq(rc, 0, "check_page.py behind /glorot failed (%d); its messages are above", rc);
 }

@@ -14,8 +14,8 @@
 typedef struct {
     pid_t pid;
     int port;
-    char dir[128];       /* scratch folder: port file, daemon stderr (daemon.log) */
-    char base_url[64];   /* "http://127.0.0.1:PORT" */
+    char dir[128];     /* scratch folder: port file, daemon stderr (daemon.log) */
+    char base_url[64]; /* "http://127.0.0.1:PORT" */
 } th_daemon;
 
 /* Start glorotd with --listen 127.0.0.1:0 --port-file DIR/port (and
@@ -58,5 +58,19 @@ unsigned char *th_read_file(const char *path, size_t *len);
 
 /* Path helpers: getenv with a message on absence (aborts the test). */
 const char *th_env(const char *name);
+
+/* 1 in the ASan/UBSan build (make asan). The few tests that exercise no C
+ * code the others do not, and cost minutes under the sanitizers (the 10^6-sample
+ * statistics, the Chromium runs), skip themselves there; make check runs them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TH_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TH_UNDER_ASAN 1
+#endif
+#endif
+#ifndef TH_UNDER_ASAN
+#define TH_UNDER_ASAN 0
+#endif
 
 #endif
