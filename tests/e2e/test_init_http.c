@@ -150,41 +150,6 @@ static void must_set(glorot_request *req, const char *key, const char *value)
                  err.message);
 }
 
-/* The row's request into req (texts point into line); returns the values' hex. */
-static const char *row_request(const row_case *c, char *line, glorot_request *req)
-{
-    char *f[11];
-    if (strcmp(c->file, "mlx_family.tsv") == 0) { /* init mode seed shape gain dtype values */
-        cr_assert_eq(fields(line, f, 8), 7);
-        must_set(req, "init", f[0]);
-        must_set(req, "algorithm", "mlx");
-        if (strcmp(f[1], "-") != 0)
-            must_set(req, "mode", f[1]);
-        must_set(req, "seed", f[2]);
-        must_set(req, "shape", f[3]);
-        must_set(req, "gain", f[4]);
-        must_set(req, "dtype", f[5]);
-        return f[6];
-    }
-    /* init params mode call seed shape dtype sha256 bytes values */
-    cr_assert_eq(fields(line, f, 11), 10);
-    must_set(req, "init", f[0]);
-    for (char *save = NULL, *kv = strcmp(f[1], "-") ? strtok_r(f[1], ";", &save) : NULL; kv != NULL;
-         kv = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(kv, '=');
-        *eq = '\0';
-        must_set(req, strcmp(kv, "fan") == 0 ? "mode" : kv, eq + 1);
-    }
-    if (strcmp(f[2], "-") != 0)
-        must_set(req, "algorithm", strcmp(f[2], "seeded") == 0 ? "mlx-seeded" : "mlx");
-    if (strcmp(f[3], "-") != 0)
-        must_set(req, "call", f[3]);
-    must_set(req, "seed", strcmp(f[4], "-") != 0 ? f[4] : "0");
-    must_set(req, "shape", f[5]);
-    must_set(req, "dtype", f[6]);
-    return f[9];
-}
-
 static void hex_of(const unsigned char *bytes, size_t len, size_t es, char *out, size_t cap)
 {
     size_t used = 0;
@@ -204,8 +169,11 @@ ParameterizedTest(row_case *c, init_http, client_mlx_rows)
     glorot_request req;
     glorot_error err = {0};
     glorot_request_init(&req);
+    const char *key[MLX_ROW_PAIRS], *value[MLX_ROW_PAIRS], *want = NULL;
     data_row(c->file, (size_t)c->row, line, sizeof line);
-    const char *want = row_request(c, line, &req);
+    size_t n = mlx_row_params(c->file, line, key, value, &want);
+    for (size_t i = 0; i < n; i++)
+        must_set(&req, key[i], value[i]);
     unsigned char fetched[96 * 4], local[96 * 4];
     glorot_meta meta;
     glorot_client *client = glorot_client_new(ts_url(), NULL, &err);

@@ -33,20 +33,6 @@ static void must_set(gp_request *r, const char *key, const char *value)
     cr_assert_eq(set(r, key, value, &err), GP_OK, "%s=%s: %s", key, value, err.message);
 }
 
-/* "k=v;k=v" (or "-") as parameters; he's "fan" is the protocol's "mode". */
-static void set_params(gp_request *r, char *params)
-{
-    if (strcmp(params, "-") == 0)
-        return;
-    for (char *save = NULL, *kv = strtok_r(params, ";", &save); kv != NULL;
-         kv = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(kv, '=');
-        cr_assert_not_null(eq, "parameter %s", kv);
-        *eq = '\0';
-        must_set(r, strcmp(kv, "fan") == 0 ? "mode" : kv, eq + 1);
-    }
-}
-
 /* Generate r into out (hex words, as the vector files print them). */
 static void hex_values(const gp_request *r, char *out, size_t cap)
 {
@@ -96,53 +82,17 @@ ParameterizedTestParameters(init_mlx, row)
     return cr_make_param_array(row_case, c, n, free_cases);
 }
 
-/* init mode seed shape gain dtype values_hex (key mode; mode = He's fan). */
-static void family_row(char *line, gp_request *r, const char **want)
-{
-    char *f[8];
-    cr_assert_eq(fields(line, f, 8), 7);
-    must_set(r, "init", f[0]);
-    must_set(r, "algorithm", "mlx");
-    if (strcmp(f[1], "-") != 0)
-        must_set(r, "mode", f[1]);
-    must_set(r, "seed", f[2]);
-    must_set(r, "shape", f[3]);
-    must_set(r, "gain", f[4]);
-    must_set(r, "dtype", f[5]);
-    *want = f[6];
-}
-
-/* init params mode call seed shape dtype sha256 bytes values_hex. */
-static void family2_row(char *line, gp_request *r, const char **want)
-{
-    char *f[11];
-    cr_assert_eq(fields(line, f, 11), 10);
-    must_set(r, "init", f[0]);
-    set_params(r, f[1]);
-    if (strcmp(f[2], "-") != 0)
-        must_set(r, "algorithm", strcmp(f[2], "seeded") == 0 ? "mlx-seeded" : "mlx");
-    if (strcmp(f[3], "-") != 0)
-        must_set(r, "call", f[3]);
-    if (strcmp(f[4], "-") != 0)
-        must_set(r, "seed", f[4]);
-    must_set(r, "shape", f[5]);
-    must_set(r, "dtype", f[6]);
-    *want = f[9];
-}
-
 ParameterizedTest(row_case *c, init_mlx, row)
 {
     char line[LINE_MAX_LEN], got[MAX_ELEMS * 9 + 1];
     const char *want = NULL;
     gp_request r;
     gp_request_init(&r);
+    const char *key[MLX_ROW_PAIRS], *value[MLX_ROW_PAIRS];
     data_row(c->file, (size_t)c->row, line, sizeof line);
-    if (strcmp(c->file, "mlx_family.tsv") == 0)
-        family_row(line, &r, &want);
-    else
-        family2_row(line, &r, &want);
-    if (!r.seed_set)
-        gp_request_set_seed(&r, 0); /* constant, identity: no random numbers */
+    size_t n = mlx_row_params(c->file, line, key, value, &want);
+    for (size_t i = 0; i < n; i++)
+        must_set(&r, key[i], value[i]);
     finish(&r);
     hex_values(&r, got, sizeof got);
     cr_expect_str_eq(got, want, "%s row %d", c->file, c->row);

@@ -101,4 +101,54 @@ static inline size_t parse_shape(const char *s, uint64_t *shape)
     return rank;
 }
 
+/* ---- MLX initializer rows (mlx_family.tsv, mlx_family2.tsv) ---------------- */
+
+#define MLX_ROW_PAIRS 16
+
+/* A row of either file as request parameters, in the protocol's names: up to
+ * MLX_ROW_PAIRS key/value pairs into key[]/value[] (pointing into line, which
+ * is split in place); returns their count and sets *want to the values' hex.
+ * mlx_family.tsv: init mode seed shape gain dtype values (key mode; mode = He's
+ * fan); mlx_family2.tsv: init params mode call seed shape dtype sha256 bytes
+ * values (params "k=v;k=v" with He's "fan" as "mode"; no seed: 0). */
+static inline size_t mlx_row_params(const char *file, char *line, const char **key,
+                                    const char **value, const char **want)
+{
+    char *f[11];
+    size_t n = 0;
+#define MLX_PAIR(k, v) (key[n] = (k), value[n] = (v), n++)
+    if (strcmp(file, "mlx_family.tsv") == 0) {
+        cr_assert_eq(fields(line, f, 8), 7);
+        MLX_PAIR("init", f[0]);
+        MLX_PAIR("algorithm", "mlx");
+        if (strcmp(f[1], "-") != 0)
+            MLX_PAIR("mode", f[1]);
+        MLX_PAIR("seed", f[2]);
+        MLX_PAIR("shape", f[3]);
+        MLX_PAIR("gain", f[4]);
+        MLX_PAIR("dtype", f[5]);
+        *want = f[6];
+        return n;
+    }
+    cr_assert_eq(fields(line, f, 11), 10);
+    MLX_PAIR("init", f[0]);
+    for (char *save = NULL, *kv = strcmp(f[1], "-") ? strtok_r(f[1], ";", &save) : NULL;
+         kv != NULL && n < MLX_ROW_PAIRS - 5; kv = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(kv, '=');
+        cr_assert_not_null(eq, "parameter %s", kv);
+        *eq = '\0';
+        MLX_PAIR(strcmp(kv, "fan") == 0 ? "mode" : kv, eq + 1);
+    }
+    if (strcmp(f[2], "-") != 0)
+        MLX_PAIR("algorithm", strcmp(f[2], "seeded") == 0 ? "mlx-seeded" : "mlx");
+    if (strcmp(f[3], "-") != 0)
+        MLX_PAIR("call", f[3]);
+    MLX_PAIR("seed", strcmp(f[4], "-") != 0 ? f[4] : "0");
+    MLX_PAIR("shape", f[5]);
+    MLX_PAIR("dtype", f[6]);
+#undef MLX_PAIR
+    *want = f[9];
+    return n;
+}
+
 #endif
