@@ -36,7 +36,7 @@ CLIENT_LIBS := -lcurl -ljansson -lsodium -lm
 TEST_LIBS   := -lcriterion
 
 # ---- sources ---------------------------------------------------------------
-PROTO_SRC  := $(wildcard proto/*.c)
+PROTO_SRC  := $(wildcard proto/*/*.c proto/*/*/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 CLIENT_SRC := $(wildcard client/lib/*.c)
 CLI_SRC    := $(wildcard client/cli/*.c)
@@ -245,7 +245,7 @@ install: all
 
 lint:
 	clang-format --dry-run --Werror $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) \
-	  proto/*.h $(wildcard server/*.h client/lib/*.h client/cli/*.h) client/include/glorot/client.h
+	  $(wildcard proto/*.h proto/*/*.h proto/*/*/*.h server/*.h client/lib/*.h client/cli/*.h) client/include/glorot/client.h
 
 clean:
 	rm -rf build build-asan

@@ -28,9 +28,9 @@
  * normal(0, 1) and truncated_normal(0, 1, -2, 2)) next to the chacha20
  * uniform family of the same dtype, every kernel set, in one comparison.
  */
-#include "chacha_normal.h"
-#include "gen_internal.h"
-#include "mlx_normal.h"
+#include "gen/chacha_normal.h"
+#include "gen/gen_internal.h"
+#include "gen/mlx_normal.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * batch.c - POST (and HEAD) /v1/batch: a JSON manifest in, one safetensors
  * file (or, with format=json, a json array) out. The manifest is parsed by
- * gp_batch_parse (proto/manifest.c, proto/batch.c); the answer goes through
+ * gp_batch_parse (proto/request/manifest.c, proto/format/batch.c); the answer goes through
  * the same If-None-Match / Range / HEAD / streaming path as one tensor
  * (gd_stream_answer).
  */

@@ -1,5 +1,5 @@
 /*
- * test_chacha_normal.c - chacha20 v1, the normal family (proto/chacha_normal.c,
+ * test_chacha_normal.c - chacha20 v1, the normal family (proto/gen/chacha_normal.c,
  * docs/ALGORITHM.md section 3.7):
  *  - golden vectors: first elements' bits and the SHA-256 of whole tensors for
  *    normal and truncated_normal, every dtype, several seeds, names and
@@ -21,8 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "chacha_normal.h"
-#include "gen_internal.h"
+#include "gen/chacha_normal.h"
+#include "gen/gen_internal.h"
 
 #define M63 UINT64_C(0x7FFFFFFFFFFFFFFF)
 #define AGREE_COUNT 3000

@@ -5,8 +5,8 @@
  * Expected npy headers come from numpy 1.24 (np.lib.format); the decimal
  * checks use their own exact rounding-interval test, not the code under test.
  */
-#include "body_internal.h"
-#include "format_internal.h"
+#include "format/body_internal.h"
+#include "format/format_internal.h"
 #include "glorot_proto.h"
 
 #include <criterion/criterion.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen_internal.h"
+#include "gen/gen_internal.h"
 
 static const uint64_t numels[] = {1, 2, 3, 15, 16, 17, 1000, 4097};
 static const size_t chunks[] = {1, 2, 3, 7, 16, 64, 1000};

@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gen_internal.h"
+#include "gen/gen_internal.h"
 
 /* A binary format with p significant bits (implicit bit included) and
  * exponent bias; emin = 1 - bias, emax = bias. */

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen_internal.h"
+#include "gen/gen_internal.h"
 #include "tsv.h"
 
 #define GLOROT_ROWS 90

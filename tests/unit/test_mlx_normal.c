@@ -1,5 +1,5 @@
 /*
- * test_mlx_normal.c - MLX's normal family (proto/mlx_normal.c, mlx_math.c):
+ * test_mlx_normal.c - MLX's normal family (proto/gen/mlx_normal.c, mlx_math.c):
  *   - every glorot_normal, he_normal, normal and truncated_normal row of
  *     tests/data/mlx_family.tsv and mlx_family2.tsv (copied from
  *     /work/shared/vectors/: tensors MLX itself produced on CPU), bit for bit,
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen_internal.h"
-#include "mlx_normal.h"
+#include "gen/gen_internal.h"
+#include "gen/mlx_normal.h"
 #include "tsv.h"
 
 #define FAMILY_ROWS 72

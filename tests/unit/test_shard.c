@@ -4,7 +4,7 @@
  * a strided part.
  *
  * Expected bounds were worked out by hand from the frameworks' rules (quoted
- * in proto/shard.c) and checked with numpy/torch 1.13:
+ * in proto/request/shard.c) and checked with numpy/torch 1.13:
  * torch.chunk(torch.arange(n), w), np.array_split(np.arange(n), w), and
  * torch.split(torch.arange(n), n // (s * w))[r::w] for Megatron. The e2e
  * test (tests/py/check_shards.py) compares every rank of many more cases

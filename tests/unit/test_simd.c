@@ -1,5 +1,5 @@
 /*
- * test_simd.c - the vector kernels (proto/simd_*.c) give exactly the bytes of
+ * test_simd.c - the vector kernels (proto/gen/simd/simd_*.c) give exactly the bytes of
  * the scalar reference, on every kernel set this CPU runs, each one forced:
  *  - our ChaCha20 keystream against libsodium's crypto_stream_chacha20 (the
  *    reference): many keys, block counters including the 2^32 carry into
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gen_internal.h"
+#include "gen/gen_internal.h"
 
 static const gpi_simd wide_levels[] = {GPI_SIMD_AVX2, GPI_SIMD_AVX512};
 #define N_WIDE (sizeof wide_levels / sizeof wide_levels[0])

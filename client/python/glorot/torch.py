@@ -342,7 +342,7 @@ DEFAULT_RULES: Dict[str, Dict[str, Dict[str, Any]]] = {
 
 
 # Initializers that draw no random numbers: in a batch manifest they take no
-# mlx-seeded call (proto/init.c, gpi_init_is_random: not constant, not identity).
+# mlx-seeded call (proto/request/init.c, gpi_init_is_random: not constant, not identity).
 _NOT_RANDOM = frozenset({"constant", "zeros", "ones", "identity"})
 
 

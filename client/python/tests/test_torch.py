@@ -260,7 +260,7 @@ def test_default_rules_follow_pytorch():
 @pytest.mark.parametrize("alg", ["chacha20", "mlx-seeded"])
 def test_init_module_with_constants_equals_a_mixed_manifest(source, alg):
     """Biases and norms (zeros, ones) between random weights: mlx-seeded counts
-    calls over random tensors only, as manifests do (proto/manifest.c)."""
+    calls over random tensors only, as manifests do (proto/request/manifest.c)."""
     m = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.LayerNorm(6), torch.nn.Linear(6, 4))
     gt.init_module_(m, seed=13, client=source, algorithm=alg)
     inits = {"0.weight": {"init": "glorot_uniform", "fan": "torch"}, "0.bias": {"init": "zeros"},

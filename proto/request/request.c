@@ -1,0 +1,538 @@
+/*
+ * request.c - the single validation path for a generation request.
+ *
+ * Query strings, JSON bodies and the CLI all reach gp_request_set as
+ * (key, text value) pairs. Every parser here is strict, bounded and
+ * hand-written; a value that fails leaves the request untouched. Error
+ * messages quote at most GPI_QUOTE_MAX sanitised characters of the input, so
+ * they are printable ASCII whatever bytes arrive.
+ */
+#include "glorot_proto.h"
+#include "request/request_internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
+#define KNOWN_KEYS                                                                                 \
+    "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, "       \
+    "shard, axis, split, stride, init, mode, low, high, mean, std, a, b, value"
+
+/* ---- sanitised quoting --------------------------------------------------- */
+
+/* Printable ASCII except '"' and '\' is copied; every other byte becomes
+ * \xNN. At most max characters are produced, then "..." if input remains. */
+void gpi_quote_into(char *out, size_t cap, size_t max, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        size_t need = plain ? 1 : 4;
+        if (o + need > max || o + need >= cap)
+            break;
+        if (plain) {
+            out[o++] = (char)c;
+            continue;
+        }
+        out[o++] = '\\';
+        out[o++] = 'x';
+        out[o++] = hex[c >> 4];
+        out[o++] = hex[c & 15];
+    }
+    if (i < n && o + 4 <= cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+gpi_quoted gpi_quote(const char *s, size_t n)
+{
+    gpi_quoted q;
+    gpi_quote_into(q.text, sizeof q.text, GPI_QUOTE_MAX, s, n);
+    return q;
+}
+
+int gpi_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+size_t gpi_skip_digits(const char *s, size_t n, size_t i)
+{
+    while (i < n && gpi_is_digit(s[i]))
+        i++;
+    return i;
+}
+
+/* ---- unsigned integers ------------------------------------------------------ */
+
+typedef enum { U64_OK, U64_EMPTY, U64_SYNTAX, U64_RANGE } u64_status;
+
+/* Decimal digits only (leading zeros allowed), value <= max. */
+static u64_status parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+    if (n == 0)
+        return U64_EMPTY;
+    if (gpi_skip_digits(s, n, 0) != n)
+        return U64_SYNTAX;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t digit = (uint64_t)(s[i] - '0');
+        if (digit > max || v > (max - digit) / 10)
+            return U64_RANGE;
+        v = v * 10 + digit;
+    }
+    *out = v;
+    return U64_OK;
+}
+
+/* A decimal integer in [min, max] for parameter key. */
+static gp_code parse_uint_param(const char *key, const char *v, size_t n, uint64_t min,
+                                uint64_t max, uint64_t *out, gp_error *err)
+{
+    uint64_t x = 0;
+    u64_status st = parse_u64(v, n, max, &x);
+    if (st == U64_EMPTY)
+        return gp_fail(err, GP_EPARAM, key,
+                       "%s: is empty; expected a decimal integer in %" PRIu64 "..%" PRIu64, key,
+                       min, max);
+    if (st == U64_SYNTAX)
+        return gp_fail(err, GP_EPARAM, key,
+                       "%s: \"%s\" is not a plain decimal integer (digits only) in %" PRIu64
+                       "..%" PRIu64,
+                       key, gpi_quote(v, n).text, min, max);
+    if (st == U64_RANGE || x < min)
+        return gp_fail(err, GP_EPARAM, key,
+                       "%s: \"%s\" is out of range; allowed %" PRIu64 "..%" PRIu64, key,
+                       gpi_quote(v, n).text, min, max);
+    *out = x;
+    return GP_OK;
+}
+
+/* ---- shape ----------------------------------------------------------------- */
+
+static gp_code shape_dim(const char *v, size_t n, size_t k, uint64_t *dim, gp_error *err)
+{
+    u64_status st = parse_u64(v, n, UINT64_MAX, dim);
+    if (st == U64_EMPTY)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: dimension %zu is empty; use comma-separated integers, e.g. 256,512",
+                       k);
+    if (st == U64_SYNTAX)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: dimension %zu \"%s\" is not a plain decimal integer (digits only)",
+                       k, gpi_quote(v, n).text);
+    if (st == U64_RANGE)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: dimension %zu is larger than 18446744073709551615", k);
+    if (*dim == 0)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: dimension %zu is 0; every dimension must be >= 1", k);
+    return GP_OK;
+}
+
+static gp_code set_shape(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    uint64_t dims[GP_MAX_RANK];
+    size_t rank = 0, start = 0;
+    if (n == 0)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: is empty; expected 1 to %d comma-separated dimensions, e.g. 256,512",
+                       GP_MAX_RANK);
+    for (;;) {
+        const char *comma = memchr(v + start, ',', n - start);
+        size_t end = comma ? (size_t)(comma - v) : n;
+        if (rank == GP_MAX_RANK)
+            return gp_fail(err, GP_EPARAM, "shape",
+                           "shape: more than %d dimensions; rank must be 1..%d", GP_MAX_RANK,
+                           GP_MAX_RANK);
+        gp_code rc = shape_dim(v + start, end - start, rank + 1, &dims[rank], err);
+        if (rc != GP_OK)
+            return rc;
+        rank++;
+        if (comma == NULL)
+            break;
+        start = end + 1;
+    }
+    memcpy(r->shape, dims, rank * sizeof dims[0]);
+    r->rank = rank;
+    return GP_OK;
+}
+
+/* ---- gain (parsed in gain.c) ------------------------------------------------ */
+
+static gp_code set_gain(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    double gain = 0;
+    char spec[sizeof r->gain_spec];
+    gp_code rc = gpi_parse_gain(v, n, &gain, spec, sizeof spec, err);
+    if (rc != GP_OK)
+        return rc;
+    r->gain = gain;
+    memcpy(r->gain_spec, spec, sizeof spec);
+    return GP_OK;
+}
+
+/* ---- enumerations ----------------------------------------------------------- */
+
+typedef struct {
+    char name[16];
+    int value;
+} enum_name;
+
+static const enum_name dtype_names[] = {{"float32", GP_FLOAT32},
+                                        {"float16", GP_FLOAT16},
+                                        {"bfloat16", GP_BFLOAT16},
+                                        {"float64", GP_FLOAT64},
+                                        {"", 0}};
+static const enum_name algorithm_names[] = {
+    {"chacha20", GP_ALG_CHACHA20}, {"mlx", GP_ALG_MLX}, {"mlx-seeded", GP_ALG_MLX_SEEDED}, {"", 0}};
+static const enum_name fan_names[] = {{"mlx", GP_FAN_MLX},
+                                      {"torch", GP_FAN_TORCH},
+                                      {"keras", GP_FAN_KERAS},
+                                      {"jax", GP_FAN_KERAS},
+                                      {"", 0}};
+static const enum_name format_names[] = {{"raw", GP_FORMAT_RAW},
+                                         {"npy", GP_FORMAT_NPY},
+                                         {"safetensors", GP_FORMAT_SAFETENSORS},
+                                         {"json", GP_FORMAT_JSON},
+                                         {"", 0}};
+
+static gp_code parse_enum(const char *key, const enum_name *table, const char *allowed,
+                          const char *v, size_t n, int *out, gp_error *err)
+{
+    for (; table->name[0] != '\0'; table++)
+        if (strlen(table->name) == n && memcmp(table->name, v, n) == 0) {
+            *out = table->value;
+            return GP_OK;
+        }
+    return gp_fail(err, GP_EPARAM, key, "%s: \"%s\" is not supported; use %s", key,
+                   gpi_quote(v, n).text, allowed);
+}
+
+static gp_code set_dtype(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    int x = 0;
+    gp_code rc =
+        parse_enum("dtype", dtype_names, "float32, float16, bfloat16 or float64", v, n, &x, err);
+    if (rc == GP_OK)
+        r->dtype = (gp_dtype)x;
+    return rc;
+}
+
+static gp_code set_algorithm(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    int x = 0;
+    gp_code rc =
+        parse_enum("algorithm", algorithm_names, "chacha20, mlx or mlx-seeded", v, n, &x, err);
+    if (rc == GP_OK)
+        r->algorithm = (gp_algorithm)x;
+    return rc;
+}
+
+static gp_code set_fan(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    int x = 0;
+    gp_code rc = parse_enum("fan", fan_names, "mlx, torch or keras (alias jax)", v, n, &x, err);
+    if (rc == GP_OK)
+        r->fan = (gp_fan)x;
+    return rc;
+}
+
+static gp_code set_format(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    int x = 0;
+    gp_code rc = parse_enum("format", format_names, "raw, npy, safetensors or json", v, n, &x, err);
+    if (rc == GP_OK) {
+        r->format = (gp_format)x;
+        r->format_set = 1;
+    }
+    return rc;
+}
+
+/* ---- integers ----------------------------------------------------------------- */
+
+static gp_code set_seed(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    uint64_t x = 0;
+    gp_code rc = parse_uint_param("seed", v, n, 0, UINT64_MAX, &x, err);
+    if (rc == GP_OK)
+        gp_request_set_seed(r, x);
+    return rc;
+}
+
+static gp_code set_call(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    return parse_uint_param("call", v, n, 1, GP_MAX_CALL, &r->call, err);
+}
+
+static gp_code set_fan_in(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    return parse_uint_param("fan_in", v, n, 1, UINT64_MAX, &r->fan_in_override, err);
+}
+
+static gp_code set_fan_out(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    return parse_uint_param("fan_out", v, n, 1, UINT64_MAX, &r->fan_out_override, err);
+}
+
+/* ---- name --------------------------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 if it is malformed. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    if (c == 0xe0)
+        lo = 0xa0; /* overlong 3-byte */
+    else if (c == 0xed)
+        hi = 0x9f; /* surrogates */
+    else if (c == 0xf0)
+        lo = 0x90; /* overlong 4-byte */
+    else if (c == 0xf4)
+        hi = 0x8f; /* above U+10FFFF */
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+static gp_code set_name(gp_request *r, const char *v, size_t n, gp_error *err)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    if (n == 0 || n > GP_MAX_NAME)
+        return gp_fail(err, GP_EPARAM, "name", "name: is %zu bytes; allowed 1..%d bytes of UTF-8",
+                       n, GP_MAX_NAME);
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(s + i, n - i);
+        if (len == 0)
+            return gp_fail(err, GP_EPARAM, "name",
+                           "name: invalid UTF-8 at byte %zu; the name must be valid UTF-8", i);
+        if (s[i] < 0x20 || s[i] == 0x7f)
+            return gp_fail(err, GP_EPARAM, "name",
+                           "name: control character 0x%02x at byte %zu is not allowed", s[i], i);
+        i += len;
+    }
+    memcpy(r->name, v, n);
+    r->name[n] = '\0';
+    r->name_len = n;
+    return GP_OK;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+typedef gp_code (*param_setter)(gp_request *r, const char *v, size_t n, gp_error *err);
+
+/* The index of a key is its bit in set_mask. */
+static const struct {
+    char key[12];
+    param_setter set;
+} params[] = {
+    {"shape", set_shape},
+    {"gain", set_gain},
+    {"dtype", set_dtype},
+    {"seed", set_seed},
+    {"algorithm", set_algorithm},
+    {"call", set_call},
+    {"fan", set_fan},
+    {"fan_in", set_fan_in},
+    {"fan_out", set_fan_out},
+    {"name", set_name},
+    {"format", set_format},
+    {"slice", gpi_set_slice},
+    {"shard", gpi_set_shard},
+    {"axis", gpi_set_axis},
+    {"split", gpi_set_split},
+    {"stride", gpi_set_stride},
+    {"init", gpi_set_init},
+    {"mode", gpi_set_mode},
+    {"low", gpi_set_low},
+    {"high", gpi_set_high},
+    {"mean", gpi_set_mean},
+    {"std", gpi_set_std},
+    {"a", gpi_set_a},
+    {"b", gpi_set_b},
+    {"value", gpi_set_value},
+};
+
+#define PARAM_COUNT (sizeof params / sizeof params[0])
+_Static_assert(PARAM_COUNT <= 32, "set_mask has a bit per key");
+
+static size_t find_param(const char *key, size_t n)
+{
+    for (size_t i = 0; i < PARAM_COUNT; i++)
+        if (strlen(params[i].key) == n && memcmp(params[i].key, key, n) == 0)
+            return i;
+    return PARAM_COUNT;
+}
+
+void gp_request_init(gp_request *r)
+{
+    memset(r, 0, sizeof *r);
+    r->gain = 1.0;
+    memcpy(r->gain_spec, "1", 2);
+    r->dtype = GP_FLOAT32;
+    r->algorithm = GP_ALG_CHACHA20;
+    r->call = 1;
+    r->fan = GP_FAN_MLX;
+    memcpy(r->name, GP_DEFAULT_NAME, sizeof GP_DEFAULT_NAME);
+    r->name_len = sizeof GP_DEFAULT_NAME - 1;
+    r->format = GP_FORMAT_RAW;
+    gpi_init_defaults(r);
+}
+
+void gp_request_set_seed(gp_request *r, uint64_t seed)
+{
+    r->seed = seed;
+    r->seed_set = 1;
+}
+
+static gp_code unknown_key(const char *key, size_t n, gp_error *err)
+{
+    char param[sizeof err->param];
+    gpi_quote_into(param, sizeof param, QUOTE_KEY_MAX, key, n);
+    return gp_fail(err, GP_EPARAM, param, "unknown parameter \"%s\"; known parameters: " KNOWN_KEYS,
+                   gpi_quote(key, n).text);
+}
+
+gp_code gp_request_set(gp_request *r, const char *key, size_t key_len, const char *value,
+                       size_t value_len, gp_error *err)
+{
+    if (r == NULL || r->finished || (key == NULL && key_len != 0) ||
+        (value == NULL && value_len != 0))
+        abort(); /* misuse: see the contract in glorot_proto.h */
+    size_t i = find_param(key ? key : "", key_len);
+    if (i == PARAM_COUNT)
+        return unknown_key(key ? key : "", key_len, err);
+    const char *k = params[i].key;
+    if (r->set_mask & (1u << i))
+        return gp_fail(err, GP_EPARAM, k, "%s: given more than once; give each parameter once", k);
+    if (value_len != 0 && memchr(value, '\0', value_len) != NULL)
+        return gp_fail(err, GP_EPARAM, k, "%s: contains a NUL byte, which is never allowed", k);
+    gp_code rc = params[i].set(r, value ? value : "", value_len, err);
+    if (rc == GP_OK)
+        r->set_mask |= 1u << i;
+    return rc;
+}
+
+/* ---- gp_request_finish ----------------------------------------------------------- */
+
+static gp_code resolve_size(gp_request *r, gp_error *err)
+{
+    uint64_t numel = 1, nbytes;
+    for (size_t i = 0; i < r->rank; i++)
+        if (gpi_mul_u64(numel, r->shape[i], &numel) != 0)
+            return gp_fail(err, GP_EPARAM, "shape",
+                           "shape: element count overflows a 64-bit integer");
+    if (gpi_mul_u64(numel, gp_dtype_size(r->dtype), &nbytes) != 0)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: byte count of %" PRIu64 " %s elements overflows a 64-bit integer",
+                       numel, gp_dtype_name(r->dtype));
+    r->numel = numel;
+    r->nbytes = nbytes;
+    return GP_OK;
+}
+
+gp_code gpi_resolve_fans(gp_request *r, gp_error *err)
+{
+    uint64_t in = 0, out = 0, sum;
+    gp_code rc = gp_fans(r->shape, r->rank, r->fan, &in, &out, err);
+    if (rc != GP_OK)
+        return rc;
+    if (r->fan_in_override != 0)
+        in = r->fan_in_override;
+    if (r->fan_out_override != 0)
+        out = r->fan_out_override;
+    if (gpi_add_u64(in, out, &sum) != 0)
+        return gp_fail(err, GP_EPARAM, r->fan_out_override != 0 ? "fan_out" : "fan_in",
+                       "fan_in + fan_out overflows a 64-bit integer");
+    r->fan_in = in;
+    r->fan_out = out;
+    return GP_OK;
+}
+
+int gp_request_given(const gp_request *r, const char *key)
+{
+    size_t i = find_param(key, strlen(key));
+    return i < PARAM_COUNT && (r->set_mask & (1u << i)) != 0;
+}
+
+static gp_code resolve_part(gp_request *r, gp_error *err)
+{
+    const int given[3] = {gp_request_given(r, "axis"), gp_request_given(r, "split"),
+                          gp_request_given(r, "stride")};
+    return gpi_resolve_part(r, given, err);
+}
+
+static gp_code check_algorithm(const gp_request *r, gp_error *err)
+{
+    int mlx = r->algorithm == GP_ALG_MLX || r->algorithm == GP_ALG_MLX_SEEDED;
+    if (gp_request_given(r, "call") && r->algorithm != GP_ALG_MLX_SEEDED)
+        return gp_fail(err, GP_EPARAM, "call",
+                       "call: only applies to algorithm=mlx-seeded (algorithm is %s)",
+                       gp_algorithm_name(r->algorithm));
+    if (mlx && r->dtype == GP_FLOAT64)
+        return gp_fail(err, GP_EUNSUPPORTED, "dtype",
+                       "dtype: float64 is not available with algorithm=%s (MLX has no float64); "
+                       "use float32, float16 or bfloat16, or algorithm=chacha20",
+                       gp_algorithm_name(r->algorithm));
+    if (mlx && r->numel > UINT32_MAX)
+        return gp_fail(err, GP_EUNSUPPORTED, "shape",
+                       "shape: %" PRIu64 " elements exceed algorithm=%s's limit of 4294967295 "
+                       "(32-bit counters); use algorithm=chacha20",
+                       r->numel, gp_algorithm_name(r->algorithm));
+    return GP_OK;
+}
+
+/* Caps bound the work and the bytes of one answer: they apply to the part sent. */
+static gp_code check_caps(const gp_request *r, const gp_limits *lim, gp_error *err)
+{
+    if (lim == NULL)
+        return GP_OK;
+    if (lim->max_elements != 0 && r->out_numel > lim->max_elements)
+        return gp_fail(err, GP_ELIMIT, "shape",
+                       "shape: %" PRIu64 " elements%s exceed this server's cap of %" PRIu64,
+                       r->out_numel, r->partial ? " (in the part asked for)" : "",
+                       lim->max_elements);
+    if (lim->max_bytes != 0 && r->out_nbytes > lim->max_bytes)
+        return gp_fail(err, GP_ELIMIT, "shape",
+                       "shape: %" PRIu64 " bytes of %s exceed this server's cap of %" PRIu64
+                       " bytes",
+                       r->out_nbytes, gp_dtype_name(r->dtype), lim->max_bytes);
+    return GP_OK;
+}
+
+/* Order: malformed (400) before impossible (422) before too large (413). */
+gp_code gp_request_finish(gp_request *r, const gp_limits *lim, gp_error *err)
+{
+    if (r == NULL)
+        abort();
+    gp_request t = *r;
+    gp_code rc;
+    t.finished = 0;
+    if (t.rank == 0)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: is required, e.g. shape=256,512 (1 to %d dimensions)", GP_MAX_RANK);
+    if ((rc = resolve_size(&t, err)) != GP_OK || (rc = gpi_resolve_init(&t, err)) != GP_OK ||
+        (rc = resolve_part(&t, err)) != GP_OK || (rc = check_algorithm(&t, err)) != GP_OK ||
+        (rc = check_caps(&t, lim, err)) != GP_OK)
+        return rc;
+    t.finished = 1;
+    *r = t;
+    return GP_OK;
+}

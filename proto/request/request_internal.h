@@ -1,0 +1,141 @@
+/*
+ * request_internal.h - helpers shared by proto/request/request.c, proto/request/gain.c and
+ * proto/request/fan.c. Private to proto/ (prefix gpi_); not part of the contract.
+ */
+#ifndef GLOROT_REQUEST_INTERNAL_H
+#define GLOROT_REQUEST_INTERNAL_H
+
+#include "glorot_proto.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* *out = a * b. Returns 0, or -1 (leaving *out untouched) if the product
+ * does not fit in uint64_t. */
+/* ASCII decimal digit; index of the first non-digit in s[i..n). */
+int gpi_is_digit(char c);
+size_t gpi_skip_digits(const char *s, size_t n, size_t i);
+
+int gpi_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
+
+/* *out = a + b. Returns 0, or -1 (leaving *out untouched) on overflow. */
+int gpi_add_u64(uint64_t a, uint64_t b, uint64_t *out);
+
+/* Untrusted bytes made safe for an error message: printable ASCII other than
+ * '"' and '\' is kept, every other byte becomes \xNN; at most max characters,
+ * then "..." if input remains. out (cap bytes) is always NUL-terminated. */
+#define GPI_QUOTE_MAX 40
+void gpi_quote_into(char *out, size_t cap, size_t max, const char *s, size_t n);
+
+typedef struct {
+    char text[GPI_QUOTE_MAX + 8];
+} gpi_quoted;
+
+/* gpi_quote_into with max GPI_QUOTE_MAX, returned by value for use inside a
+ * gp_fail argument list. */
+gpi_quoted gpi_quote(const char *s, size_t n);
+
+/* ---- real.c: decimal numbers ------------------------------------------------ */
+
+#define GPI_REAL_TEXT_MAX 64 /* longest number text accepted */
+
+typedef enum {
+    GPI_REAL_OK,
+    GPI_REAL_SYNTAX,
+    GPI_REAL_TOO_LONG,
+    GPI_REAL_INFINITE,
+    GPI_REAL_NOMEM
+} gpi_real_status;
+
+/* Strict decimal s[0..n) to the nearest double: [-] (D+ [. D*] | . D+)
+ * [(e|E) [+|-] D+], the minus only if allow_minus, at most GPI_REAL_TEXT_MAX
+ * characters, C locale. Underflow to a subnormal or zero is the correctly
+ * rounded value and is accepted; overflow is GPI_REAL_INFINITE. */
+gpi_real_status gpi_parse_real(const char *s, size_t n, int allow_minus, double *out);
+
+/* The shortest round-trip text of a finite x into out (cap bytes,
+ * NUL-terminated), plain for exponents -4..15 and e-notation otherwise, as
+ * Python's repr; checked by reading it back. Errors name param. */
+gp_code gpi_real_format(double x, char *out, size_t cap, const char *param, gp_error *err);
+
+/* Parse a `gain` value (not NUL-terminated, no NUL inside): a decimal number
+ * >= 0 or a calculate_gain nonlinearity name. On success writes the gain and
+ * its canonical text (NUL-terminated, cap >= 48) and returns GP_OK; on error
+ * returns GP_EPARAM (GP_ENOMEM if no C locale) with param "gain", and the
+ * outputs hold nothing meaningful. */
+gp_code gpi_parse_gain(const char *v, size_t n, double *gain, char *spec, size_t cap,
+                       gp_error *err);
+
+/* Setters for slice, shard, axis, split and stride (slice.c, shard.c): the
+ * text is checked and kept in r; nothing is resolved until gpi_resolve_part.
+ * GP_EPARAM on bad text, leaving r untouched. */
+gp_code gpi_set_slice(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_shard(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_axis(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_split(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_stride(gp_request *r, const char *v, size_t n, gp_error *err);
+
+/* An optional '-' then decimal digits, |value| <= 2^63-1. 0 or -1. */
+int gpi_parse_index(const char *s, size_t n, int64_t *out);
+
+/* Resolve the part r selects (r->shape known): part_start/part_stop, the
+ * pieces, out_shape, out_numel, out_nbytes, partial. given[0..2]: the keys
+ * axis, split and stride were set. GP_EPARAM for slice with shard, axis,
+ * split or stride without shard, too many slice axes, pieces past an axis,
+ * an axis out of range, counts that do not match the shards, split=even on
+ * an axis WORLD x stride does not divide, a stride without split=even. */
+gp_code gpi_resolve_part(gp_request *r, const int given[3], gp_error *err);
+
+/* The shards of r applied in order to its part (shard.c; called by
+ * gpi_resolve_part with every axis whole). */
+gp_code gpi_resolve_shards(gp_request *r, gp_error *err);
+
+/* The JSON forms of `shard` (a "R/W,..." string, an object with rank, world
+ * and optionally axis, split and stride, or a list of such objects) as
+ * gp_request_set calls for shard, axis, split and stride. */
+struct json_t;
+gp_code gpi_set_shard_json(gp_request *r, struct json_t *v, gp_error *err);
+
+/* ---- request.c --------------------------------------------------------------- */
+
+/* fan_in / fan_out from the shape, the convention and the overrides.
+ * GP_EPARAM on overflow. */
+gp_code gpi_resolve_fans(gp_request *r, gp_error *err);
+
+/* ---- init.c: the initializers ------------------------------------------------ */
+
+/* Setters of init, mode, low, high, mean, std, a, b, value (text checked and
+ * kept; the initializer decides at finish whether it takes them). */
+gp_code gpi_set_init(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_mode(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_low(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_high(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_mean(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_std(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_a(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_b(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_value(gp_request *r, const char *v, size_t n, gp_error *err);
+
+/* The initializer fields' defaults (gp_request_init). */
+void gpi_init_defaults(gp_request *r);
+
+/* At finish (shape and numel known): the initializer's rank range, the keys
+ * it takes, its parameters' checks, the fans (initializers with fans only;
+ * 0 otherwise), the limit and the dist_* fields, each finite in the dtype. */
+gp_code gpi_resolve_init(gp_request *r, gp_error *err);
+
+/* For the canonical form: when r's initializer takes key, its resolved text
+ * (gain spec, mode name, shortest decimal) into out and 1; else 0. */
+#define GPI_PARAM_TEXT_MAX 48
+int gpi_init_param_text(const gp_request *r, const char *key, char out[GPI_PARAM_TEXT_MAX]);
+
+/* 1 when the initializer takes key (one of its own parameters). */
+int gpi_init_takes(const gp_init_info *in, const char *key);
+
+/* 1 when r's initializer draws random numbers (not constant or identity). */
+int gpi_init_is_random(const gp_request *r);
+
+/* 1 when r's initializer computes fans (glorot_*, he_*). */
+int gpi_init_has_fans(const gp_request *r);
+
+#endif /* GLOROT_REQUEST_INTERNAL_H */
