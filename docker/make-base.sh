@@ -19,12 +19,33 @@ if [ -s "$tarball" ]; then
     exit 0
 fi
 
-# The same mirror the host's apt uses (deb822 first, then the one-line format).
-mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+# The mirrors come from this machine's apt sources and nowhere else: the
+# image is built, and later updated, from the archive the build host trusts.
+# apt_uri SUITE prints the first URI serving SUITE (deb822 .sources files
+# first, then one-line "deb URI SUITE ..." entries), or nothing.
+apt_uri() {
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk -v suite="$1" '
+            /^[ \t]*$/ { if (deb && uri != "" && has) { print uri; exit } deb = 0; uri = ""; has = 0; next }
+            /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+            /^URIs:/ { uri = $2 }
+            /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) has = 1 }
+            END { if (deb && uri != "" && has) print uri }' "$f" | head -n 1
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        awk -v suite="$1" '$1 == "deb" && $2 !~ /^\[/ && $3 == suite { print $2; exit }
+                           $1 == "deb" && $2 ~ /^\[/ && $4 == suite { print $3; exit }' "$f"
+    done
+}
+mirror=$(apt_uri bookworm | head -n 1)
+security=$(apt_uri bookworm-security | head -n 1)
 if [ -z "$mirror" ]; then
-    mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+    echo "make-base: this machine's apt sources name no mirror for bookworm" >&2
+    echo "make-base: (looked in /etc/apt/sources.list.d/*.sources, /etc/apt/sources.list, *.list)" >&2
+    exit 1
 fi
-[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/make-base.XXXXXX")
@@ -62,25 +83,17 @@ echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$root/etc/apt/apt.conf.d/do
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
 
-# Sources: the host's (the mirror that worked above), else the official ones.
+# Sources: the same mirrors, so apt inside the image uses what the build used.
 rm -f "$root/etc/apt/sources.list"
-if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-    cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
-else
-    cat >"$root/etc/apt/sources.list.d/debian.sources" <<'CFG'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-CFG
-fi
+{
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\n' "$mirror"
+    printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+    if [ -n "$security" ]; then
+        printf '\nTypes: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\n' "$security"
+        printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
+    fi
+} >"$root/etc/apt/sources.list.d/debian.sources"
+[ -n "$security" ] || echo "make-base: no bookworm-security source on this machine; the image has none" >&2
 
 # What the exclusions above would have kept out, and what the build left behind.
 find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete

@@ -93,6 +93,9 @@ typedef struct {
      * before anything reads it. */
     gp_body body; /* the generator and encoder of a 200 reply */
 } gd_req;
+/* The pool clears a request up to offsetof(gd_req, body): body stays last. */
+_Static_assert(sizeof(gd_req) - offsetof(gd_req, body) - sizeof(gp_body) < _Alignof(gd_req),
+               "gd_req: body must be its last field");
 
 /* ---- http.c ---- */
 /* Start libmicrohttpd on srv->cfg. Returns 0, or -1 after logging why. */

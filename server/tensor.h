@@ -17,6 +17,12 @@ typedef struct {
     char etag[GP_ETAG_MAX];           /* strong, quoted */
     char canonical[GP_CANONICAL_MAX]; /* gp_canonical */
 } gd_tensor;
+/* gd_tensor_init clears up to offsetof(gd_tensor, etag): the two text
+ * buffers stay last. */
+_Static_assert(offsetof(gd_tensor, canonical) == offsetof(gd_tensor, etag) + GP_ETAG_MAX &&
+                   sizeof(gd_tensor) - offsetof(gd_tensor, canonical) - GP_CANONICAL_MAX <
+                       _Alignof(gd_tensor),
+               "gd_tensor: etag and canonical must be its last fields");
 
 /* ---- tensor.c ---- */
 

@@ -81,6 +81,12 @@ void gpi_body_fill(const gp_body *b, uint64_t first, size_t count, void *out)
     }
 }
 
+/* gp_body_init clears up to offsetof(gp_body, header): the buffers must be
+ * the last fields, or a field added after them would start uncleared. */
+_Static_assert(offsetof(gp_body, pending) == offsetof(gp_body, header) + GP_HEADER_MAX &&
+                   sizeof(gp_body) - offsetof(gp_body, pending) - GP_HEADER_MAX < _Alignof(gp_body),
+               "gp_body: header and pending must be its last fields");
+
 gp_code gp_body_init(gp_body *b, const gp_request *r, gp_error *err)
 {
     if (!r->finished)

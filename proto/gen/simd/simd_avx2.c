@@ -126,9 +126,9 @@ static inline __m128i pack16(__m256i v)
     return _mm256_castsi256_si128(_mm256_permute4x64_epi64(p, 0x08));
 }
 
-/* x[r] = word r of blocks 0..7 -> y: block b's words 0-7 in y[2b], 8-15 in
- * y[2b + 1] (two 8x8 transposes). */
-static inline void transpose8(const vu x[8], vu lo[8])
+/* One 8x8 transpose of 32-bit words: x[r] = word r of blocks 0..7 ->
+ * out[b] = those 8 words of block b. */
+static inline void transpose8(const vu x[8], vu out[8])
 {
     vu t[8];
 
@@ -143,11 +143,13 @@ static inline void transpose8(const vu x[8], vu lo[8])
         t[4 * g + 3] = _mm256_unpackhi_epi64(ab_hi, cd_hi);
     }
     for (int j = 0; j < 4; j++) {
-        lo[j] = _mm256_permute2x128_si256(t[j], t[4 + j], 0x20);     /* block j */
-        lo[4 + j] = _mm256_permute2x128_si256(t[j], t[4 + j], 0x31); /* block 4 + j */
+        out[j] = _mm256_permute2x128_si256(t[j], t[4 + j], 0x20);     /* block j */
+        out[4 + j] = _mm256_permute2x128_si256(t[j], t[4 + j], 0x31); /* block 4 + j */
     }
 }
 
+/* x[r] = word r of blocks 0..7 (16 words each) -> block b's words 0-7 in
+ * y[2b], words 8-15 in y[2b + 1]: two 8x8 transposes. */
 static inline void transpose16(const vu x[16], vu y[16])
 {
     vu lo[8], hi[8];

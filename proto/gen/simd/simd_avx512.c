@@ -68,7 +68,7 @@ static inline void transpose16(const vu x[16], vu y[16])
         vu a = x[4 * g], b = x[4 * g + 1], c = x[4 * g + 2], d = x[4 * g + 3];
         vu ab_lo = _mm512_unpacklo_epi32(a, b), ab_hi = _mm512_unpackhi_epi32(a, b);
         vu cd_lo = _mm512_unpacklo_epi32(c, d), cd_hi = _mm512_unpackhi_epi32(c, d);
-        /* u[4g + j], 128-bit lane k: words 4g..4g+3 of block 4k + j */
+        /* t[4g + j], 128-bit lane k: words 4g..4g+3 of block 4k + j */
         t[4 * g] = _mm512_unpacklo_epi64(ab_lo, cd_lo);
         t[4 * g + 1] = _mm512_unpackhi_epi64(ab_lo, cd_lo);
         t[4 * g + 2] = _mm512_unpacklo_epi64(ab_hi, cd_hi);
