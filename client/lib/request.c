@@ -342,12 +342,13 @@ int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_
     if (in != NULL && in->fans) /* initializers without fans refuse `fan` */
         bad |= add_pair(q, "fan", gp_fan_name(r->fan), 0);
     bad |= add_pair(q, "format", gp_format_name(r->format), 0);
-    static const char *const own[] = {"init", "gain", "mode", "low", "high",
-                                      "mean", "std",  "a",    "b",   "value"};
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-        const char *v = text_field(req, own[i]);
+    if (req->init != NULL)
+        bad |= add_pair(q, "init", req->init, 1);
+    const char *key;
+    for (size_t i = 0; (key = gp_init_param(i)) != NULL; i++) {
+        const char *v = text_field(req, key);
         if (v != NULL)
-            bad |= add_pair(q, own[i], v, 1);
+            bad |= add_pair(q, key, v, 1);
     }
     if (req->name != NULL)
         bad |= add_pair(q, "name", req->name, 1);

@@ -18,6 +18,7 @@
 #include "request/request_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,6 +93,44 @@ static const gp_init_info inits[] = {
 };
 
 #define INIT_COUNT (sizeof inits / sizeof inits[0])
+
+/* The initializers' own parameters: every key an initializer may take
+ * beyond the common ones, in wire order, with the field a number lands in
+ * and its default. gain keeps its text (gain_spec); mode is an enum. */
+typedef enum { OWN_GAIN, OWN_MODE, OWN_REAL } own_kind;
+static const struct {
+    const char *name;
+    own_kind kind;
+    size_t field; /* OWN_REAL: offsetof the double in gp_request */
+    double default_value;
+} own_params[] = {
+    {"gain", OWN_GAIN, 0, 0.0},
+    {"mode", OWN_MODE, 0, 0.0},
+    {"low", OWN_REAL, offsetof(gp_request, low), 0.0},
+    {"high", OWN_REAL, offsetof(gp_request, high), 1.0},
+    {"mean", OWN_REAL, offsetof(gp_request, mean), 0.0},
+    {"std", OWN_REAL, offsetof(gp_request, std), 1.0},
+    {"a", OWN_REAL, offsetof(gp_request, a), -2.0},
+    {"b", OWN_REAL, offsetof(gp_request, b), 2.0},
+    {"value", OWN_REAL, offsetof(gp_request, value), 0.0},
+};
+
+#define OWN_COUNT (sizeof own_params / sizeof own_params[0])
+
+const char *gp_init_param(size_t i)
+{
+    return i < OWN_COUNT ? own_params[i].name : NULL;
+}
+
+static double *own_real(gp_request *r, size_t i)
+{
+    return (double *)(void *)((char *)r + own_params[i].field);
+}
+
+static double own_real_value(const gp_request *r, size_t i)
+{
+    return *(const double *)(const void *)((const char *)r + own_params[i].field);
+}
 
 const gp_init_info *gp_inits(size_t *count)
 {
@@ -219,13 +258,9 @@ void gpi_init_defaults(gp_request *r)
     r->init = GP_INIT_GLOROT_UNIFORM;
     snprintf(r->init_as, sizeof r->init_as, "%s", inits[0].name);
     r->mode = GP_MODE_FAN_IN;
-    r->low = 0.0;
-    r->high = 1.0;
-    r->mean = 0.0;
-    r->std = 1.0;
-    r->a = -2.0;
-    r->b = 2.0;
-    r->value = 0.0;
+    for (size_t i = 0; i < OWN_COUNT; i++)
+        if (own_params[i].kind == OWN_REAL)
+            *own_real(r, i) = own_params[i].default_value;
 }
 
 /* ---- which keys an initializer takes ------------------------------------------------ */
@@ -251,21 +286,21 @@ static void param_list(const gp_init_info *in, char *out, size_t cap)
 
 static gp_code check_keys(const gp_request *r, const gp_init_info *in, gp_error *err)
 {
-    static const char *const own[] = {"gain", "mode", "low", "high", "mean",
-                                      "std",  "a",    "b",   "value"};
     static const char *const fan_keys[] = {"fan", "fan_in", "fan_out"};
     char list[64];
     param_list(in, list, sizeof list);
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
-        if (gp_request_given(r, own[i]) && !gpi_init_takes(in, own[i])) {
+    for (size_t i = 0; i < OWN_COUNT; i++) {
+        const char *key = own_params[i].name;
+        if (gp_request_given(r, key) && !gpi_init_takes(in, key)) {
             if (in->alias_of != NULL)
-                return gp_fail(err, GP_EPARAM, own[i],
+                return gp_fail(err, GP_EPARAM, key,
                                "%s: %s takes no parameters (it is constant with value %s); use "
                                "init constant to choose the value",
-                               own[i], in->name, r->value == 0.0 ? "0" : "1");
-            return gp_fail(err, GP_EPARAM, own[i], "%s: %s does not take %s; it takes %s", own[i],
-                           in->name, own[i], list);
+                               key, in->name, r->value == 0.0 ? "0" : "1");
+            return gp_fail(err, GP_EPARAM, key, "%s: %s does not take %s; it takes %s", key,
+                           in->name, key, list);
         }
+    }
     for (size_t i = 0; !in->fans && i < sizeof fan_keys / sizeof fan_keys[0]; i++)
         if (gp_request_given(r, fan_keys[i]))
             return gp_fail(err, GP_EPARAM, fan_keys[i],
@@ -510,27 +545,23 @@ int gpi_init_param_text(const gp_request *r, const char *key, char out[GPI_PARAM
     const gp_init_info *in = info_of(r);
     if (!gpi_init_takes(in, key))
         return 0;
-    if (strcmp(key, "gain") == 0)
-        snprintf(out, GPI_PARAM_TEXT_MAX, "%s", r->gain_spec);
-    else if (strcmp(key, "mode") == 0)
-        snprintf(out, GPI_PARAM_TEXT_MAX, "%s", gp_mode_name(r->mode));
-    else if (strcmp(key, "low") == 0)
-        gp_real_text(r->low, out);
-    else if (strcmp(key, "high") == 0)
-        gp_real_text(r->high, out);
-    else if (strcmp(key, "mean") == 0)
-        gp_real_text(r->mean, out);
-    else if (strcmp(key, "std") == 0)
-        gp_real_text(r->std, out);
-    else if (strcmp(key, "a") == 0)
-        gp_real_text(r->a, out);
-    else if (strcmp(key, "b") == 0)
-        gp_real_text(r->b, out);
-    else if (strcmp(key, "value") == 0)
-        gp_real_text(r->value, out);
-    else
-        return 0;
-    return 1;
+    for (size_t i = 0; i < OWN_COUNT; i++) {
+        if (strcmp(key, own_params[i].name) != 0)
+            continue;
+        switch (own_params[i].kind) {
+        case OWN_GAIN:
+            snprintf(out, GPI_PARAM_TEXT_MAX, "%s", r->gain_spec);
+            break;
+        case OWN_MODE:
+            snprintf(out, GPI_PARAM_TEXT_MAX, "%s", gp_mode_name(r->mode));
+            break;
+        case OWN_REAL:
+            gp_real_text(own_real_value(r, i), out);
+            break;
+        }
+        return 1;
+    }
+    return 0;
 }
 
 int gpi_init_has_fans(const gp_request *r)
