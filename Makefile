@@ -5,7 +5,8 @@
 #   make check      install missing packages, build, run every test
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make install PREFIX=/usr/local   client library, header, pkg-config file, binaries
-#   make lint       clang-format in check mode
+#   make lint       clang-format in check mode, banned functions, every C file compiled
+#                   with the warnings (-Wmissing-prototypes) - tests and bench included
 #   make fuzz / fuzz-ci / valgrind / soak   reliability runs (tests/reliability.mk, docs/RELIABILITY.md)
 
 VERSION := 0.1.0
@@ -25,7 +26,7 @@ endif
 
 # -ffp-contract=off: tensor bits must not depend on a*b+c being fused.
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
-           -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla \
+           -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            $(OPT) -g -fPIC -ffp-contract=off -fno-fast-math -fvisibility=hidden \
            -DGLOROT_VERSION='"$(VERSION)"' -Iproto -Iclient/include $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS) $(EXTRA_LDFLAGS)
@@ -85,7 +86,7 @@ $(GLOROTD): $(call obj,$(SERVER_SRC)) $(PAGE_OBJ) $(PROTO_LIB)
 # (server/tools/page_embed.c, built for the build host; needs only libsodium).
 $(PAGE_EMBED): server/tools/page_embed.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $< -lsodium
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -Wmissing-prototypes -o $@ $< -lsodium
 
 $(B)/gen/page_data.c: server/page.html $(PAGE_EMBED)
 	@mkdir -p $(dir $@)
@@ -243,9 +244,30 @@ install: all
 	install -d $(DESTDIR)$(PYTHON_SITE)/glorot
 	install -m 644 client/python/glorot/*.py client/python/glorot/py.typed $(DESTDIR)$(PYTHON_SITE)/glorot/
 
-lint:
-	clang-format --dry-run --Werror $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) \
-	  $(wildcard proto/*.h proto/*/*.h proto/*/*/*.h server/*.h client/lib/*.h client/cli/*.h) client/include/glorot/client.h
+# ---- lint --------------------------------------------------------------------
+# Every C file we own: format, no banned calls (STYLE.md: they hide a missing
+# bound), and compiled with CFLAGS, whose -Werror -Wmissing-prototypes makes a
+# function that is neither static nor declared in a header an error.
+LINT_PKGS   := clang-format
+LINT_SRC    := $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) $(UNIT_SRC) $(E2E_SRC) \
+               $(SUPPORT_SRC) $(wildcard bench/*.c tests/fuzz/*.c client/examples/*.c server/tools/*.c)
+LINT_HDR    := $(wildcard proto/*.h proto/*/*.h proto/*/*/*.h server/*.h client/lib/*.h \
+               client/cli/*.h client/include/glorot/*.h tests/*/*.h)
+BANNED_RE   := atoi|atol|atoll|atof|sprintf|vsprintf|strcpy|strcat|strncpy|strncat|strtok|gets
+LINT_OBJS   := $(call obj,$(filter-out tests/fuzz/% client/examples/% server/tools/%,$(LINT_SRC)))
+.PHONY: deps-lint
+deps-lint:
+	$(call install_missing,$(LINT_PKGS))
+
+lint: deps-lint
+	clang-format --dry-run --Werror $(LINT_SRC) $(LINT_HDR)
+	@hits=$$(grep -nE '\b($(BANNED_RE))[[:space:]]*\(' $(LINT_SRC) $(LINT_HDR) | \
+	  grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/\*|\*|//)'); \
+	if [ -n "$$hits" ]; then echo "$$hits"; echo "lint: banned function (STYLE.md)"; exit 1; fi
+	$(MAKE) --no-print-directory $(LINT_OBJS)
+	$(CC) $(CFLAGS) -fsyntax-only -Iclient/include client/examples/*.c
+	$(CC) $(CFLAGS) -fsyntax-only server/tools/page_embed.c
+	$(CC) $(CFLAGS) -fsyntax-only -Iserver tests/fuzz/fuzz_*.c
 
 clean:
 	rm -rf build build-asan

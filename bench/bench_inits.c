@@ -90,6 +90,17 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* argv number in [lo, hi], whole text; -1 otherwise. */
+static int arg_number(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const char *const inits[][2] = {
@@ -105,12 +116,14 @@ int main(int argc, char **argv)
     };
     static const char *const algorithms[] = {"chacha20", "mlx"};
     static const char *const dtypes[] = {"float32", "float16", "bfloat16", "float64"};
-    double seconds = argc > 1 ? atof(argv[1]) : 0.25;
-    int runs = argc > 2 ? atoi(argv[2]) : 5;
-    if (runs < 1 || runs > MAX_RUNS || !(seconds > 0)) {
+    double seconds = 0.25, runs_arg = 5;
+    if ((argc > 1 && arg_number(argv[1], 1e-3, 3600, &seconds) != 0) ||
+        (argc > 2 &&
+         (arg_number(argv[2], 1, MAX_RUNS, &runs_arg) != 0 || runs_arg != (int)runs_arg))) {
         fprintf(stderr, "usage: bench_inits [seconds-per-run] [runs 1..%d]\n", MAX_RUNS);
         return 2;
     }
+    int runs = (int)runs_arg;
     static row rows[sizeof inits / sizeof inits[0] * 2 * 4];
     size_t n = 0;
     for (size_t i = 0; i < sizeof inits / sizeof inits[0]; i++)
