@@ -125,7 +125,7 @@ static int collect(void *user, const glorot_batch_chunk *ch)
 
 typedef struct {
     char tail[64];      /* top-level additions to MANIFEST */
-    char expected[64];  /* the tail the local batch gets (the override written out) */
+    char expected[64];  /* the tail the local batch writes (the override written out) */
     uint64_t rank, world;
     int stream;
     char single[200];   /* tensor 0 from /v1/glorot_uniform */

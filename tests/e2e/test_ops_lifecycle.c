@@ -305,7 +305,7 @@ Test(ops_lifecycle, user_drops_root)
             ops_sleep_ms(10);
     }
     cr_assert_not_null(text, "no port file; log:\n%s", th_read_file(log, NULL));
-    cr_expect_eq(atoi((const char *)text), port);
+    cr_expect_eq(th_number((const char *)text), port);
     free(text);
 
     char task_dir[64];

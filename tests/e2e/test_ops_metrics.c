@@ -275,7 +275,9 @@ Test(ops_metrics, json_log_lines)
     char *text = ops_log(&d);
     size_t lines = 0, access = 0;
     int saw_start = 0, saw_stopped = 0, saw_200 = 0, saw_404 = 0;
-    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"), lines++) {
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save), lines++) {
         json_error_t jerr;
         json_t *doc = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
         cr_assert_not_null(doc, "not JSON (%s): %s", jerr.text, line);

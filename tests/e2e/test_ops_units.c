@@ -939,7 +939,9 @@ Test(ops_units, json_log_lines)
     char *text = capture_log(GD_LOG_JSON, &a);
     const char *events[] = {"access", "note", "start"};
     size_t n = 0;
-    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n"), n++) {
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save), n++) {
         json_error_t jerr;
         json_t *doc = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
         cr_assert_not_null(doc, "line %zu is not JSON (%s): %s", n, jerr.text, line);

@@ -322,7 +322,7 @@ static int wait_port_file(const char *path)
         unsigned char *text = th_read_file(path, NULL);
         if (text != NULL) {
             size_t n = strlen((const char *)text);
-            int port = atoi((const char *)text);
+            int port = (int)th_number((const char *)text);
             cr_assert(n > 1 && text[n - 1] == '\n', "port file is not 'PORT\\n': %s", text);
             free(text);
             return port;

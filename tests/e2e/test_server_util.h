@@ -76,7 +76,7 @@ static inline const char *ts_url(void)
 
 static inline int ts_port(void)
 {
-    return atoi(th_env("TS_PORT"));
+    return (int)th_number(th_env("TS_PORT"));
 }
 
 /* base URL + path into out. */
@@ -212,7 +212,7 @@ static inline void ts_read_head(int fd, ts_head *h)
     h->content_length = -1;
     const char *cl = ts_find_ci(h->head, "\r\nContent-Length:");
     if (cl != NULL)
-        h->content_length = atoll(cl + 17);
+        h->content_length = th_number(cl + 17);
 }
 
 /* Value of a header in a raw head, copied into out; 0 if found. */

@@ -151,7 +151,7 @@ int th_daemon_start(th_daemon *d, const char *const extra[])
     for (int waited = 0; waited < 20000; waited += 10) {
         unsigned char *text = th_read_file(port_file, NULL);
         if (text != NULL) {
-            int port = atoi((const char *)text);
+            int port = (int)th_number((const char *)text);
             free(text);
             if (port > 0) {
                 d->port = port;
@@ -235,7 +235,7 @@ int th_curl(th_response *r, const char *const args[])
 
     r->exit_code = th_run(argv, code, 150);
     unsigned char *c = th_read_file(code, NULL);
-    r->status = c ? atoi((const char *)c) : 0;
+    r->status = c ? (int)th_number((const char *)c) : 0;
     free(c);
     r->headers = (char *)th_read_file(hdr, NULL);
     r->body = th_read_file(body, &r->body_len);
@@ -282,4 +282,14 @@ int th_header(const th_response *r, const char *name, char *out, size_t out_size
     memcpy(out, found, len);
     out[len] = '\0';
     return 0;
+}
+
+long long th_number(const char *text)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || errno != 0 || v < 0)
+        return -1;
+    return v;
 }

@@ -59,6 +59,10 @@ unsigned char *th_read_file(const char *path, size_t *len);
 /* Path helpers: getenv with a message on absence (aborts the test). */
 const char *th_env(const char *name);
 
+/* The decimal number text starts with (after blanks), as atoi read it but
+ * with overflow checked: -1 when there is none or it exceeds LLONG_MAX. */
+long long th_number(const char *text);
+
 /* 1 in the ASan/UBSan build (make asan). The few tests that exercise no C
  * code the others do not, and cost minutes under the sanitizers (the 10^6-sample
  * statistics, the Chromium runs), skip themselves there; make check runs them. */
