@@ -55,10 +55,10 @@ int gd_tensor_headers(struct MHD_Response *resp, const gd_tensor *t, int with_co
 size_t gd_header_values(struct MHD_Connection *c, const char *name,
                         int (*fn)(void *user, const char *value, size_t len), void *user);
 
-/* Count generated elements for /metrics: the body elements whose first byte
- * is in body bytes [pos, pos + n) of b (json: elements printed since
- * *json_seen, which is updated). */
-void gd_tensor_count(const gp_body *b, uint64_t pos, size_t n, uint64_t *json_seen);
+/* A gp_elements_fn that adds the elements to /metrics under r's algorithm
+ * and dtype: give it to gp_body_elements_each / gp_batch_elements_each
+ * after each read. user is unused. */
+void gd_count_elements(void *user, const gp_request *r, uint64_t elements);
 
 /* ---- range.c ---- */
 
