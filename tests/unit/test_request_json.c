@@ -59,6 +59,13 @@ static void set_query(gp_request *r, const char *q)
     }
 }
 
+/* gain_spec is compared as text: the bytes after its NUL mean nothing. */
+static void clear_spec_tail(gp_request *r)
+{
+    size_t n = strlen(r->gain_spec);
+    memset(r->gain_spec + n, 0, sizeof r->gain_spec - n);
+}
+
 ParameterizedTest(value_case *c, request_json, values)
 {
     gp_request from_json, from_query;
@@ -70,6 +77,8 @@ ParameterizedTest(value_case *c, request_json, values)
                  "%s: %s", c->body, err.message);
     cr_expect_eq(malformed, 0);
     set_query(&from_query, c->query);
+    clear_spec_tail(&from_json);
+    clear_spec_tail(&from_query);
     cr_expect_eq(memcmp(&from_json, &from_query, sizeof from_json), 0, "%s", c->body);
 }
 
@@ -378,7 +387,7 @@ ParameterizedTest(cap_case *c, request_json, json_cap)
     gp_request r;
     gp_error err = {0};
     gp_request_init(&r);
-    cr_assert_eq(gp_request_set(&r, "shape", 5, "10", 2, &err), GP_OK);
+    cr_assert_eq(gp_request_set(&r, "shape", 5, "2,5", 3, &err), GP_OK);
     cr_assert_eq(gp_request_set(&r, "format", 6, c->format, strlen(c->format), &err), GP_OK);
     if (c->shard[0] != '\0')
         cr_assert_eq(gp_request_set(&r, "shard", 5, c->shard, strlen(c->shard), &err), GP_OK);
