@@ -346,7 +346,7 @@ void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n, gp_elements_fn 
         uint64_t lo = b->tensors[i].offset, es = gp_dtype_size(b->tensors[i].r.dtype);
         uint64_t hi = lo + b->tensors[i].r.out_nbytes;
         uint64_t s = start > lo ? start - lo : 0, e = (end < hi ? end : hi) - lo;
-        uint64_t count = (e + es - 1) / es - (s + es - 1) / es;
+        uint64_t count = gpi_element_starts(s, e, es);
         if (count > 0)
             fn(user, &b->tensors[i].r, count);
     }

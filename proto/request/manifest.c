@@ -8,7 +8,8 @@
  *    "tensors": [{"name": "layers.0.attn.wq", "shape": [4096, 4096]},
  *                {"name": "w1", "shape": [11008, 4096], "gain": "relu"}]}
  *
- * Every value reaches gp_request_set as text (the single validation path):
+ * Every value reaches gp_request_set as text (the single validation path;
+ * request_json.c turns JSON values into it, as for a POST body):
  * the defaults are checked once on their own, then each tensor gets each key
  * exactly once - its own value if it has one, else the default. A tensor's
  * slice or shard (null: the whole tensor) replaces the default part.
