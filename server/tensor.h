@@ -31,8 +31,8 @@ int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_erro
  * tests/fuzz drive them directly). gd_tensor_init: t empty, defaults set.
  * gd_tensor_negotiate: unless `format` was given, the format from an Accept
  * value (NULL = none); 406 when nothing fits. gd_tensor_finish: draw a seed
- * if none was given, gp_request_finish under cfg's caps, the json cap,
- * canonical form and ETag. Both return 0, or -1 with e filled. */
+ * if none was given, gp_request_finish under cfg's caps (the json cap
+ * among them), canonical form and ETag. Both return 0, or -1 with e filled. */
 void gd_tensor_init(gd_tensor *t);
 /* The initializer a path names (NULL: /v1/digest, where `init` decides, or
  * glorot_uniform by default): set it unless the request gave `init`, which
