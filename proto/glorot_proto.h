@@ -159,8 +159,9 @@ const char *gp_init_param(size_t i);
 /* ---- request ------------------------------------------------------------ */
 
 typedef struct {
-    uint64_t max_elements; /* 0 = no cap */
-    uint64_t max_bytes;    /* cap on the tensor's data bytes, 0 = no cap */
+    uint64_t max_elements;      /* 0 = no cap */
+    uint64_t max_bytes;         /* cap on the tensor's data bytes, 0 = no cap */
+    uint64_t max_json_elements; /* format=json: cap on the elements, 0 = no cap */
 } gp_limits;
 
 /* Plain data; read any field, write only through the functions below. */
@@ -278,7 +279,8 @@ void gp_request_set_seed(gp_request *r, uint64_t seed);
 
 /* Cross-field validation and resolution (numel, nbytes, fans, limit, the
  * part sent). Requires shape; checks caps from lim (NULL = no caps) against
- * the part sent (out_numel, out_nbytes), overflow of every product of the
+ * the part sent (out_numel, out_nbytes; max_json_elements only with
+ * format=json), all GP_ELIMIT naming shape, overflow of every product of the
  * full shape, float64 with mlx/mlx-seeded (GP_EUNSUPPORTED), `call` only with
  * mlx-seeded, numel < 2^32 (full shape) for the mlx generators, the
  * initializer's rank range and parameters (a parameter it does not take is
@@ -314,6 +316,27 @@ size_t gp_shard_text(const gp_request *r, char *out, size_t size);
  * optional), or a list of such objects, one per shard (axis in all of them
  * or none). Errors as gp_request_set. */
 gp_code gp_request_set_shard_json(gp_request *r, const char *json, size_t len, gp_error *err);
+
+/* Set parameters from a JSON request body (len bytes of JSON text, no NUL
+ * needed; json may be NULL when len is 0): an object whose members are
+ * parameters, each given to gp_request_set as the equivalent query text - a
+ * string as it is, an integer in decimal, a real in "%.17g" with ".0" added
+ * when it would read as an integer (a seed of 42.0 is refused), shape as an
+ * array of integers ([256, 512] is "256,512"), axis and stride as arrays of
+ * integers and split as an array of names, one per shard ("0,1"), shard
+ * also as gp_request_set_shard_json reads it (an object or a list of them).
+ * Errors: GP_EPARAM when the body itself is refused - empty, not valid JSON,
+ * a key given twice, an integer beyond 9223372036854775807, not an object,
+ * or more than GP_JSON_MAX_STRUCTURE structure characters ({ [ : , outside
+ * strings; counted before parsing, as jansson spends ~40 bytes per value) -
+ * with param "" and *malformed set to 1; GP_EPARAM naming the key for a
+ * member of another type (true, false, null, an object, an array for any
+ * other key) with *malformed 0; then whatever gp_request_set reports (also
+ * *malformed 0). malformed may be NULL. Members are applied in order, so the
+ * ones before a failing member stay set. Nothing is kept of json. */
+#define GP_JSON_MAX_STRUCTURE 256
+gp_code gp_request_set_json(gp_request *r, const char *json, size_t len, int *malformed,
+                            gp_error *err);
 
 /* Fans for a shape under a convention; GP_EPARAM on overflow or rank < 2. */
 gp_code gp_fans(const uint64_t *shape, size_t rank, gp_fan fan, uint64_t *fan_in, uint64_t *fan_out,
@@ -391,6 +414,7 @@ typedef struct {
     /* json: sequential state */
     uint64_t json_next;     /* next element to print */
     uint64_t json_produced; /* bytes handed out so far */
+    uint64_t json_counted;  /* elements already reported by gp_body_elements_each */
     size_t pending_len, pending_pos;
     int json_done;
     /* The bytes of a part are runs of consecutive elements of the full
@@ -419,6 +443,16 @@ uint64_t gp_body_size(const gp_body *b);
  * (offset == bytes already returned). */
 size_t gp_body_read(gp_body *b, uint64_t offset, void *buf, size_t len);
 
+/* Receives a count of elements (tensor values) of request r, for metrics. */
+typedef void (*gp_elements_fn)(void *user, const gp_request *r, uint64_t elements);
+
+/* The elements in body bytes [pos, pos + n) just read, for metrics: calls
+ * fn(user, r, count) with r the body's request when count > 0. Binary
+ * formats count the elements whose first byte lies in the range (so a
+ * range split anywhere counts each element once); json, read front to
+ * back, counts the elements printed since the previous call. */
+void gp_body_elements_each(gp_body *b, uint64_t pos, size_t n, gp_elements_fn fn, void *user);
+
 /* Choose a format from an HTTP Accept header value: application/octet-stream,
  * application/x-npy, application/vnd.safetensors (or application/octet-stream;
  * format=safetensors), application/json, with q-values and wildcards.
@@ -430,12 +464,6 @@ gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err);
 /* MIME type and file extension for a format ("application/octet-stream", ".bin"). */
 const char *gp_format_content_type(gp_format f);
 const char *gp_format_extension(gp_format f);
-
-/* Count JSON structure characters ({ [ : ,) outside strings in s[0..len),
- * stopping once the count passes stop_at. jansson spends ~40 bytes per value,
- * so bodies are bounded by this count BEFORE they are parsed: a 1 MiB body of
- * tiny values would otherwise cost ~20 MiB. */
-size_t gp_json_structure_count(const char *s, size_t len, size_t stop_at);
 
 /* Suggested download file name for a finished request, built from shape,
  * dtype and seed with the format's extension: "glorot_256x512_float32_seed42.npy";
@@ -553,17 +581,13 @@ gp_format gp_batch_format(const gp_batch *b);
 /* The strong ETag of the answer (quoted, NUL-terminated): BLAKE2b-128 of the
  * tensors' canonical forms in order and the format. */
 const char *gp_batch_etag(const gp_batch *b);
-/* Elements of the tensors whose body bytes start in [pos, pos + n) of a
- * safetensors answer (for metrics). For json, which is read front to back,
- * the elements printed since the previous call (pos and n only say whether
- * anything was read: n == 0 counts nothing). */
-uint64_t gp_batch_elements_in(gp_batch *b, uint64_t pos, size_t n);
-/* The same count split by tensor: fn(user, r, elements) once per tensor i
- * with elements > 0, r = gp_batch_tensor(b, i), in order (for metrics per
- * algorithm and dtype). */
-void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n,
-                            void (*fn)(void *user, const gp_request *r, uint64_t elements),
-                            void *user);
+/* The elements (tensor values) in answer bytes [pos, pos + n), for metrics,
+ * as gp_body_elements_each counts them: fn(user, r, elements) once per
+ * tensor i with elements > 0, r = gp_batch_tensor(b, i), in order. For
+ * safetensors the elements whose bytes start in the range; for json, which
+ * is read front to back, those printed since the previous call (pos and n
+ * only say whether anything was read: n == 0 counts nothing). */
+void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n, gp_elements_fn fn, void *user);
 
 /* ---- RFC 9530 digest fields (digest_fields.c) ------------------------------- */
 

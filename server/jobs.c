@@ -115,7 +115,6 @@ static void hash_job(gd_job *j)
     hasher full, part;
     uint64_t pos = j->want_full ? 0 : j->part_first;
     uint64_t end = j->want_full ? UINT64_MAX : j->part_first + j->part_length;
-    uint64_t json_seen = 0;
     size_t n;
     if (block == NULL) {
         gd_fail(&j->e, 500, "out_of_memory", "", "cannot allocate the digest buffer");
@@ -128,7 +127,7 @@ static void hash_job(gd_job *j)
         if ((n = job_read(j, pos, block, want)) == 0)
             break;
         if (j->kind == GD_JOB_DIGEST)
-            gd_tensor_count(&j->body, pos, n, &json_seen);
+            gp_body_elements_each(&j->body, pos, n, gd_count_elements, NULL);
         if (j->want_full)
             hasher_update(&full, block, n);
         feed_part(j, &part, pos, block, n);

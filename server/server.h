@@ -84,11 +84,10 @@ typedef struct {
     size_t upload_len, upload_cap;
     uint64_t upload_dropped; /* bytes discarded after the body cap was passed */
     int upload_too_large;
-    uint64_t body_first;   /* the body byte the answer starts at (206: the range) */
-    uint64_t body_length;  /* bytes the answer carries, GP_SIZE_UNKNOWN for json */
-    uint64_t json_counted; /* json elements already counted in the metrics */
-    gp_batch *batch;       /* POST/HEAD /v1/batch: the answer's tensors (freed with req) */
-    struct gd_job *job;    /* digest work while the connection is suspended (jobs.h) */
+    uint64_t body_first;  /* the body byte the answer starts at (206: the range) */
+    uint64_t body_length; /* bytes the answer carries, GP_SIZE_UNKNOWN for json */
+    gp_batch *batch;      /* POST/HEAD /v1/batch: the answer's tensors (freed with req) */
+    struct gd_job *job;   /* digest work while the connection is suspended (jobs.h) */
     /* Last, and not cleared with the rest (9 KiB): gp_body_init sets it up
      * before anything reads it. */
     gp_body body; /* the generator and encoder of a 200 reply */

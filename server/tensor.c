@@ -52,16 +52,10 @@ int gd_tensor_finish(gd_tensor *t, const gd_config *cfg, gd_error *e)
         gp_request_set_seed(r, seed);
         t->seed_drawn = 1;
     }
-    gp_limits lim = {cfg->max_elements, 0};
+    gp_limits lim = {cfg->max_elements, 0, cfg->max_json_elements};
     gp_error g = {0};
     if (gp_request_finish(r, &lim, &g) != GP_OK)
         return gd_fail_gp(e, &g);
-    if (r->format == GP_FORMAT_JSON && r->out_numel > cfg->max_json_elements)
-        return gd_fail(e, 413, gp_code_name(GP_ELIMIT), "shape",
-                       "format=json is limited to %llu elements (--max-json-elements); this "
-                       "request has %llu: use raw, npy or safetensors",
-                       (unsigned long long)cfg->max_json_elements,
-                       (unsigned long long)r->out_numel);
     if (gp_canonical(r, t->canonical, sizeof t->canonical, &g) != GP_OK ||
         gp_etag(r, t->canonical, t->etag, &g) != GP_OK)
         return gd_fail_gp(e, &g);
@@ -263,18 +257,8 @@ size_t gd_header_values(struct MHD_Connection *c, const char *name,
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 
-void gd_tensor_count(const gp_body *b, uint64_t pos, size_t n, uint64_t *json_seen)
+void gd_count_elements(void *user, const gp_request *r, uint64_t elements)
 {
-    uint64_t count;
-    if (b->format == GP_FORMAT_JSON) {
-        count = b->json_next - *json_seen;
-        *json_seen = b->json_next;
-    } else {
-        uint64_t es = gp_dtype_size(b->req.dtype), lo = b->data_offset;
-        uint64_t start = pos > lo ? pos - lo : 0;
-        uint64_t end = pos + n > lo ? pos + n - lo : 0;
-        count = (end + es - 1) / es - (start + es - 1) / es; /* element starts in [start, end) */
-    }
-    if (count > 0)
-        stats_add_generated(b->req.algorithm, b->req.dtype, count);
+    (void)user;
+    stats_add_generated(r->algorithm, r->dtype, elements);
 }

@@ -37,8 +37,8 @@ int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_erro
  * tests/fuzz drive them directly). gd_tensor_init: t empty, defaults set.
  * gd_tensor_negotiate: unless `format` was given, the format from an Accept
  * value (NULL = none); 406 when nothing fits. gd_tensor_finish: draw a seed
- * if none was given, gp_request_finish under cfg's caps, the json cap,
- * canonical form and ETag. Both return 0, or -1 with e filled. */
+ * if none was given, gp_request_finish under cfg's caps (the json cap
+ * among them), canonical form and ETag. Both return 0, or -1 with e filled. */
 void gd_tensor_init(gd_tensor *t);
 /* The initializer a path names (NULL: /v1/digest, where `init` decides, or
  * glorot_uniform by default): set it unless the request gave `init`, which
@@ -61,10 +61,10 @@ int gd_tensor_headers(struct MHD_Response *resp, const gd_tensor *t, int with_co
 size_t gd_header_values(struct MHD_Connection *c, const char *name,
                         int (*fn)(void *user, const char *value, size_t len), void *user);
 
-/* Count generated elements for /metrics: the body elements whose first byte
- * is in body bytes [pos, pos + n) of b (json: elements printed since
- * *json_seen, which is updated). */
-void gd_tensor_count(const gp_body *b, uint64_t pos, size_t n, uint64_t *json_seen);
+/* A gp_elements_fn that adds the elements to /metrics under r's algorithm
+ * and dtype: give it to gp_body_elements_each / gp_batch_elements_each
+ * after each read. user is unused. */
+void gd_count_elements(void *user, const gp_request *r, uint64_t elements);
 
 /* ---- range.c ---- */
 

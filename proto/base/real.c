@@ -221,6 +221,19 @@ gp_code gpi_real_format(double x, char *out, size_t cap, const char *param, gp_e
     return GP_OK;
 }
 
+gp_code gpi_real_json_text(double x, char out[GPI_JSON_REAL_TEXT_MAX], const char *param,
+                           gp_error *err)
+{
+    c_numeric loc;
+    if (c_numeric_enter(&loc) != 0)
+        return gp_fail(err, GP_ENOMEM, param, "%s: cannot create the C numeric locale", param);
+    int n = snprintf(out, GPI_JSON_REAL_TEXT_MAX, "%.17g", x);
+    c_numeric_leave(&loc);
+    if (n > 0 && (size_t)n + 3 <= GPI_JSON_REAL_TEXT_MAX && strpbrk(out, ".eEni") == NULL)
+        memcpy(out + n, ".0", 3); /* "inf" and "nan" contain 'n' or 'i' */
+    return GP_OK;
+}
+
 size_t gp_real_text(double x, char out[GP_REAL_TEXT_MAX])
 {
     if (!isfinite(x) || gpi_real_format(x, out, GP_REAL_TEXT_MAX, "", NULL) != GP_OK)

@@ -315,9 +315,7 @@ size_t gp_batch_read(gp_batch *b, uint64_t offset, void *buf, size_t len)
 /* json: the tensors are printed in order, one body at a time (b->cur), so
  * every tensor before the current one is complete and the current one has
  * printed cur.json_next elements. Report what was not reported yet. */
-static void json_elements_each(gp_batch *b,
-                               void (*fn)(void *user, const gp_request *r, uint64_t elements),
-                               void *user)
+static void json_elements_each(gp_batch *b, gp_elements_fn fn, void *user)
 {
     size_t now = b->json_closed ? b->count : b->cur_valid ? b->cur_index : 0;
     for (size_t i = b->json_counted_index; i <= now && i < b->count; i++) {
@@ -332,9 +330,7 @@ static void json_elements_each(gp_batch *b,
     }
 }
 
-void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n,
-                            void (*fn)(void *user, const gp_request *r, uint64_t elements),
-                            void *user)
+void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n, gp_elements_fn fn, void *user)
 {
     if (n == 0)
         return;
@@ -350,21 +346,8 @@ void gp_batch_elements_each(gp_batch *b, uint64_t pos, size_t n,
         uint64_t lo = b->tensors[i].offset, es = gp_dtype_size(b->tensors[i].r.dtype);
         uint64_t hi = lo + b->tensors[i].r.out_nbytes;
         uint64_t s = start > lo ? start - lo : 0, e = (end < hi ? end : hi) - lo;
-        uint64_t count = (e + es - 1) / es - (s + es - 1) / es;
+        uint64_t count = gpi_element_starts(s, e, es);
         if (count > 0)
             fn(user, &b->tensors[i].r, count);
     }
-}
-
-static void add_elements(void *user, const gp_request *r, uint64_t elements)
-{
-    (void)r;
-    *(uint64_t *)user += elements;
-}
-
-uint64_t gp_batch_elements_in(gp_batch *b, uint64_t pos, size_t n)
-{
-    uint64_t count = 0;
-    gp_batch_elements_each(b, pos, n, add_elements, &count);
-    return count;
 }

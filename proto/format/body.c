@@ -195,3 +195,24 @@ size_t gp_body_read(gp_body *b, uint64_t offset, void *buf, size_t len)
         return gpi_json_read(b, offset, buf, len);
     return gpi_read_prefixed(b->header, b->data_offset, b->size, offset, buf, len, body_data, b);
 }
+
+uint64_t gpi_element_starts(uint64_t start, uint64_t end, uint64_t es)
+{
+    return (end + es - 1) / es - (start + es - 1) / es;
+}
+
+void gp_body_elements_each(gp_body *b, uint64_t pos, size_t n, gp_elements_fn fn, void *user)
+{
+    uint64_t count;
+    if (b->format == GP_FORMAT_JSON) {
+        count = b->json_next - b->json_counted;
+        b->json_counted = b->json_next;
+    } else {
+        uint64_t es = gp_dtype_size(b->req.dtype), lo = b->data_offset;
+        uint64_t start = pos > lo ? pos - lo : 0;
+        uint64_t end = pos + n > lo ? pos + n - lo : 0;
+        count = gpi_element_starts(start, end, es);
+    }
+    if (count > 0)
+        fn(user, &b->req, count);
+}

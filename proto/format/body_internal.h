@@ -13,6 +13,9 @@
  * into out (count * dtype size bytes). first + count <= b->req.out_numel. */
 void gpi_body_fill(const gp_body *b, uint64_t first, size_t count, void *out);
 
+/* How many elements of es bytes start in data bytes [start, end). */
+uint64_t gpi_element_starts(uint64_t start, uint64_t end, uint64_t es);
+
 /* Serve bytes [offset, offset + len) of header ++ data, clipped to size:
  * the header part is copied, the data part comes from data(ctx, pos, out, n)
  * with pos relative to the start of the data. Returns the bytes written. */

@@ -8,7 +8,8 @@
  *    "tensors": [{"name": "layers.0.attn.wq", "shape": [4096, 4096]},
  *                {"name": "w1", "shape": [11008, 4096], "gain": "relu"}]}
  *
- * Every value reaches gp_request_set as text (the single validation path):
+ * Every value reaches gp_request_set as text (the single validation path;
+ * request_json.c turns JSON values into it, as for a POST body):
  * the defaults are checked once on their own, then each tensor gets each key
  * exactly once - its own value if it has one, else the default. A tensor's
  * slice or shard (null: the whole tensor) replaces the default part.
@@ -22,12 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VALUE_TEXT_MAX ((GP_MAX_RANK + 1) * 22)
-#define INIT_KEYS "init, gain, mode, low, high, mean, std, a, b, value"
-#define TOP_KEYS "seed, algorithm, dtype, fan, slice, shard, tensors, " INIT_KEYS
-#define TENSOR_KEYS "name, shape, dtype, fan, slice, shard, fan_in, fan_out, " INIT_KEYS
 #define NO_TENSOR ((size_t)-1)
 
+/* The keys allowed at the top level and in a tensor (unknown-key messages list them). */
 static const char *const top_keys[] = {"seed",    "algorithm", "dtype", "fan",  "slice", "shard",
                                        "tensors", "init",      "gain",  "mode", "low",   "high",
                                        "mean",    "std",       "a",     "b",    "value"};
@@ -71,8 +69,7 @@ static int known(const char *const *keys, size_t n, const char *key)
     return 0;
 }
 
-static gp_code check_keys(json_t *obj, const char *const *keys, size_t n, const char *list,
-                          size_t i, gp_error *err)
+static gp_code check_keys(json_t *obj, const char *const *keys, size_t n, size_t i, gp_error *err)
 {
     const char *key;
     json_t *v;
@@ -80,7 +77,10 @@ static gp_code check_keys(json_t *obj, const char *const *keys, size_t n, const 
     {
         if (!known(keys, n, key)) {
             gp_error g = {0};
-            char q[24];
+            char q[24], list[256];
+            list[0] = '\0';
+            for (size_t k = 0; k < n; k++)
+                gpi_list_add(list, sizeof list, keys[k]);
             gpi_quote_into(q, sizeof q, 16, key, strlen(key));
             gp_fail(&g, GP_EPARAM, q, "unknown key \"%s\"; known keys: %s",
                     gpi_quote(key, strlen(key)).text, list);
@@ -90,68 +90,11 @@ static gp_code check_keys(json_t *obj, const char *const *keys, size_t n, const 
     return GP_OK;
 }
 
-static gp_code shape_text(json_t *arr, char *out, size_t size, size_t i, gp_error *err)
-{
-    size_t used = 0, count = json_array_size(arr);
-    if (count > GP_MAX_RANK + 1)
-        count = GP_MAX_RANK + 1; /* gp_request_set reports the rank */
-    out[0] = '\0';
-    for (size_t k = 0; k < count; k++) {
-        json_t *dim = json_array_get(arr, k);
-        if (!json_is_integer(dim))
-            return field_fail(err, i, "shape",
-                              "must be an array of whole numbers, e.g. [256, 512]");
-        int n = snprintf(out + used, size - used, "%s%" JSON_INTEGER_FORMAT, k ? "," : "",
-                         json_integer_value(dim));
-        if (n < 0 || (size_t)n >= size - used)
-            return field_fail(err, i, "shape", "does not fit");
-        used += (size_t)n;
-    }
-    return GP_OK;
-}
-
-/* "%.17g", plus ".0" so a real never reads as an integer (a seed of 42.0 is refused). */
-static void real_text(double v, char *out, size_t size)
-{
-    int n = snprintf(out, size, "%.17g", v);
-    if (n < 0 || (size_t)n + 3 > size)
-        return;
-    if (strpbrk(out, ".eEni") == NULL)
-        memcpy(out + n, ".0", 3);
-}
-
 /* gp_request_set(key, text of v); errors relayed for tensor i. */
 static gp_code set_value(gp_request *r, const char *key, json_t *v, size_t i, gp_error *err)
 {
-    char buf[VALUE_TEXT_MAX];
-    const char *text = buf;
-    size_t len;
-    gp_code rc;
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        text = json_string_value(v);
-        len = json_string_length(v);
-        break;
-    case JSON_INTEGER:
-        snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        len = strlen(buf);
-        break;
-    case JSON_REAL:
-        real_text(json_real_value(v), buf, sizeof buf);
-        len = strlen(buf);
-        break;
-    case JSON_ARRAY:
-        if (strcmp(key, "shape") != 0)
-            return field_fail(err, i, key, "must be a string or a number, not an array");
-        if ((rc = shape_text(v, buf, sizeof buf, i, err)) != GP_OK)
-            return rc;
-        len = strlen(buf);
-        break;
-    default:
-        return field_fail(err, i, key, "must be a string or a number");
-    }
     gp_error g = {0};
-    if (gp_request_set(r, key, strlen(key), text, len, &g) != GP_OK)
+    if (gpi_request_set_json_value(r, key, strlen(key), v, GPI_JSON_MANIFEST, &g) != GP_OK)
         return relay(err, i, &g);
     return GP_OK;
 }
@@ -258,8 +201,7 @@ static gp_code build_tensor(gp_request *r, json_t *top, json_t *t, size_t i,
 {
     if (!json_is_object(t))
         return field_fail(err, i, "shape", "each tensor must be an object with name and shape");
-    gp_code rc =
-        check_keys(t, tensor_keys, sizeof tensor_keys / sizeof tensor_keys[0], TENSOR_KEYS, i, err);
+    gp_code rc = check_keys(t, tensor_keys, sizeof tensor_keys / sizeof tensor_keys[0], i, err);
     if (rc != GP_OK || (rc = check_name(json_object_get(t, "name"), i, err)) != GP_OK)
         return rc;
     if (json_object_get(t, "shape") == NULL)
@@ -337,27 +279,7 @@ static gp_code check_unique(const gp_batch *b, gp_error *err)
     return rc;
 }
 
-/* ---- structure bound ---------------------------------------------------------------------- */
-
-size_t gp_json_structure_count(const char *s, size_t len, size_t stop_at)
-{
-    size_t count = 0;
-    int in_string = 0;
-    for (size_t i = 0; i < len && count <= stop_at; i++) {
-        char ch = s[i];
-        if (in_string) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_string = 0;
-        } else if (ch == '"') {
-            in_string = 1;
-        } else if (ch == '{' || ch == '[' || ch == ':' || ch == ',') {
-            count++;
-        }
-    }
-    return count;
-}
+/* ---- loading ------------------------------------------------------------------------------ */
 
 #define STRUCTURE_TOP 64
 #define STRUCTURE_PER_TENSOR 64 /* 18 keys, shape of 8, a shard object: ~50 */
@@ -368,23 +290,13 @@ static gp_code load(const char *buf, size_t len, const gp_batch_limits *lim, jso
     uint64_t max_t = lim && lim->max_tensors ? lim->max_tensors : 0;
     if (max_t != 0 && max_t < (SIZE_MAX - STRUCTURE_TOP) / STRUCTURE_PER_TENSOR) {
         size_t bound = STRUCTURE_TOP + (size_t)max_t * STRUCTURE_PER_TENSOR;
-        if (gp_json_structure_count(buf, len, bound) > bound)
+        if (gpi_json_structure_count(buf, len, bound) > bound)
             return gp_fail(err, GP_ELIMIT, "tensors",
                            "the manifest has more than %zu JSON values, more than %" PRIu64
                            " tensors can need (the tensor cap)",
                            bound, max_t);
     }
-    json_error_t jerr;
-    *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (*root != NULL)
-        return GP_OK;
-    if (json_error_code(&jerr) == json_error_numeric_overflow)
-        return gp_fail(err, GP_EPARAM, "manifest",
-                       "number out of range at line %d, column %d: JSON integers above "
-                       "9223372036854775807 are not accepted; give seed as a decimal string",
-                       jerr.line, jerr.column);
-    return gp_fail(err, GP_EPARAM, "manifest", "invalid JSON at line %d, column %d: %.120s",
-                   jerr.line, jerr.column, jerr.text);
+    return gpi_json_load(buf, len, "manifest", "give seed as a decimal string", root, err);
 }
 
 static gp_code parse_root(gp_batch *b, json_t *top, const gp_batch_limits *lim, gp_error *err)
@@ -392,8 +304,7 @@ static gp_code parse_root(gp_batch *b, json_t *top, const gp_batch_limits *lim, 
     if (!json_is_object(top))
         return gp_fail(err, GP_EPARAM, "manifest",
                        "the manifest must be a JSON object with seed and tensors");
-    gp_code rc =
-        check_keys(top, top_keys, sizeof top_keys / sizeof top_keys[0], TOP_KEYS, NO_TENSOR, err);
+    gp_code rc = check_keys(top, top_keys, sizeof top_keys / sizeof top_keys[0], NO_TENSOR, err);
     if (rc != GP_OK || (rc = check_defaults(top, err)) != GP_OK)
         return rc;
     json_t *arr = json_object_get(top, "tensors");

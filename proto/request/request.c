@@ -17,9 +17,6 @@
 #include <string.h>
 
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
-#define KNOWN_KEYS                                                                                 \
-    "shape, gain, dtype, seed, algorithm, call, fan, fan_in, fan_out, name, format, slice, "       \
-    "shard, axis, split, stride, init, mode, low, high, mean, std, a, b, value"
 
 /* ---- sanitised quoting --------------------------------------------------- */
 
@@ -402,12 +399,25 @@ void gp_request_set_seed(gp_request *r, uint64_t seed)
     r->seed_set = 1;
 }
 
+void gpi_list_add(char *out, size_t cap, const char *item)
+{
+    size_t used = strlen(out);
+    const char *parts[2] = {used ? ", " : "", item};
+    for (size_t k = 0; k < 2; k++)
+        for (const char *p = parts[k]; *p != '\0' && used + 1 < cap; p++)
+            out[used++] = *p;
+    out[used] = '\0';
+}
+
 static gp_code unknown_key(const char *key, size_t n, gp_error *err)
 {
-    char param[sizeof err->param];
+    char param[sizeof err->param], known[sizeof err->message];
     gpi_quote_into(param, sizeof param, QUOTE_KEY_MAX, key, n);
-    return gp_fail(err, GP_EPARAM, param, "unknown parameter \"%s\"; known parameters: " KNOWN_KEYS,
-                   gpi_quote(key, n).text);
+    known[0] = '\0';
+    for (size_t i = 0; i < PARAM_COUNT; i++)
+        gpi_list_add(known, sizeof known, params[i].key);
+    return gp_fail(err, GP_EPARAM, param, "unknown parameter \"%s\"; known parameters: %s",
+                   gpi_quote(key, n).text, known);
 }
 
 gp_code gp_request_set(gp_request *r, const char *key, size_t key_len, const char *value,
@@ -514,6 +524,12 @@ static gp_code check_caps(const gp_request *r, const gp_limits *lim, gp_error *e
                        "shape: %" PRIu64 " bytes of %s exceed this server's cap of %" PRIu64
                        " bytes",
                        r->out_nbytes, gp_dtype_name(r->dtype), lim->max_bytes);
+    if (r->format == GP_FORMAT_JSON && lim->max_json_elements != 0 &&
+        r->out_numel > lim->max_json_elements)
+        return gp_fail(err, GP_ELIMIT, "shape",
+                       "format=json is limited to %" PRIu64 " elements (--max-json-elements); "
+                       "this request has %" PRIu64 ": use raw, npy or safetensors",
+                       lim->max_json_elements, r->out_numel);
     return GP_OK;
 }
 

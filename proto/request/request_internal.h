@@ -58,6 +58,14 @@ gpi_real_status gpi_parse_real(const char *s, size_t n, int allow_minus, double 
  * Python's repr; checked by reading it back. Errors name param. */
 gp_code gpi_real_format(double x, char *out, size_t cap, const char *param, gp_error *err);
 
+/* A JSON real as gp_request_set text: "%.17g" in the C locale, plus ".0"
+ * when that would read as an integer, so 42.0 stays a real (a seed of 42.0
+ * is refused, not read as 42). GP_ENOMEM naming param when the C locale
+ * cannot be made. */
+#define GPI_JSON_REAL_TEXT_MAX 32
+gp_code gpi_real_json_text(double x, char out[GPI_JSON_REAL_TEXT_MAX], const char *param,
+                           gp_error *err);
+
 /* Parse a `gain` value (not NUL-terminated, no NUL inside): a decimal number
  * >= 0 or a calculate_gain nonlinearity name. On success writes the gain and
  * its canonical text (NUL-terminated, cap >= 48) and returns GP_OK; on error
@@ -137,5 +145,40 @@ int gpi_init_is_random(const gp_request *r);
 
 /* 1 when r's initializer computes fans (glorot_*, he_*). */
 int gpi_init_has_fans(const gp_request *r);
+
+/* ---- request_json.c: JSON values as gp_request_set text ----------------------- */
+
+/* Whose wording errors take: a request body ("shape must be ...", naming
+ * true, false, null and objects) or a batch manifest ("shape: must be ..."). */
+typedef enum { GPI_JSON_BODY, GPI_JSON_MANIFEST } gpi_json_wording;
+
+/* gp_request_set(key, text of v): a string as it is, an integer in decimal,
+ * a real as gpi_real_json_text, shape as "256,512" from an array of integers
+ * (at most GP_MAX_RANK + 1 of them, so gp_request_set reports the rank),
+ * axis and stride from arrays of integers and split from an array of names
+ * ("0,1", "chunk,even"); shard as an object or a list of them goes to
+ * gpi_set_shard_json. Other types are GP_EPARAM naming key (a NUL-terminated
+ * string; key_len bytes go to gp_request_set), worded as w says. */
+gp_code gpi_request_set_json_value(gp_request *r, const char *key, size_t key_len, struct json_t *v,
+                                   gpi_json_wording w, gp_error *err);
+
+/* json_loadb of buf[0..len) with duplicate keys refused; the caller
+ * json_decrefs *root. GP_EPARAM naming param: "invalid JSON at line L, column
+ * C: ...", or for an integer beyond int64 "number out of range at line L,
+ * column C: JSON integers above 9223372036854775807 are not accepted; " and
+ * seed_hint. */
+gp_code gpi_json_load(const char *buf, size_t len, const char *param, const char *seed_hint,
+                      struct json_t **root, gp_error *err);
+
+/* Count JSON structure characters ({ [ : ,) outside strings in s[0..len),
+ * stopping once the count passes stop_at. jansson spends ~40 bytes per value,
+ * so bodies are bounded by this count BEFORE they are parsed: a 1 MiB body of
+ * tiny values would otherwise cost ~20 MiB. */
+size_t gpi_json_structure_count(const char *s, size_t len, size_t stop_at);
+
+/* Append item to the list in out (cap bytes, NUL-terminated), after ", "
+ * unless out is empty; what does not fit is cut. For the lists of known keys
+ * in error messages, built from the key tables themselves. */
+void gpi_list_add(char *out, size_t cap, const char *item);
 
 #endif /* GLOROT_REQUEST_INTERNAL_H */

@@ -467,34 +467,6 @@ Test(units, content_type_null)
     cr_assert_eq(gd_params_is_json(NULL), 0);
 }
 
-/* ---- JSON reals never read as integers ---------------------------------------------- */
-
-typedef struct {
-    double v;
-    char text[32];
-} rcase;
-
-ParameterizedTestParameters(units, real_text)
-{
-    static rcase cases[] = {
-        {2.0, "2.0"},
-        {0.5, "0.5"},
-        {-3.0, "-3.0"},
-        {1e16, "10000000000000000.0"},
-        {1e300, "1.0000000000000001e+300"},
-        {0.1, "0.10000000000000001"},
-        {0.0, "0.0"},
-    };
-    return cr_make_param_array(rcase, cases, sizeof cases / sizeof cases[0]);
-}
-
-ParameterizedTest(rcase *c, units, real_text)
-{
-    char out[40];
-    gd_params_real_text(c->v, out, sizeof out);
-    cr_assert_str_eq(out, c->text);
-}
-
 /* ---- JSON bodies -> gp_request ------------------------------------------------------- */
 
 typedef struct {

@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FZ_CHECK(b != NULL && gp_batch_count(b) >= 1 && gp_batch_format(b) == format);
-    gp_limits none = {0, 0};
+    gp_limits none = {0, 0, 0};
     for (size_t i = 0; i < gp_batch_count(b); i++) {
         const gp_request *t = gp_batch_tensor(b, i);
         FZ_CHECK(t->finished && t->seed_set);

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(e.status == 0);
     if (!r.seed_set)
         gp_request_set_seed(&r, 7);
-    gp_limits lim = {UINT64_C(1) << 32, 0};
+    gp_limits lim = {UINT64_C(1) << 32, 0, 0};
     gp_error err = {0};
     if (gp_request_finish(&r, &lim, &err) != GP_OK) {
         gd_fail_gp(&e, &err);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     if (!r.seed_set)
         gp_request_set_seed(&r, 42);
-    gp_limits lim = {UINT64_C(1) << 32, 0};
+    gp_limits lim = {UINT64_C(1) << 32, 0, 0};
     gp_error err = {0};
     if (gp_request_finish(&r, &lim, &err) != GP_OK) {
         FZ_CHECK(err.message[0] != '\0');

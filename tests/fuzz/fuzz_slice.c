@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FZ_CHECK(numel == r.out_numel && r.out_nbytes == numel * 4);
     FZ_CHECK(r.partial == (numel != r.numel));
-    gp_limits lim = {0, 0};
+    gp_limits lim = {0, 0, 0};
     fz_check_finished(&r, &lim);
     check_bytes(&r);
     return 0;

@@ -912,7 +912,7 @@ ParameterizedTest(finish_case *c, request, finish)
 {
     gp_request r, before;
     gp_error err = {0};
-    gp_limits lim = {c->max_elements, c->max_bytes};
+    gp_limits lim = {c->max_elements, c->max_bytes, 0};
     gp_request_init(&r);
     for (size_t i = 0; i < 6 && c->kv[i][0][0] != '\0'; i++)
         cr_assert_eq(set_str(&r, c->kv[i][0], c->kv[i][1], &err), GP_OK, "%s: %s=%s: %s",

@@ -295,7 +295,7 @@ Test(slice, caps_apply_to_the_part)
 {
     gp_request r;
     gp_error err = {0};
-    gp_limits lim = {100, 0};
+    gp_limits lim = {100, 0, 0};
     const char *one_row[6] = {"slice", "0:1", NULL};
     const char *two_rows[6] = {"slice", "0:2", NULL};
     const char *shard[6] = {"shard", "0/100", NULL};
@@ -305,7 +305,7 @@ Test(slice, caps_apply_to_the_part)
     cr_expect_str_eq(err.param, "shape");
     memset(&err, 0, sizeof err);
     cr_expect_eq(build(&r, "100,100", NULL, &lim, &err), GP_ELIMIT);
-    gp_limits bytes = {0, 400};
+    gp_limits bytes = {0, 400, 0};
     memset(&err, 0, sizeof err);
     cr_expect_eq(build(&r, "100,100", one_row, &bytes, &err), GP_OK, "%s", err.message);
     cr_expect_eq(build(&r, "100,100", two_rows, &bytes, &err), GP_ELIMIT);
