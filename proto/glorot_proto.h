@@ -152,8 +152,10 @@ const gp_init_info *gp_inits(size_t *count);
 /* The entry whose wire name is name[0..len), or NULL. */
 const gp_init_info *gp_init_find(const char *name, size_t len);
 /* The keys initializers take beyond the common ones, in wire order: "gain",
- * "mode", "low", "high", "mean", "std", "a", "b", "value" for i = 0..8, then
- * NULL. Every gp_init_info.params entry is one of them. Static strings. */
+ * "mode", "low", "high", "mean", "std", "a", "b", "value" for i = 0..8
+ * (GP_INIT_PARAM_COUNT of them), then NULL. Every gp_init_info.params entry
+ * is one of them. Static strings. */
+#define GP_INIT_PARAM_COUNT 9
 const char *gp_init_param(size_t i);
 
 /* ---- request ------------------------------------------------------------ */

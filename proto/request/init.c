@@ -116,6 +116,7 @@ static const struct {
 };
 
 #define OWN_COUNT (sizeof own_params / sizeof own_params[0])
+_Static_assert(OWN_COUNT == GP_INIT_PARAM_COUNT, "GP_INIT_PARAM_COUNT counts own_params");
 
 const char *gp_init_param(size_t i)
 {

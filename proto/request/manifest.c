@@ -25,20 +25,15 @@
 
 #define NO_TENSOR ((size_t)-1)
 
-/* The keys allowed at the top level and in a tensor (unknown-key messages list them). */
-static const char *const top_keys[] = {"seed",    "algorithm", "dtype", "fan",  "slice", "shard",
-                                       "tensors", "init",      "gain",  "mode", "low",   "high",
-                                       "mean",    "std",       "a",     "b",    "value"};
-static const char *const tensor_keys[] = {"name",   "shape",   "dtype", "fan",  "slice", "shard",
-                                          "fan_in", "fan_out", "init",  "gain", "mode",  "low",
-                                          "high",   "mean",    "std",   "a",    "b",     "value"};
+/* The keys allowed at the top level and in a tensor, besides the
+ * initializers' own parameters (gp_init_param), which both take and which
+ * come last in unknown-key messages. */
+static const char *const top_keys[] = {"seed",  "algorithm", "dtype",   "fan",
+                                       "slice", "shard",     "tensors", "init"};
+static const char *const tensor_keys[] = {"name",  "shape",  "dtype",   "fan", "slice",
+                                          "shard", "fan_in", "fan_out", "init"};
 /* Keys a tensor inherits from the top level when it does not give them. */
 static const char *const inherited[] = {"algorithm", "dtype", "fan", "init"};
-/* An initializer's parameters: a tensor takes the top level's value of one
- * its initializer takes and it does not give itself. */
-static const char *const init_params[] = {"gain", "mode", "low", "high", "mean",
-                                          "std",  "a",    "b",   "value"};
-#define INIT_PARAM_COUNT (sizeof init_params / sizeof init_params[0])
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -66,6 +61,9 @@ static int known(const char *const *keys, size_t n, const char *key)
     for (size_t i = 0; i < n; i++)
         if (strcmp(keys[i], key) == 0)
             return 1;
+    for (size_t i = 0; i < GP_INIT_PARAM_COUNT; i++)
+        if (strcmp(gp_init_param(i), key) == 0)
+            return 1;
     return 0;
 }
 
@@ -81,6 +79,8 @@ static gp_code check_keys(json_t *obj, const char *const *keys, size_t n, size_t
             list[0] = '\0';
             for (size_t k = 0; k < n; k++)
                 gpi_list_add(list, sizeof list, keys[k]);
+            for (size_t k = 0; k < GP_INIT_PARAM_COUNT; k++)
+                gpi_list_add(list, sizeof list, gp_init_param(k));
             gpi_quote_into(q, sizeof q, 16, key, strlen(key));
             gp_fail(&g, GP_EPARAM, q, "unknown key \"%s\"; known keys: %s",
                     gpi_quote(key, strlen(key)).text, list);
@@ -156,10 +156,10 @@ static gp_code check_defaults(json_t *top, gp_error *err)
         if (v != NULL)
             rc = set_value(&scratch, inherited[k], v, NO_TENSOR, err);
     }
-    for (size_t k = 0; rc == GP_OK && k < INIT_PARAM_COUNT; k++) {
-        json_t *v = json_object_get(top, init_params[k]);
+    for (size_t k = 0; rc == GP_OK && k < GP_INIT_PARAM_COUNT; k++) {
+        json_t *v = json_object_get(top, gp_init_param(k));
         if (v != NULL)
-            rc = set_value(&scratch, init_params[k], v, NO_TENSOR, err);
+            rc = set_value(&scratch, gp_init_param(k), v, NO_TENSOR, err);
     }
     if (rc == GP_OK)
         rc = set_part(&scratch, top, top, NO_TENSOR, err);
@@ -179,17 +179,17 @@ static gp_code check_name(json_t *name, size_t i, gp_error *err)
 /* The tensor's own initializer parameters, and the top level's where its
  * initializer takes them (used[k] records that the top level's was taken). */
 static gp_code set_init_params(gp_request *r, json_t *top, json_t *t, size_t i,
-                               int used[INIT_PARAM_COUNT], gp_error *err)
+                               int used[GP_INIT_PARAM_COUNT], gp_error *err)
 {
     const gp_init_info *in = gp_init_find(r->init_as, strlen(r->init_as));
     gp_code rc = GP_OK;
-    for (size_t k = 0; rc == GP_OK && k < INIT_PARAM_COUNT; k++) {
-        json_t *v = json_object_get(t, init_params[k]);
-        if (v == NULL && in != NULL && gpi_init_takes(in, init_params[k]) &&
-            (v = json_object_get(top, init_params[k])) != NULL)
+    for (size_t k = 0; rc == GP_OK && k < GP_INIT_PARAM_COUNT; k++) {
+        json_t *v = json_object_get(t, gp_init_param(k));
+        if (v == NULL && in != NULL && gpi_init_takes(in, gp_init_param(k)) &&
+            (v = json_object_get(top, gp_init_param(k))) != NULL)
             used[k] = 1;
         if (v != NULL)
-            rc = set_value(r, init_params[k], v, i, err);
+            rc = set_value(r, gp_init_param(k), v, i, err);
     }
     return rc;
 }
@@ -197,7 +197,7 @@ static gp_code set_init_params(gp_request *r, json_t *top, json_t *t, size_t i,
 /* mlx-seeded: tensor k's call is the count of random tensors up to it
  * (*calls), as MLX's key sequence advances only for random draws. */
 static gp_code build_tensor(gp_request *r, json_t *top, json_t *t, size_t i,
-                            int used[INIT_PARAM_COUNT], uint64_t *calls, gp_error *err)
+                            int used[GP_INIT_PARAM_COUNT], uint64_t *calls, gp_error *err)
 {
     if (!json_is_object(t))
         return field_fail(err, i, "shape", "each tensor must be an object with name and shape");
@@ -320,7 +320,7 @@ static gp_code parse_root(gp_batch *b, json_t *top, const gp_batch_limits *lim, 
     b->tensors = calloc(n, sizeof *b->tensors);
     if (b->tensors == NULL)
         return gp_fail(err, GP_ENOMEM, "", "out of memory for %zu tensors", n);
-    int used[INIT_PARAM_COUNT] = {0};
+    int used[GP_INIT_PARAM_COUNT] = {0};
     uint64_t calls = 0;
     for (size_t i = 0; i < n; i++) {
         rc = build_tensor(&b->tensors[i].r, top, json_array_get(arr, i), i, used, &calls, err);
@@ -328,11 +328,11 @@ static gp_code parse_root(gp_batch *b, json_t *top, const gp_batch_limits *lim, 
             return rc;
         b->count = i + 1;
     }
-    for (size_t k = 0; k < INIT_PARAM_COUNT; k++)
-        if (json_object_get(top, init_params[k]) != NULL && !used[k])
-            return gp_fail(err, GP_EPARAM, init_params[k],
+    for (size_t k = 0; k < GP_INIT_PARAM_COUNT; k++)
+        if (json_object_get(top, gp_init_param(k)) != NULL && !used[k])
+            return gp_fail(err, GP_EPARAM, gp_init_param(k),
                            "%s: no tensor's initializer takes %s, so this default is never used",
-                           init_params[k], init_params[k]);
+                           gp_init_param(k), gp_init_param(k));
     return check_unique(b, err);
 }
 
