@@ -4,25 +4,28 @@
  * option list against --help and docs/OPERATIONS.md, token files and the
  * Authorization check, per-client limits, the /metrics text, request ids,
  * JSON log lines, the root/--user decision and histogram buckets.
- *
- * Like test_server_units.c, the modules are compiled straight into this
- * binary (they do no I/O; the e2e link line has jansson and libsodium).
  */
-#include "../../server/auth.c"
-#include "../../server/config.c"
-#include "../../server/files.c"
-#include "../../server/limits.c"
-#include "../../server/log.c"
-#include "../../server/metrics.c"
-#include "../../server/privs.c"
-#include "../../server/stats.c"
-#include "../support/harness.h"
+#include "../../support/harness.h"
+#include "auth.h"
+#include "config.h"
+#include "files.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "privs.h"
+#include "stats.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void init_sodium(void)
 {
@@ -335,7 +338,7 @@ Test(ops_units, describe_sources)
     size_t lines = 0;
     for (const char *p = text; *p != '\0'; p++)
         lines += *p == '\n';
-    cr_expect_eq(lines, N_OPTIONS, "one line per option:\n%s", text);
+    cr_expect_eq(lines, gd_config_option_count(), "one line per option:\n%s", text);
     char small[40];
     cr_expect_eq(gd_config_describe(&cfg, small, sizeof small), sizeof small - 1);
     cr_expect_eq(strlen(small), sizeof small - 1);
@@ -349,15 +352,15 @@ Test(ops_units, options_documented)
     unsigned char *doc = th_read_file(path, NULL);
     cr_assert_not_null(doc, "cannot read %s", path);
     const char *usage = gd_config_usage();
-    for (size_t i = 0; i < N_OPTIONS; i++) {
+    for (size_t i = 0; i < gd_config_option_count(); i++) {
+        const char *name, *env;
+        gd_config_option_names(i, &name, &env);
         char flag[64];
-        snprintf(flag, sizeof flag, "`%s", options[i].flag);
-        cr_expect(strstr((const char *)doc, flag) != NULL, "OPERATIONS.md lacks %s",
-                  options[i].flag);
-        cr_expect(strstr((const char *)doc, options[i].env) != NULL, "OPERATIONS.md lacks %s",
-                  options[i].env);
-        cr_expect(strstr(usage, options[i].flag) != NULL, "--help lacks %s", options[i].flag);
-        cr_expect(strstr(usage, options[i].env) != NULL, "--help lacks %s", options[i].env);
+        snprintf(flag, sizeof flag, "`%s", name);
+        cr_expect(strstr((const char *)doc, flag) != NULL, "OPERATIONS.md lacks %s", name);
+        cr_expect(strstr((const char *)doc, env) != NULL, "OPERATIONS.md lacks %s", env);
+        cr_expect(strstr(usage, name) != NULL, "--help lacks %s", name);
+        cr_expect(strstr(usage, env) != NULL, "--help lacks %s", env);
     }
     free(doc);
 }
@@ -373,7 +376,7 @@ Test(ops_units, loopback)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gd_config cfg;
         char msg[256];
-        set_defaults(&cfg);
+        gd_config_defaults(&cfg);
         cr_assert_eq(
             gd_parse_listen(cases[i].listen, &cfg.addr, &cfg.addr_len, &cfg.ipv6, msg, sizeof msg),
             0);
@@ -1022,7 +1025,7 @@ ParameterizedTestParameters(ops_units, privileges)
 ParameterizedTest(pcase *c, ops_units, privileges)
 {
     gd_config cfg;
-    set_defaults(&cfg);
+    gd_config_defaults(&cfg);
     snprintf(cfg.user, sizeof cfg.user, "%s", c->user);
     cfg.allow_root = c->allow_root;
     gd_privs p;
