@@ -31,23 +31,23 @@ typedef struct {
     const char *path;
     gd_route route;
     const char *allow;
-    stats_endpoint endpoint;
+    gd_stats_endpoint endpoint;
 } route_spec;
 
 static const route_spec routes[] = {
-    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD", STATS_EP_HEALTHZ},
-    {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", STATS_EP_READYZ},
-    {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", STATS_EP_METRICS},
-    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
-    {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
-    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_BATCH},
-    {"/", GD_ROUTE_PAGE, "GET, HEAD", STATS_EP_PAGE},
+    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD", GD_STATS_EP_HEALTHZ},
+    {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", GD_STATS_EP_READYZ},
+    {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", GD_STATS_EP_METRICS},
+    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", GD_STATS_EP_INFO},
+    {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", GD_STATS_EP_DIGEST},
+    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", GD_STATS_EP_BATCH},
+    {"/", GD_ROUTE_PAGE, "GET, HEAD", GD_STATS_EP_PAGE},
 };
 
 /* Every initializer is served at /v1/<its name> (gp_inits). */
-static const route_spec tensor_route = {NULL, GD_ROUTE_TENSOR, "GET, HEAD, POST", STATS_EP_INIT};
+static const route_spec tensor_route = {NULL, GD_ROUTE_TENSOR, "GET, HEAD, POST", GD_STATS_EP_INIT};
 
-static const route_spec *find_route(const char *url, const char **init, stats_endpoint *ep)
+static const route_spec *find_route(const char *url, const char **init, gd_stats_endpoint *ep)
 {
     static const char prefix[] = "/v1/";
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -62,7 +62,7 @@ static const route_spec *find_route(const char *url, const char **init, stats_en
     if (in == NULL)
         return NULL;
     *init = in->name;
-    *ep = (stats_endpoint)(STATS_EP_INIT + (size_t)(in - inits));
+    *ep = (gd_stats_endpoint)(GD_STATS_EP_INIT + (size_t)(in - inits));
     return &tensor_route;
 }
 
@@ -115,7 +115,7 @@ static gd_req *req_new(gd_server *srv, struct MHD_Connection *c, const char *url
     gd_log_escape(url, req->path, sizeof req->path);
     client_address(c, req, req->remote, sizeof req->remote);
     gd_request_id(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"), req->request_id);
-    req->endpoint = STATS_EP_OTHER;
+    req->endpoint = GD_STATS_EP_OTHER;
     return req;
 }
 
@@ -165,7 +165,7 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
                                   const char *method)
 {
     gd_error e = {0};
-    stats_endpoint ep = STATS_EP_OTHER;
+    gd_stats_endpoint ep = GD_STATS_EP_OTHER;
     const route_spec *rs = find_route(url, &req->init, &ep);
     if (rs != NULL) {
         req->route = rs->route;
@@ -313,7 +313,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                    bytes,       req->start,  req->request_id};
     gd_log_access(&a);
     uint64_t ns = (uint64_t)elapsed_ns(&req->start);
-    stats_request_done(req->endpoint, req->status, bytes, ns);
+    gd_stats_request_done(req->endpoint, req->status, bytes, ns);
     gd_admit_done(req);
     gd_req_release(req);
 }

@@ -68,10 +68,10 @@ typedef struct {
     gd_route route;
     const char *init; /* GD_ROUTE_TENSOR: the path's initializer (gp_inits' name) */
     int is_post, is_head;
-    stats_endpoint endpoint; /* the metrics label */
-    gd_ipkey client;         /* for the per-client caps */
-    int client_known;        /* 0 when the address family is not IP */
-    int admitted;            /* counted by gd_limits_req_begin: release when done */
+    gd_stats_endpoint endpoint; /* the metrics label */
+    gd_ipkey client;            /* for the per-client caps */
+    int client_known;           /* 0 when the address family is not IP */
+    int admitted;               /* counted by gd_limits_req_begin: release when done */
     char request_id[GD_REQUEST_ID_MAX + 1];
     unsigned status;      /* status queued, 0 = none */
     uint64_t fixed_bytes; /* body length of a buffered reply */

@@ -89,7 +89,7 @@ static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const
 static void count_batch_elements(void *user, const gp_request *r, uint64_t elements)
 {
     (void)user;
-    stats_add_generated(r->algorithm, r->dtype, elements);
+    gd_stats_add_generated(r->algorithm, r->dtype, elements);
 }
 
 /* Body bytes [at, at + max) of the answer, a tensor's (req->body) or a
@@ -97,16 +97,16 @@ static void count_batch_elements(void *user, const gp_request *r, uint64_t eleme
  * under each tensor's own algorithm and dtype. */
 static size_t answer_read(gd_req *req, uint64_t at, char *buf, size_t max)
 {
-    uint64_t t0 = stats_now_ns();
+    uint64_t t0 = gd_stats_now_ns();
     if (req->batch != NULL) {
         const gp_request *r0 = gp_batch_tensor(req->batch, 0); /* one algorithm per batch */
         size_t n = gp_batch_read(req->batch, at, buf, max);
-        stats_add_generation_ns(r0->algorithm, stats_now_ns() - t0);
+        gd_stats_add_generation_ns(r0->algorithm, gd_stats_now_ns() - t0);
         gp_batch_elements_each(req->batch, at, n, count_batch_elements, NULL);
         return n;
     }
     size_t n = gp_body_read(&req->body, at, buf, max);
-    stats_add_generation_ns(req->body.req.algorithm, stats_now_ns() - t0);
+    gd_stats_add_generation_ns(req->body.req.algorithm, gd_stats_now_ns() - t0);
     gd_tensor_count(&req->body, at, n, &req->json_counted);
     return n;
 }

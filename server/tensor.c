@@ -276,5 +276,5 @@ void gd_tensor_count(const gp_body *b, uint64_t pos, size_t n, uint64_t *json_se
         count = (end + es - 1) / es - (start + es - 1) / es; /* element starts in [start, end) */
     }
     if (count > 0)
-        stats_add_generated(b->req.algorithm, b->req.dtype, count);
+        gd_stats_add_generated(b->req.algorithm, b->req.dtype, count);
 }
