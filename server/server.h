@@ -99,6 +99,12 @@ typedef struct {
 int gd_http_start(gd_server *srv);
 /* The bound port (after gd_http_start). */
 unsigned gd_http_port(const gd_server *srv);
+
+/* ---- request.c ---- */
+/* The record of a request MHD has just announced (url and method as MHD gives
+ * them), with its one reference; NULL when memory is exhausted. */
+gd_req *gd_req_new(gd_server *srv, struct MHD_Connection *c, const char *url, const char *method);
+/* Drop one reference; the last one frees the record (NULL does nothing). */
 void gd_req_release(gd_req *req);
 
 /* ---- reply.c ---- */
