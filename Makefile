@@ -39,15 +39,19 @@ TEST_LIBS   := -lcriterion
 # ---- sources ---------------------------------------------------------------
 PROTO_SRC  := $(wildcard proto/*/*.c proto/*/*/*.c)
 SERVER_SRC := $(wildcard server/*.c)
+SERVER_MAIN:= server/main.c
 CLIENT_SRC := $(wildcard client/lib/*.c)
 CLI_SRC    := $(wildcard client/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+SUNIT_SRC  := $(wildcard tests/unit/server/test_*.c)
+CUNIT_SRC  := $(wildcard tests/unit/client/test_*.c)
 E2E_SRC    := $(wildcard tests/e2e/test_*.c)
 SUPPORT_SRC:= $(wildcard tests/support/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 PROTO_LIB  := $(B)/libgproto.a
+SERVER_LIB := $(B)/libglorotd.a
 CLIENT_A   := $(B)/libglorot-client.a
 CLIENT_SO  := $(B)/libglorot-client.so
 GLOROTD    := $(B)/glorotd
@@ -55,6 +59,8 @@ GLOROT     := $(B)/glorot
 PAGE_EMBED := $(B)/tools/page_embed
 PAGE_OBJ   := $(B)/gen/page_data.o
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+SUNIT_BINS := $(patsubst tests/unit/server/%.c,$(B)/tests/%,$(SUNIT_SRC))
+CUNIT_BINS := $(patsubst tests/unit/client/%.c,$(B)/tests/%,$(CUNIT_SRC))
 E2E_BINS   := $(patsubst tests/e2e/%.c,$(B)/tests/e2e_%,$(E2E_SRC))
 
 BINS := $(PROTO_LIB)
@@ -68,7 +74,8 @@ ifneq ($(CLI_SRC),)
 BINS += $(GLOROT)
 endif
 
-.PHONY: all run check test test-unit test-e2e test-python asan deps deps-run deps-check install lint clean
+.PHONY: all run check test test-unit test-unit-server test-unit-client test-e2e test-python asan deps \
+        deps-run deps-check install lint clean
 all: $(BINS)
 
 $(B)/%.o: %.c
@@ -79,7 +86,12 @@ $(PROTO_LIB): $(call obj,$(PROTO_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(GLOROTD): $(call obj,$(SERVER_SRC)) $(PAGE_OBJ) $(PROTO_LIB)
+# Everything of the daemon but main(), for glorotd and the server unit tests.
+$(SERVER_LIB): $(call obj,$(filter-out $(SERVER_MAIN),$(SERVER_SRC))) $(PAGE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(GLOROTD): $(call obj,$(SERVER_MAIN)) $(SERVER_LIB) $(PROTO_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS)
 
 # The page at / : server/page.html into a C array with its CSP hashes and ETag
@@ -110,8 +122,27 @@ $(B)/glorot-client.pc: client/glorot-client.pc.in Makefile
 $(GLOROT): $(call obj,$(CLI_SRC)) $(CLIENT_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
+# Unit tests: proto's (tests/unit/) against libgproto.a, the daemon's
+# (tests/unit/server/) against libglorotd.a, the client library's
+# (tests/unit/client/) against libglorot-client.a; all as build/tests/<name>.
+UNIT_NAMES := $(notdir $(UNIT_SRC) $(SUNIT_SRC) $(CUNIT_SRC))
+ifneq ($(words $(UNIT_NAMES)),$(words $(sort $(UNIT_NAMES))))
+$(error two unit tests share a file name: build/tests/<name> must be unique)
+endif
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROTO_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PROTO_LIBS)
+
+# The private headers they test sit next to the sources (server/, client/lib/).
+$(B)/tests/unit/server/%.o: CFLAGS += -Iserver
+$(B)/tests/unit/client/%.o: CFLAGS += -Iclient/lib
+
+$(SUNIT_BINS): $(B)/tests/%: $(B)/tests/unit/server/%.o $(call obj,$(SUPPORT_SRC)) $(SERVER_LIB) \
+               $(PROTO_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(SERVER_LIBS)
+
+$(CUNIT_BINS): $(B)/tests/%: $(B)/tests/unit/client/%.o $(CLIENT_A)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(CLIENT_LIBS)
 
 $(B)/tests/e2e_%: $(B)/tests/e2e/%.o $(call obj,$(SUPPORT_SRC)) $(CLIENT_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(CLIENT_LIBS)
@@ -157,10 +188,16 @@ TEST_ENV := GLOROTD_BIN=$(abspath $(GLOROTD)) GLOROT_BIN=$(abspath $(GLOROT)) \
             GLOROT_LIBRARY=$(abspath $(CLIENT_SO)) \
             ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 
-test: test-unit test-e2e test-python
+test: test-unit test-unit-server test-unit-client test-e2e test-python
 
 test-unit: $(BINS) $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
+
+test-unit-server: $(BINS) $(SUNIT_BINS)
+	@set -e; for t in $(SUNIT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
+
+test-unit-client: $(BINS) $(CUNIT_BINS)
+	@set -e; for t in $(CUNIT_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done
 
 test-e2e: $(BINS) $(E2E_BINS)
 	@set -e; for t in $(E2E_BINS); do echo "== $$t"; $(TEST_ENV) $$t --jobs 2; done

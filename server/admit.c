@@ -30,7 +30,8 @@ enum MHD_Result gd_admit_accept(void *cls, const struct sockaddr *addr, socklen_
         return MHD_YES;
     /* No log line: a flood of refusals would become a flood of lines; the
      * metric counts them. */
-    stats_connection_rejected(v == GD_LIMIT_PER_IP ? STATS_REJECT_PER_IP : STATS_REJECT_TABLE_FULL);
+    gd_stats_connection_rejected(v == GD_LIMIT_PER_IP ? GD_STATS_REJECT_PER_IP
+                                                      : GD_STATS_REJECT_TABLE_FULL);
     return MHD_NO;
 }
 
@@ -40,12 +41,12 @@ void gd_admit_notify(void *cls, struct MHD_Connection *c, void **socket_context,
     gd_server *srv = cls;
     gd_ipkey k;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        stats_connection_opened();
+        gd_stats_connection_opened();
         if (connection_key(c, &k) == 0 && gd_limits_conn_open(srv->limits, &k) == 0)
             *socket_context = (void *)&counted_mark;
         return;
     }
-    stats_connection_closed();
+    gd_stats_connection_closed();
     if (*socket_context == &counted_mark && connection_key(c, &k) == 0)
         gd_limits_conn_close(srv->limits, &k);
     *socket_context = NULL;
@@ -90,7 +91,7 @@ int gd_admit_request(gd_req *req, gd_error *e)
         req->admitted = 1;
         return 0;
     case GD_LIMIT_PER_IP:
-        stats_request_limited(STATS_LIMIT_PER_IP);
+        gd_stats_request_limited(GD_STATS_LIMIT_PER_IP);
         return gd_fail(e, 429, "too_many_requests", "",
                        "more than %u requests at once from %s (--max-requests-per-ip); retry "
                        "after the ones in progress",
@@ -99,7 +100,7 @@ int gd_admit_request(gd_req *req, gd_error *e)
     case GD_LIMIT_FULL:
         break;
     }
-    stats_request_limited(STATS_LIMIT_BUSY);
+    gd_stats_request_limited(GD_STATS_LIMIT_BUSY);
     return gd_fail(e, 503, "busy", "",
                    "the server is serving its maximum of %u requests at once (--max-requests); "
                    "retry later",

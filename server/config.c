@@ -155,7 +155,7 @@ static unsigned default_threads(void)
     return n > GD_MAX_THREADS ? GD_MAX_THREADS : (unsigned)n;
 }
 
-static void set_defaults(gd_config *c)
+void gd_config_defaults(gd_config *c)
 {
     memset(c, 0, sizeof *c);
     struct sockaddr_in *in = (struct sockaddr_in *)&c->addr;
@@ -452,7 +452,7 @@ static int check_together(const gd_config *c, char *msg, size_t msg_size)
 gd_config_result gd_config_load(gd_config *c, int argc, char *const argv[], gd_env_fn env,
                                 char *msg, size_t msg_size)
 {
-    set_defaults(c);
+    gd_config_defaults(c);
     int check = 0;
     /* --help and --version work even when the environment holds bad values. */
     for (int i = 1; i < argc; i++) {
@@ -533,6 +533,17 @@ size_t gd_config_describe(const gd_config *c, char *out, size_t size)
         used += (size_t)n < size - used ? (size_t)n : size - used - 1;
     }
     return used;
+}
+
+size_t gd_config_option_count(void)
+{
+    return N_OPTIONS;
+}
+
+void gd_config_option_names(size_t i, const char **flag, const char **env)
+{
+    *flag = options[i].flag;
+    *env = options[i].env;
 }
 
 int gd_config_is_loopback(const gd_config *c)

@@ -69,6 +69,14 @@ typedef const char *(*gd_env_fn)(const char *name);
 gd_config_result gd_config_load(gd_config *c, int argc, char *const argv[], gd_env_fn env,
                                 char *msg, size_t msg_size);
 
+/* Fill c with the defaults, where gd_config_load starts. */
+void gd_config_defaults(gd_config *c);
+
+/* How many options there are, and option i's flag and environment variable
+ * (i < gd_config_option_count(); static strings). */
+size_t gd_config_option_count(void);
+void gd_config_option_names(size_t i, const char **flag, const char **env);
+
 /* The resolved settings, one "--flag value  (source)" line each, into out
  * (NUL-terminated, truncated to size). Secrets are never in a gd_config
  * (tokens live in their file), so nothing needs redacting here. Returns the

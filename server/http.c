@@ -1,6 +1,6 @@
 /*
- * http.c - libmicrohttpd glue: daemon start, routing, request records, upload
- * buffering and the access log.
+ * http.c - libmicrohttpd glue: daemon start, routing, upload buffering and
+ * the access log (request records: request.c).
  *
  * MHD calls the access handler several times per request: once when the
  * headers are in (we route and reject early), once per piece of upload data
@@ -12,10 +12,8 @@
 #include "listener.h"
 #include "log.h"
 #include "params.h"
-#include "pool.h"
 #include "server.h"
 
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,23 +29,23 @@ typedef struct {
     const char *path;
     gd_route route;
     const char *allow;
-    stats_endpoint endpoint;
+    gd_stats_endpoint endpoint;
 } route_spec;
 
 static const route_spec routes[] = {
-    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD", STATS_EP_HEALTHZ},
-    {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", STATS_EP_READYZ},
-    {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", STATS_EP_METRICS},
-    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", STATS_EP_INFO},
-    {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", STATS_EP_DIGEST},
-    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", STATS_EP_BATCH},
-    {"/", GD_ROUTE_PAGE, "GET, HEAD", STATS_EP_PAGE},
+    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD", GD_STATS_EP_HEALTHZ},
+    {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", GD_STATS_EP_READYZ},
+    {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", GD_STATS_EP_METRICS},
+    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", GD_STATS_EP_INFO},
+    {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", GD_STATS_EP_DIGEST},
+    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", GD_STATS_EP_BATCH},
+    {"/", GD_ROUTE_PAGE, "GET, HEAD", GD_STATS_EP_PAGE},
 };
 
 /* Every initializer is served at /v1/<its name> (gp_inits). */
-static const route_spec tensor_route = {NULL, GD_ROUTE_TENSOR, "GET, HEAD, POST", STATS_EP_INIT};
+static const route_spec tensor_route = {NULL, GD_ROUTE_TENSOR, "GET, HEAD, POST", GD_STATS_EP_INIT};
 
-static const route_spec *find_route(const char *url, const char **init, stats_endpoint *ep)
+static const route_spec *find_route(const char *url, const char **init, gd_stats_endpoint *ep)
 {
     static const char prefix[] = "/v1/";
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -62,7 +60,7 @@ static const route_spec *find_route(const char *url, const char **init, stats_en
     if (in == NULL)
         return NULL;
     *init = in->name;
-    *ep = (stats_endpoint)(STATS_EP_INIT + (size_t)(in - inits));
+    *ep = (gd_stats_endpoint)(GD_STATS_EP_INIT + (size_t)(in - inits));
     return &tensor_route;
 }
 
@@ -75,58 +73,6 @@ static int method_allowed(const route_spec *rs, const char *method)
         return 1;
     return (rs->route == GD_ROUTE_TENSOR || rs->route == GD_ROUTE_DIGEST) &&
            strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-}
-
-/* ---- request records ------------------------------------------------------ */
-
-static void client_address(struct MHD_Connection *c, gd_req *req, char *out, size_t size)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, size, "-");
-    if (ci == NULL || ci->client_addr == NULL)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    req->client_known = gd_ipkey_of(sa, &req->client) == 0;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)size);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  (socklen_t)size);
-}
-
-/* Records of finished requests, kept for the next ones (pool.h). */
-static gd_pool requests = GD_POOL_INIT(sizeof(gd_req), GD_POOL_IDLE_MAX);
-
-static gd_req *req_new(gd_server *srv, struct MHD_Connection *c, const char *url,
-                       const char *method)
-{
-    gd_req *req = gd_pool_get(&requests);
-    if (req == NULL)
-        return NULL;
-    memset(req, 0, offsetof(gd_req, body)); /* req->body: see server.h */
-    req->srv = srv;
-    atomic_init(&req->refs, 1);
-    clock_gettime(CLOCK_MONOTONIC, &req->start);
-    req->is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-    req->is_head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    gd_log_escape(method, req->method, sizeof req->method);
-    gd_log_escape(url, req->path, sizeof req->path);
-    client_address(c, req, req->remote, sizeof req->remote);
-    gd_request_id(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"), req->request_id);
-    req->endpoint = STATS_EP_OTHER;
-    return req;
-}
-
-void gd_req_release(gd_req *req)
-{
-    if (req == NULL || atomic_fetch_sub(&req->refs, 1) != 1)
-        return;
-    gd_job_free(req); /* a job never answered: the daemon is stopping */
-    free(req->upload);
-    gp_batch_free(req->batch);
-    gd_pool_put(&requests, req);
 }
 
 /* ---- first call: route and reject early ----------------------------------- */
@@ -165,7 +111,7 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
                                   const char *method)
 {
     gd_error e = {0};
-    stats_endpoint ep = STATS_EP_OTHER;
+    gd_stats_endpoint ep = GD_STATS_EP_OTHER;
     const route_spec *rs = find_route(url, &req->init, &ep);
     if (rs != NULL) {
         req->route = rs->route;
@@ -274,7 +220,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     (void)version;
     gd_req *req = *con_cls;
     if (req == NULL) {
-        req = req_new(cls, c, url, method);
+        req = gd_req_new(cls, c, url, method);
         if (req == NULL)
             return MHD_NO;
         *con_cls = req;
@@ -313,7 +259,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                    bytes,       req->start,  req->request_id};
     gd_log_access(&a);
     uint64_t ns = (uint64_t)elapsed_ns(&req->start);
-    stats_request_done(req->endpoint, req->status, bytes, ns);
+    gd_stats_request_done(req->endpoint, req->status, bytes, ns);
     gd_admit_done(req);
     gd_req_release(req);
 }

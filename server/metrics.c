@@ -56,46 +56,46 @@ static void family(mtext *t, const char *name, const char *type, const char *hel
     add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static uint64_t endpoint_requests(const stats_snapshot *s, unsigned e)
+static uint64_t endpoint_requests(const gd_stats_snapshot *s, unsigned e)
 {
     uint64_t n = 0;
-    for (unsigned b = 0; b < STATS_BUCKETS; b++)
+    for (unsigned b = 0; b < GD_STATS_BUCKETS; b++)
         n += s->duration_buckets[e][b];
     return n;
 }
 
-static void requests(mtext *t, const stats_snapshot *s)
+static void requests(mtext *t, const gd_stats_snapshot *s)
 {
     family(t, "glorotd_requests_total", "counter",
            "Requests completed, by endpoint and HTTP status (0: the client left before an "
            "answer).");
-    for (unsigned e = 0; e < STATS_EP_COUNT; e++)
-        for (unsigned st = 0; st < STATS_STATUS_SLOTS; st++)
+    for (unsigned e = 0; e < GD_STATS_EP_COUNT; e++)
+        for (unsigned st = 0; st < GD_STATS_STATUS_SLOTS; st++)
             if (s->requests[e][st] != 0)
                 add(t, "glorotd_requests_total{endpoint=\"%s\",status=\"%u\"} %llu\n",
-                    stats_endpoint_name((stats_endpoint)e), st,
+                    gd_stats_endpoint_name((gd_stats_endpoint)e), st,
                     (unsigned long long)s->requests[e][st]);
     family(t, "glorotd_response_bytes_total", "counter",
            "Response body bytes handed to clients, by endpoint.");
-    for (unsigned e = 0; e < STATS_EP_COUNT; e++)
+    for (unsigned e = 0; e < GD_STATS_EP_COUNT; e++)
         if (endpoint_requests(s, e) != 0)
             add(t, "glorotd_response_bytes_total{endpoint=\"%s\"} %llu\n",
-                stats_endpoint_name((stats_endpoint)e), (unsigned long long)s->bytes_sent[e]);
+                gd_stats_endpoint_name((gd_stats_endpoint)e), (unsigned long long)s->bytes_sent[e]);
 }
 
-static void durations(mtext *t, const stats_snapshot *s)
+static void durations(mtext *t, const gd_stats_snapshot *s)
 {
     family(t, "glorotd_request_duration_seconds", "histogram",
            "Time from the request headers to the end of the answer, by endpoint.");
-    for (unsigned e = 0; e < STATS_EP_COUNT; e++) {
+    for (unsigned e = 0; e < GD_STATS_EP_COUNT; e++) {
         uint64_t total = endpoint_requests(s, e), cumulative = 0;
         if (total == 0)
             continue;
-        const char *ep = stats_endpoint_name((stats_endpoint)e);
-        for (unsigned b = 0; b + 1 < STATS_BUCKETS; b++) {
+        const char *ep = gd_stats_endpoint_name((gd_stats_endpoint)e);
+        for (unsigned b = 0; b + 1 < GD_STATS_BUCKETS; b++) {
             cumulative += s->duration_buckets[e][b];
             add(t, "glorotd_request_duration_seconds_bucket{endpoint=\"%s\",le=\"%g\"} %llu\n", ep,
-                stats_bucket_bounds[b], (unsigned long long)cumulative);
+                gd_stats_bucket_bounds[b], (unsigned long long)cumulative);
         }
         add(t, "glorotd_request_duration_seconds_bucket{endpoint=\"%s\",le=\"+Inf\"} %llu\n", ep,
             (unsigned long long)total);
@@ -106,36 +106,37 @@ static void durations(mtext *t, const stats_snapshot *s)
     }
 }
 
-static void generation(mtext *t, const stats_snapshot *s)
+static void generation(mtext *t, const gd_stats_snapshot *s)
 {
     family(t, "glorotd_generated_elements_total", "counter",
            "Tensor elements handed to clients, by algorithm and dtype.");
-    for (unsigned a = 0; a < STATS_ALG_COUNT; a++)
-        for (unsigned d = 0; d < STATS_DTYPE_COUNT; d++)
+    for (unsigned a = 0; a < GD_STATS_ALG_COUNT; a++)
+        for (unsigned d = 0; d < GD_STATS_DTYPE_COUNT; d++)
             add(t, "glorotd_generated_elements_total{algorithm=\"%s\",dtype=\"%s\"} %llu\n",
                 gp_algorithm_name((gp_algorithm)a), gp_dtype_name((gp_dtype)d),
                 (unsigned long long)s->elements[a][d]);
     family(t, "glorotd_generation_seconds_total", "counter",
            "Time spent producing tensor bytes, by algorithm.");
-    for (unsigned a = 0; a < STATS_ALG_COUNT; a++)
+    for (unsigned a = 0; a < GD_STATS_ALG_COUNT; a++)
         add(t, "glorotd_generation_seconds_total{algorithm=\"%s\"} %.9f\n",
             gp_algorithm_name((gp_algorithm)a), (double)s->generation_ns[a] / 1e9);
 }
 
-static void connections(mtext *t, const stats_snapshot *s, const gd_metrics_gauges *g)
+static void connections(mtext *t, const gd_stats_snapshot *s, const gd_metrics_gauges *g)
 {
     family(t, "glorotd_open_connections", "gauge", "Client connections open now.");
     add(t, "glorotd_open_connections %lld\n", (long long)s->connections_open);
     family(t, "glorotd_rejected_connections_total", "counter",
            "Connections closed at accept, before any HTTP, by reason.");
-    for (unsigned r = 0; r < STATS_REJECT_COUNT; r++)
+    for (unsigned r = 0; r < GD_STATS_REJECT_COUNT; r++)
         add(t, "glorotd_rejected_connections_total{reason=\"%s\"} %llu\n",
-            stats_reject_name((stats_reject)r), (unsigned long long)s->connections_rejected[r]);
+            gd_stats_reject_name((gd_stats_reject)r),
+            (unsigned long long)s->connections_rejected[r]);
     family(t, "glorotd_limited_requests_total", "counter",
            "Requests refused by a concurrency limit (429 per_ip, 503 busy).");
-    for (unsigned l = 0; l < STATS_LIMIT_COUNT; l++)
+    for (unsigned l = 0; l < GD_STATS_LIMIT_COUNT; l++)
         add(t, "glorotd_limited_requests_total{reason=\"%s\"} %llu\n",
-            stats_limit_name((stats_limit)l), (unsigned long long)s->requests_limited[l]);
+            gd_stats_limit_name((gd_stats_limit)l), (unsigned long long)s->requests_limited[l]);
     family(t, "glorotd_downloads_in_flight", "gauge", "Tensor responses being streamed now.");
     add(t, "glorotd_downloads_in_flight %ld\n", g->downloads_in_flight);
     family(t, "glorotd_ready", "gauge", "1 while /readyz answers 200, 0 once stopping.");
@@ -157,7 +158,7 @@ static void connections(mtext *t, const stats_snapshot *s, const gd_metrics_gaug
     add(t, "glorotd_build_info{version=\"%s\",kernels=\"%s\"} 1\n", GLOROT_VERSION, gp_kernels());
 }
 
-char *gd_metrics_render(const stats_snapshot *s, const gd_metrics_gauges *g, size_t *len)
+char *gd_metrics_render(const gd_stats_snapshot *s, const gd_metrics_gauges *g, size_t *len)
 {
     mtext t = {malloc(8192), 0, 8192, 0};
     if (t.buf == NULL)

@@ -25,6 +25,6 @@ typedef struct {
 /* The exposition text for s and g: HELP and TYPE lines, then the samples.
  * Returns a malloc'd NUL-terminated string (free() it) of *len bytes, NULL
  * when out of memory. No I/O; thread-safe. */
-char *gd_metrics_render(const stats_snapshot *s, const gd_metrics_gauges *g, size_t *len);
+char *gd_metrics_render(const gd_stats_snapshot *s, const gd_metrics_gauges *g, size_t *len);
 
 #endif

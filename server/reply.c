@@ -105,10 +105,10 @@ enum MHD_Result gd_reply_ready(struct MHD_Connection *c, gd_req *req)
 /* A request is counted when it completes, so a scrape never includes itself. */
 enum MHD_Result gd_metrics_respond(struct MHD_Connection *c, gd_req *req)
 {
-    stats_snapshot *s = malloc(sizeof *s);
+    gd_stats_snapshot *s = malloc(sizeof *s);
     if (s == NULL)
         return MHD_NO;
-    stats_snapshot_take(s);
+    gd_stats_snapshot_take(s);
     const gd_server *srv = req->srv;
     gd_metrics_gauges g = {atomic_load(&srv->inflight),       !atomic_load(&srv->draining),
                            atomic_load(&srv->digest_running), atomic_load(&srv->digest_started),

@@ -68,10 +68,10 @@ typedef struct {
     gd_route route;
     const char *init; /* GD_ROUTE_TENSOR: the path's initializer (gp_inits' name) */
     int is_post, is_head;
-    stats_endpoint endpoint; /* the metrics label */
-    gd_ipkey client;         /* for the per-client caps */
-    int client_known;        /* 0 when the address family is not IP */
-    int admitted;            /* counted by gd_limits_req_begin: release when done */
+    gd_stats_endpoint endpoint; /* the metrics label */
+    gd_ipkey client;            /* for the per-client caps */
+    int client_known;           /* 0 when the address family is not IP */
+    int admitted;               /* counted by gd_limits_req_begin: release when done */
     char request_id[GD_REQUEST_ID_MAX + 1];
     unsigned status;      /* status queued, 0 = none */
     uint64_t fixed_bytes; /* body length of a buffered reply */
@@ -101,6 +101,12 @@ _Static_assert(sizeof(gd_req) - offsetof(gd_req, body) - sizeof(gp_body) < _Alig
 int gd_http_start(gd_server *srv);
 /* The bound port (after gd_http_start). */
 unsigned gd_http_port(const gd_server *srv);
+
+/* ---- request.c ---- */
+/* The record of a request MHD has just announced (url and method as MHD gives
+ * them), with its one reference; NULL when memory is exhausted. */
+gd_req *gd_req_new(gd_server *srv, struct MHD_Connection *c, const char *url, const char *method);
+/* Drop one reference; the last one frees the record (NULL does nothing). */
 void gd_req_release(gd_req *req);
 
 /* ---- reply.c ---- */

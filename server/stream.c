@@ -91,16 +91,16 @@ static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const
  * under each tensor's own algorithm and dtype. */
 static size_t answer_read(gd_req *req, uint64_t at, char *buf, size_t max)
 {
-    uint64_t t0 = stats_now_ns();
+    uint64_t t0 = gd_stats_now_ns();
     if (req->batch != NULL) {
         const gp_request *r0 = gp_batch_tensor(req->batch, 0); /* one algorithm per batch */
         size_t n = gp_batch_read(req->batch, at, buf, max);
-        stats_add_generation_ns(r0->algorithm, stats_now_ns() - t0);
+        gd_stats_add_generation_ns(r0->algorithm, gd_stats_now_ns() - t0);
         gp_batch_elements_each(req->batch, at, n, gd_count_elements, NULL);
         return n;
     }
     size_t n = gp_body_read(&req->body, at, buf, max);
-    stats_add_generation_ns(req->body.req.algorithm, stats_now_ns() - t0);
+    gd_stats_add_generation_ns(req->body.req.algorithm, gd_stats_now_ns() - t0);
     gp_body_elements_each(&req->body, at, n, gd_count_elements, NULL);
     return n;
 }

@@ -260,5 +260,5 @@ size_t gd_header_values(struct MHD_Connection *c, const char *name,
 void gd_count_elements(void *user, const gp_request *r, uint64_t elements)
 {
     (void)user;
-    stats_add_generated(r->algorithm, r->dtype, elements);
+    gd_stats_add_generated(r->algorithm, r->dtype, elements);
 }

@@ -27,13 +27,13 @@ FUZZ_PKGS     := clang-14 libclang-rt-14-dev
 .SECONDARY: $(FUZZ_OBJS)
 # The SIMD kernels select their target with gcc's "#pragma GCC target", which
 # clang ignores (-Wno-unknown-pragmas): give clang the target per file instead
-# (proto/cpu.c still calls them only on CPUs that have it).
-$(FB)/proto/simd_avx2.o: FUZZ_TARGET := -mavx2
-$(FB)/proto/simd_avx512.o: FUZZ_TARGET := -mavx512f -mavx512bw -mavx512vl -mavx512dq
-$(FB)/proto/simd_cnormal_avx2.o: FUZZ_TARGET := -mavx2
-$(FB)/proto/simd_cnormal_avx512.o: FUZZ_TARGET := -mavx512f -mavx512bw -mavx512vl -mavx512dq
-$(FB)/proto/simd_normal_avx2.o: FUZZ_TARGET := -mavx2 -mfma -mf16c
-$(FB)/proto/simd_normal_avx512.o: FUZZ_TARGET := -mavx512f -mavx512bw -mavx512vl -mavx512dq
+# (proto/gen/cpu.c still calls them only on CPUs that have it).
+$(FB)/proto/gen/simd/simd_avx2.o: FUZZ_TARGET := -mavx2
+$(FB)/proto/gen/simd/simd_avx512.o: FUZZ_TARGET := -mavx512f -mavx512bw -mavx512vl -mavx512dq
+$(FB)/proto/gen/simd/simd_cnormal_avx2.o: FUZZ_TARGET := -mavx2
+$(FB)/proto/gen/simd/simd_cnormal_avx512.o: FUZZ_TARGET := -mavx512f -mavx512bw -mavx512vl -mavx512dq
+$(FB)/proto/gen/simd/simd_normal_avx2.o: FUZZ_TARGET := -mavx2 -mfma -mf16c
+$(FB)/proto/gen/simd/simd_normal_avx512.o: FUZZ_TARGET := -mavx512f -mavx512bw -mavx512vl -mavx512dq
 deps-fuzz:
 	$(call install_missing,$(FUZZ_PKGS) $(RUN_PKGS))
 

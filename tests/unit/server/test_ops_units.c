@@ -4,25 +4,28 @@
  * option list against --help and docs/OPERATIONS.md, token files and the
  * Authorization check, per-client limits, the /metrics text, request ids,
  * JSON log lines, the root/--user decision and histogram buckets.
- *
- * Like test_server_units.c, the modules are compiled straight into this
- * binary (they do no I/O; the e2e link line has jansson and libsodium).
  */
-#include "../../server/auth.c"
-#include "../../server/config.c"
-#include "../../server/files.c"
-#include "../../server/limits.c"
-#include "../../server/log.c"
-#include "../../server/metrics.c"
-#include "../../server/privs.c"
-#include "../../server/stats.c"
-#include "../support/harness.h"
+#include "../../support/harness.h"
+#include "auth.h"
+#include "config.h"
+#include "files.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "privs.h"
+#include "stats.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void init_sodium(void)
 {
@@ -335,7 +338,7 @@ Test(ops_units, describe_sources)
     size_t lines = 0;
     for (const char *p = text; *p != '\0'; p++)
         lines += *p == '\n';
-    cr_expect_eq(lines, N_OPTIONS, "one line per option:\n%s", text);
+    cr_expect_eq(lines, gd_config_option_count(), "one line per option:\n%s", text);
     char small[40];
     cr_expect_eq(gd_config_describe(&cfg, small, sizeof small), sizeof small - 1);
     cr_expect_eq(strlen(small), sizeof small - 1);
@@ -349,15 +352,15 @@ Test(ops_units, options_documented)
     unsigned char *doc = th_read_file(path, NULL);
     cr_assert_not_null(doc, "cannot read %s", path);
     const char *usage = gd_config_usage();
-    for (size_t i = 0; i < N_OPTIONS; i++) {
+    for (size_t i = 0; i < gd_config_option_count(); i++) {
+        const char *name, *env;
+        gd_config_option_names(i, &name, &env);
         char flag[64];
-        snprintf(flag, sizeof flag, "`%s", options[i].flag);
-        cr_expect(strstr((const char *)doc, flag) != NULL, "OPERATIONS.md lacks %s",
-                  options[i].flag);
-        cr_expect(strstr((const char *)doc, options[i].env) != NULL, "OPERATIONS.md lacks %s",
-                  options[i].env);
-        cr_expect(strstr(usage, options[i].flag) != NULL, "--help lacks %s", options[i].flag);
-        cr_expect(strstr(usage, options[i].env) != NULL, "--help lacks %s", options[i].env);
+        snprintf(flag, sizeof flag, "`%s", name);
+        cr_expect(strstr((const char *)doc, flag) != NULL, "OPERATIONS.md lacks %s", name);
+        cr_expect(strstr((const char *)doc, env) != NULL, "OPERATIONS.md lacks %s", env);
+        cr_expect(strstr(usage, name) != NULL, "--help lacks %s", name);
+        cr_expect(strstr(usage, env) != NULL, "--help lacks %s", env);
     }
     free(doc);
 }
@@ -373,7 +376,7 @@ Test(ops_units, loopback)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         gd_config cfg;
         char msg[256];
-        set_defaults(&cfg);
+        gd_config_defaults(&cfg);
         cr_assert_eq(
             gd_parse_listen(cases[i].listen, &cfg.addr, &cfg.addr_len, &cfg.ipv6, msg, sizeof msg),
             0);
@@ -709,22 +712,22 @@ static size_t check_exposition(const char *text)
 
 Test(ops_units, metrics_text)
 {
-    stats_snapshot *s = calloc(1, sizeof *s);
+    gd_stats_snapshot *s = calloc(1, sizeof *s);
     cr_assert_not_null(s);
-    s->requests[STATS_EP_GLOROT][200] = 3;
-    s->requests[STATS_EP_GLOROT][400] = 1;
-    s->requests[STATS_EP_OTHER][404] = 2;
-    s->bytes_sent[STATS_EP_GLOROT] = 2080;
-    s->duration_buckets[STATS_EP_GLOROT][0] = 2;
-    s->duration_buckets[STATS_EP_GLOROT][3] = 1;
-    s->duration_buckets[STATS_EP_GLOROT][STATS_BUCKETS - 1] = 1;
-    s->duration_ns[STATS_EP_GLOROT] = 1500000000;
-    s->duration_buckets[STATS_EP_OTHER][0] = 2;
+    s->requests[GD_STATS_EP_GLOROT][200] = 3;
+    s->requests[GD_STATS_EP_GLOROT][400] = 1;
+    s->requests[GD_STATS_EP_OTHER][404] = 2;
+    s->bytes_sent[GD_STATS_EP_GLOROT] = 2080;
+    s->duration_buckets[GD_STATS_EP_GLOROT][0] = 2;
+    s->duration_buckets[GD_STATS_EP_GLOROT][3] = 1;
+    s->duration_buckets[GD_STATS_EP_GLOROT][GD_STATS_BUCKETS - 1] = 1;
+    s->duration_ns[GD_STATS_EP_GLOROT] = 1500000000;
+    s->duration_buckets[GD_STATS_EP_OTHER][0] = 2;
     s->elements[GP_ALG_MLX][GP_FLOAT16] = 16;
     s->generation_ns[GP_ALG_CHACHA20] = 250000000;
     s->connections_open = 5;
-    s->connections_rejected[STATS_REJECT_PER_IP] = 7;
-    s->requests_limited[STATS_LIMIT_BUSY] = 2;
+    s->connections_rejected[GD_STATS_REJECT_PER_IP] = 7;
+    s->requests_limited[GD_STATS_LIMIT_BUSY] = 2;
     gd_metrics_gauges g = {4, 0, 1, 6, 2, 3};
     size_t len = 0;
     char *text = gd_metrics_render(s, &g, &len);
@@ -775,32 +778,36 @@ Test(ops_units, metrics_text)
 /* Counters from stats_* land in a snapshot exactly. */
 Test(ops_units, stats_counters)
 {
-    stats_snapshot *before = malloc(sizeof *before), *after = malloc(sizeof *after);
+    gd_stats_snapshot *before = malloc(sizeof *before), *after = malloc(sizeof *after);
     cr_assert(before != NULL && after != NULL);
-    stats_snapshot_take(before);
-    stats_request_done(STATS_EP_INFO, 200, 100, 2000000);
-    stats_request_done(STATS_EP_INFO, 200, 50, 0);
-    stats_request_done(STATS_EP_INFO, 999, 0, 400000000000ull);
-    stats_request_done(STATS_EP_COUNT, 404, 7, 1);
-    stats_add_generated(GP_ALG_CHACHA20, GP_BFLOAT16, 1000);
-    stats_add_generated((gp_algorithm)7, GP_FLOAT32, 5); /* ignored */
-    stats_add_generation_ns(GP_ALG_MLX_SEEDED, 123);
-    stats_connection_opened();
-    stats_connection_opened();
-    stats_connection_closed();
-    stats_connection_rejected(STATS_REJECT_PER_IP);
-    stats_request_limited(STATS_LIMIT_PER_IP);
-    stats_snapshot_take(after);
-    cr_expect_eq(after->requests[STATS_EP_INFO][200] - before->requests[STATS_EP_INFO][200], 2);
-    cr_expect_eq(after->requests[STATS_EP_INFO][0] - before->requests[STATS_EP_INFO][0], 1);
-    cr_expect_eq(after->requests[STATS_EP_OTHER][404] - before->requests[STATS_EP_OTHER][404], 1);
-    cr_expect_eq(after->bytes_sent[STATS_EP_INFO] - before->bytes_sent[STATS_EP_INFO], 150);
-    cr_expect_eq(
-        after->duration_buckets[STATS_EP_INFO][1] - before->duration_buckets[STATS_EP_INFO][1], 1);
-    cr_expect_eq(
-        after->duration_buckets[STATS_EP_INFO][0] - before->duration_buckets[STATS_EP_INFO][0], 1);
-    cr_expect_eq(after->duration_buckets[STATS_EP_INFO][STATS_BUCKETS - 1] -
-                     before->duration_buckets[STATS_EP_INFO][STATS_BUCKETS - 1],
+    gd_stats_snapshot_take(before);
+    gd_stats_request_done(GD_STATS_EP_INFO, 200, 100, 2000000);
+    gd_stats_request_done(GD_STATS_EP_INFO, 200, 50, 0);
+    gd_stats_request_done(GD_STATS_EP_INFO, 999, 0, 400000000000ull);
+    gd_stats_request_done(GD_STATS_EP_COUNT, 404, 7, 1);
+    gd_stats_add_generated(GP_ALG_CHACHA20, GP_BFLOAT16, 1000);
+    gd_stats_add_generated((gp_algorithm)7, GP_FLOAT32, 5); /* ignored */
+    gd_stats_add_generation_ns(GP_ALG_MLX_SEEDED, 123);
+    gd_stats_connection_opened();
+    gd_stats_connection_opened();
+    gd_stats_connection_closed();
+    gd_stats_connection_rejected(GD_STATS_REJECT_PER_IP);
+    gd_stats_request_limited(GD_STATS_LIMIT_PER_IP);
+    gd_stats_snapshot_take(after);
+    cr_expect_eq(after->requests[GD_STATS_EP_INFO][200] - before->requests[GD_STATS_EP_INFO][200],
+                 2);
+    cr_expect_eq(after->requests[GD_STATS_EP_INFO][0] - before->requests[GD_STATS_EP_INFO][0], 1);
+    cr_expect_eq(after->requests[GD_STATS_EP_OTHER][404] - before->requests[GD_STATS_EP_OTHER][404],
+                 1);
+    cr_expect_eq(after->bytes_sent[GD_STATS_EP_INFO] - before->bytes_sent[GD_STATS_EP_INFO], 150);
+    cr_expect_eq(after->duration_buckets[GD_STATS_EP_INFO][1] -
+                     before->duration_buckets[GD_STATS_EP_INFO][1],
+                 1);
+    cr_expect_eq(after->duration_buckets[GD_STATS_EP_INFO][0] -
+                     before->duration_buckets[GD_STATS_EP_INFO][0],
+                 1);
+    cr_expect_eq(after->duration_buckets[GD_STATS_EP_INFO][GD_STATS_BUCKETS - 1] -
+                     before->duration_buckets[GD_STATS_EP_INFO][GD_STATS_BUCKETS - 1],
                  1);
     cr_expect_eq(after->elements[GP_ALG_CHACHA20][GP_BFLOAT16] -
                      before->elements[GP_ALG_CHACHA20][GP_BFLOAT16],
@@ -808,11 +815,11 @@ Test(ops_units, stats_counters)
     cr_expect_eq(after->generation_ns[GP_ALG_MLX_SEEDED] - before->generation_ns[GP_ALG_MLX_SEEDED],
                  123);
     cr_expect_eq(after->connections_open - before->connections_open, 1);
-    cr_expect_eq(after->connections_rejected[STATS_REJECT_PER_IP] -
-                     before->connections_rejected[STATS_REJECT_PER_IP],
+    cr_expect_eq(after->connections_rejected[GD_STATS_REJECT_PER_IP] -
+                     before->connections_rejected[GD_STATS_REJECT_PER_IP],
                  1);
-    cr_expect_eq(after->requests_limited[STATS_LIMIT_PER_IP] -
-                     before->requests_limited[STATS_LIMIT_PER_IP],
+    cr_expect_eq(after->requests_limited[GD_STATS_LIMIT_PER_IP] -
+                     before->requests_limited[GD_STATS_LIMIT_PER_IP],
                  1);
     free(before);
     free(after);
@@ -836,7 +843,7 @@ ParameterizedTestParameters(ops_units, buckets)
 
 ParameterizedTest(hcase *c, ops_units, buckets)
 {
-    cr_assert_eq(stats_bucket_for(c->ns), c->bucket, "%llu ns", (unsigned long long)c->ns);
+    cr_assert_eq(gd_stats_bucket_for(c->ns), c->bucket, "%llu ns", (unsigned long long)c->ns);
 }
 
 /* ---- request ids and log lines ------------------------------------------------------ */
@@ -1024,7 +1031,7 @@ ParameterizedTestParameters(ops_units, privileges)
 ParameterizedTest(pcase *c, ops_units, privileges)
 {
     gd_config cfg;
-    set_defaults(&cfg);
+    gd_config_defaults(&cfg);
     snprintf(cfg.user, sizeof cfg.user, "%s", c->user);
     cfg.allow_root = c->allow_root;
     gd_privs p;

@@ -2,18 +2,17 @@
  * test_server_units.c - the socket-free parts of glorotd, table-driven:
  * settings (flags, environment, strict numbers, addresses), Content-Type
  * matching, JSON value conversion, error bodies and log escaping.
- *
- * These modules do no I/O, so they are compiled straight into this binary
- * (the e2e link line already has jansson and the proto objects; the unit-test
- * line has neither jansson nor server objects).
  */
-#include "../../server/config.c"
-#include "../../server/errors.c"
-#include "../../server/log.c"
-#include "../../server/params.c"
+#include "config.h"
+#include "errors.h"
+#include "log.h"
+#include "params.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
+#include <string.h>
 
 /* ---- numbers ---------------------------------------------------------------- */
 

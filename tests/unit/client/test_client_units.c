@@ -2,10 +2,10 @@
  * test_client_units.c - the socket-free parts of libglorot-client, table by
  * table: header lines, answer checks, error bodies, Retry-After, back-off,
  * query strings, strict parsers, request fields, option and URL checks,
- * sample positions. (It sits in tests/e2e because only e2e binaries link the
- * client library; the private glorotp_ functions resolve in a static link.)
+ * sample positions. (The private glorotp_ functions resolve in a static link
+ * of libglorot-client.a.)
  */
-#include "../../client/lib/client_internal.h"
+#include "client_internal.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
