@@ -286,10 +286,11 @@ install: all
 # bound), and compiled with CFLAGS, whose -Werror -Wmissing-prototypes makes a
 # function that is neither static nor declared in a header an error.
 LINT_PKGS   := clang-format
-LINT_SRC    := $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) $(UNIT_SRC) $(E2E_SRC) \
+LINT_SRC    := $(PROTO_SRC) $(SERVER_SRC) $(CLIENT_SRC) $(CLI_SRC) $(UNIT_SRC) $(SUNIT_SRC) \
+               $(CUNIT_SRC) $(E2E_SRC) \
                $(SUPPORT_SRC) $(wildcard bench/*.c tests/fuzz/*.c client/examples/*.c server/tools/*.c)
 LINT_HDR    := $(wildcard proto/*.h proto/*/*.h proto/*/*/*.h server/*.h client/lib/*.h \
-               client/cli/*.h client/include/glorot/*.h tests/*/*.h)
+               client/cli/*.h client/include/glorot/*.h tests/*/*.h tests/unit/*/*.h)
 BANNED_RE   := atoi|atol|atoll|atof|sprintf|vsprintf|strcpy|strcat|strncpy|strncat|strtok|gets
 LINT_OBJS   := $(call obj,$(filter-out tests/fuzz/% client/examples/% server/tools/%,$(LINT_SRC)))
 .PHONY: deps-lint
