@@ -112,12 +112,12 @@ static int shape_text(json_t *arr, char *out, size_t size, gd_error *e)
     for (size_t i = 0; i < count; i++) {
         json_t *dim = json_array_get(arr, i);
         if (!json_is_integer(dim))
-            return gd_fail(e, 400, "invalid_parameter", "shape",
+            return gd_fail(e, GD_ERR_INVALID_PARAMETER, "shape",
                            "shape must be an array of whole numbers, e.g. [256, 512]");
         int n = snprintf(out + used, size - used, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
                          json_integer_value(dim));
         if (n < 0 || (size_t)n >= size - used)
-            return gd_fail(e, 500, "internal", "shape", "shape text does not fit");
+            return gd_fail(e, GD_ERR_INTERNAL, "shape", "shape text does not fit");
         used += (size_t)n;
     }
     return 0;
@@ -133,7 +133,7 @@ static int list_text(const char *key, json_t *arr, char *out, size_t size, gd_er
         json_t *v = json_array_get(arr, i);
         int n;
         if (names ? !json_is_string(v) : !json_is_integer(v))
-            return gd_fail(e, 400, "invalid_parameter", key,
+            return gd_fail(e, GD_ERR_INVALID_PARAMETER, key,
                            "%s must be an array of %s, one per shard", key,
                            names ? "names, e.g. [\"chunk\", \"even\"]" : "integers, e.g. [0, 1]");
         if (names)
@@ -142,7 +142,7 @@ static int list_text(const char *key, json_t *arr, char *out, size_t size, gd_er
             n = snprintf(out + used, size - used, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
                          json_integer_value(v));
         if (n < 0 || (size_t)n >= size - used)
-            return gd_fail(e, 400, "invalid_parameter", key, "%s: too many values", key);
+            return gd_fail(e, GD_ERR_INVALID_PARAMETER, key, "%s: too many values", key);
         used += (size_t)n;
     }
     return 0;
@@ -177,13 +177,13 @@ static int member_text(const char *key, json_t *v, char *buf, size_t size, const
             break;
         }
         if (strcmp(key, "shape") != 0)
-            return gd_fail(e, 400, "invalid_parameter", key,
+            return gd_fail(e, GD_ERR_INVALID_PARAMETER, key,
                            "%.64s must be a string or a number, not an array", key);
         if (shape_text(v, buf, size, e) != 0)
             return -1;
         break;
     default:
-        return gd_fail(e, 400, "invalid_parameter", key,
+        return gd_fail(e, GD_ERR_INVALID_PARAMETER, key,
                        "%.64s must be a string or a number (true, false, null and objects are "
                        "not accepted)",
                        key);
@@ -195,14 +195,14 @@ static int member_text(const char *key, json_t *v, char *buf, size_t size, const
 static int load_error(const json_error_t *jerr, size_t len, gd_error *e)
 {
     if (len == 0)
-        return gd_fail(e, 400, "bad_json", "", "the body is empty: send a JSON object");
+        return gd_fail(e, GD_ERR_BAD_JSON, "", "the body is empty: send a JSON object");
     if (json_error_code(jerr) == json_error_numeric_overflow)
-        return gd_fail(e, 400, "bad_json", "",
+        return gd_fail(e, GD_ERR_BAD_JSON, "",
                        "number out of range at line %d, column %d: JSON integers above "
                        "9223372036854775807 are not accepted; pass seed as a decimal string, "
                        "e.g. \"seed\": \"18446744073709551615\"",
                        jerr->line, jerr->column);
-    return gd_fail(e, 400, "bad_json", "", "invalid JSON at line %d, column %d: %.120s", jerr->line,
+    return gd_fail(e, GD_ERR_BAD_JSON, "", "invalid JSON at line %d, column %d: %.120s", jerr->line,
                    jerr->column, jerr->text);
 }
 
@@ -213,7 +213,7 @@ static int shard_member(gp_request *r, json_t *v, gd_error *e)
     char *text = json_dumps(v, JSON_COMPACT);
     gp_error g = {0};
     if (text == NULL)
-        return gd_fail(e, 500, "out_of_memory", "shard", "out of memory");
+        return gd_fail_plain(e, GD_ERR_OUT_OF_MEMORY, "shard");
     gp_code rc = gp_request_set_shard_json(r, text, strlen(text), &g);
     free(text);
     return rc == GP_OK ? 0 : gd_fail_gp(e, &g);
@@ -243,7 +243,7 @@ static int apply_members(gp_request *r, json_t *root, gd_error *e)
 int gd_params_json(gp_request *r, const char *body, size_t len, gd_error *e)
 {
     if (gp_json_structure_count(body, len, GD_JSON_MAX_STRUCTURE) > GD_JSON_MAX_STRUCTURE)
-        return gd_fail(e, 400, "bad_json", "",
+        return gd_fail(e, GD_ERR_BAD_JSON, "",
                        "the body has more than %d JSON values; a request needs a few dozen at "
                        "most",
                        GD_JSON_MAX_STRUCTURE);
@@ -253,7 +253,7 @@ int gd_params_json(gp_request *r, const char *body, size_t len, gd_error *e)
         return load_error(&jerr, len, e);
     int rc = 0;
     if (!json_is_object(root))
-        rc = gd_fail(e, 400, "bad_json", "",
+        rc = gd_fail(e, GD_ERR_BAD_JSON, "",
                      "the body must be a JSON object, e.g. "
                      "{\"shape\": [256, 512], \"seed\": 42}");
     else
