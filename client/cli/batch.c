@@ -5,16 +5,14 @@
  * One manifest in, one safetensors file out: POSTed to URL/v1/batch by
  * libglorot-client (glorot_batch_stream: retries and resume included), or,
  * with --local (or no --url and no $GLOROT_URL), generated here by the same
- * code the server runs (gp_batch), byte for byte. --shard (or --rank/--world)
+ * code the server runs (glorot_batch_generate_stream), byte for byte. --shard (or --rank/--world)
  * with --axis, --split and --stride replace the manifest's shard (axis:
  * --axis, else the manifest's, else 0); the library writes the override in
  * both cases (glorot_batch_manifest for --local).
  */
 #include "cli.h"
-#include "glorot_proto.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,34 +109,34 @@ static unsigned char *read_text(const char *path, size_t *len)
     return NULL;
 }
 
-static int generate(const batch_args *a, const char *manifest, cli_output *out)
-{
-    gp_batch *b = NULL;
-    gp_error err = {0};
-    if (gp_batch_parse(manifest, strlen(manifest), a->json ? GP_FORMAT_JSON : GP_FORMAT_SAFETENSORS,
-                       NULL, &b, &err) != GP_OK) {
-        fprintf(stderr, "glorot batch: %s (parameter '%s')\n", err.message, err.param);
-        return CLI_EXIT_REJECTED;
-    }
-    cli_output_progress(out, a->json ? GLOROT_SIZE_UNKNOWN : gp_batch_size(b), a->quiet);
-    static unsigned char buf[1 << 20];
-    uint64_t off = 0;
-    size_t n;
-    int code = CLI_EXIT_OK;
-    while ((n = gp_batch_read(b, off, buf, sizeof buf)) > 0) {
-        if (cli_output_chunk(out, off, buf, n) != 0) {
-            code = CLI_EXIT_LOCAL;
-            break;
-        }
-        off += n;
-    }
-    gp_batch_free(b);
-    return code;
-}
-
 static int on_chunk(void *user, const glorot_batch_chunk *ch)
 {
     return cli_output_chunk(user, ch->body_offset, ch->data, ch->len);
+}
+
+/* The manifest (shard options already written in) generated here by
+ * libglorot-client, as the server would answer it. */
+static int generate(const batch_args *a, const char *manifest, cli_output *out)
+{
+    glorot_batch_request breq;
+    glorot_batch_info plan = {0};
+    glorot_error err = {0};
+    glorot_batch_request_init(&breq);
+    breq.manifest = manifest;
+    breq.format = a->json ? "json" : NULL;
+    glorot_code rc = a->json ? GLOROT_OK : glorot_batch_plan(&breq, &plan, &err);
+    if (rc == GLOROT_OK) {
+        cli_output_progress(out, a->json ? GLOROT_SIZE_UNKNOWN : plan.size, a->quiet);
+        glorot_free(plan.tensors);
+        rc = glorot_batch_generate_stream(&breq, on_chunk, out, NULL, &err);
+    }
+    if (rc == GLOROT_E_ABORTED && out->error != 0)
+        return CLI_EXIT_LOCAL;
+    if (rc != GLOROT_OK) {
+        fprintf(stderr, "glorot batch: %s (parameter '%s')\n", err.message, err.param);
+        return CLI_EXIT_REJECTED;
+    }
+    return CLI_EXIT_OK;
 }
 
 /* The options as the library's shard override ("--axis 0,1" is a list). */
