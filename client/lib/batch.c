@@ -789,7 +789,8 @@ glorot_code glorot_batch_generate(const glorot_batch_request *breq, const glorot
 
 #define LOCAL_CHUNK (1u << 20)
 
-/* The bytes [from, to) of the body as chunks of at most LOCAL_CHUNK bytes. */
+/* The bytes [from, to) of the body as chunks of at most LOCAL_CHUNK bytes;
+ * to == GP_SIZE_UNKNOWN (json) reads to the end. */
 static glorot_code local_chunks(gp_batch *b, glorot_batch_chunk *ch, uint64_t from, uint64_t to,
                                 unsigned char *buf, glorot_batch_fn fn, void *user,
                                 glorot_error *err)
@@ -798,6 +799,8 @@ static glorot_code local_chunks(gp_batch *b, glorot_batch_chunk *ch, uint64_t fr
     for (uint64_t at = from; at < to;) {
         size_t want = to - at < LOCAL_CHUNK ? (size_t)(to - at) : LOCAL_CHUNK;
         size_t n = gp_batch_read(b, at, buf, want);
+        if (n == 0 && to == GP_SIZE_UNKNOWN)
+            return GLOROT_OK;
         if (n == 0)
             return glorotp_fail(err, GLOROT_E_INTERNAL, "", "the batch ended early at byte %llu",
                                 (unsigned long long)at);
@@ -814,7 +817,7 @@ static glorot_code local_chunks(gp_batch *b, glorot_batch_chunk *ch, uint64_t fr
 
 /* The header (or a whole json body), then each tensor split at its boundaries. */
 static glorot_code local_stream(gp_batch *b, const glorot_batch_info *local, glorot_batch_fn fn,
-                                void *user, glorot_error *err)
+                                void *user, uint64_t *size, glorot_error *err)
 {
     glorot_code rc = GLOROT_OK;
     unsigned char *buf = malloc(LOCAL_CHUNK);
@@ -822,6 +825,7 @@ static glorot_code local_stream(gp_batch *b, const glorot_batch_info *local, glo
     if (buf == NULL)
         return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory for the chunk buffer");
     rc = local_chunks(b, &ch, 0, local->header_size, buf, fn, user, err);
+    *size = local->header_size == GP_SIZE_UNKNOWN ? ch.body_offset + ch.len : local->size;
     for (size_t i = 0; rc == GLOROT_OK && i < local->count; i++) {
         const glorot_batch_tensor *t = &local->tensors[i];
         uint64_t at = local->header_size + t->offset;
@@ -850,13 +854,15 @@ glorot_code glorot_batch_generate_stream(const glorot_batch_request *breq, gloro
         free(local.tensors);
         local.tensors = NULL;
         local.count = 0;
-        local.header_size = local.size;
+        local.header_size = GP_SIZE_UNKNOWN;
     }
+    uint64_t size = 0;
     if (rc == GLOROT_OK)
-        rc = local_stream(b, &local, fn, user, err);
+        rc = local_stream(b, &local, fn, user, &size, err);
     gp_batch_free(b);
     if (rc == GLOROT_OK && info != NULL) {
         local.header_size = json ? 0 : local.header_size;
+        local.size = size;
         *info = local;
     } else {
         free(local.tensors);
