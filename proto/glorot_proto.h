@@ -127,6 +127,30 @@ const char *gp_split_name(gp_split s);      /* "array_split", "chunk", "even" */
 const char *gp_init_name(gp_initializer i); /* "glorot_uniform", ... */
 const char *gp_dist_name(gp_dist d);        /* "uniform", "normal", "truncated_normal", ... */
 const char *gp_mode_name(gp_mode m);        /* "fan_in", "fan_out" */
+int gp_algorithm_version(gp_algorithm a);   /* GP_CHACHA20_VERSION, GP_MLX_VERSION */
+
+/* Each enumeration above has one table of names (proto/base/names.c) that
+ * the gp_*_name functions print, the request parser accepts and listings
+ * (/v1/info) iterate. */
+typedef enum {
+    GP_NAMES_DTYPE,
+    GP_NAMES_ALGORITHM,
+    GP_NAMES_FAN,
+    GP_NAMES_FORMAT,
+    GP_NAMES_SPLIT,
+    GP_NAMES_DIST,
+    GP_NAMES_MODE
+} gp_names_of;
+
+/* Name i of which: the canonical names first, in value order, then the
+ * aliases accepted on input (fan=jax); NULL when i is past the last. *value
+ * and *alias (each may be NULL) receive the value it names and whether it is
+ * an alias. The strings are static. */
+const char *gp_name_at(gp_names_of which, size_t i, int *value, int *alias);
+
+/* The value named s[0..n) (canonical or alias) into *value. Returns 0, or -1
+ * when which has no such name. */
+int gp_name_value(gp_names_of which, const char *s, size_t n, int *value);
 
 /* ---- initializers (init.c) ----------------------------------------------- */
 

@@ -71,12 +71,12 @@ int gd_admit_auth(struct MHD_Connection *c, const gd_req *req, gd_error *e)
     case GD_AUTH_OK:
         return 0;
     case GD_AUTH_MISSING:
-        return gd_fail(e, 401, "unauthorized", "Authorization",
+        return gd_fail(e, GD_ERR_UNAUTHORIZED, "Authorization",
                        "this server needs a bearer token: send Authorization: Bearer TOKEN");
     case GD_AUTH_INVALID:
         break;
     }
-    return gd_fail(e, 401, "invalid_token", "Authorization",
+    return gd_fail(e, GD_ERR_INVALID_TOKEN, "Authorization",
                    "the Authorization header does not hold a bearer token this server accepts");
 }
 
@@ -92,7 +92,7 @@ int gd_admit_request(gd_req *req, gd_error *e)
         return 0;
     case GD_LIMIT_PER_IP:
         gd_stats_request_limited(GD_STATS_LIMIT_PER_IP);
-        return gd_fail(e, 429, "too_many_requests", "",
+        return gd_fail(e, GD_ERR_TOO_MANY_REQUESTS, "",
                        "more than %u requests at once from %s (--max-requests-per-ip); retry "
                        "after the ones in progress",
                        cfg->max_requests_per_ip, req->remote);
@@ -101,7 +101,7 @@ int gd_admit_request(gd_req *req, gd_error *e)
         break;
     }
     gd_stats_request_limited(GD_STATS_LIMIT_BUSY);
-    return gd_fail(e, 503, "busy", "",
+    return gd_fail(e, GD_ERR_BUSY, "",
                    "the server is serving its maximum of %u requests at once (--max-requests); "
                    "retry later",
                    cfg->max_requests);

@@ -24,7 +24,7 @@ static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     batch_query *q = cls;
     if (key_size != 6 || memcmp(key, "format", 6) != 0 || q->format_set) {
-        gd_fail(q->e, 400, "invalid_parameter", "",
+        gd_fail(q->e, GD_ERR_INVALID_PARAMETER, "",
                 "/v1/batch takes one query parameter, "
                 "format (safetensors or json); everything else belongs in the manifest");
         return MHD_NO;
@@ -100,7 +100,7 @@ enum MHD_Result gd_batch_respond(struct MHD_Connection *c, gd_req *req)
     gd_error e = {0};
     batch_query q = {GP_FORMAT_SAFETENSORS, 0, 0, &e};
     if (req->upload_too_large) {
-        gd_fail(&e, 413, "body_too_large", "",
+        gd_fail(&e, GD_ERR_BODY_TOO_LARGE, "",
                 "the manifest is larger than the limit of %llu bytes (--max-body-bytes)",
                 (unsigned long long)cfg->max_body_bytes);
         return gd_reply_error(c, req, &e, NULL);

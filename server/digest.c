@@ -56,7 +56,7 @@ static enum MHD_Result reply(struct MHD_Connection *c, gd_req *req, const gd_ten
     char *text = digest_json(t, h, length);
     if (text == NULL) {
         gd_error e = {0};
-        gd_fail(&e, 500, "out_of_memory", "", "cannot build the digest answer");
+        gd_fail(&e, GD_ERR_OUT_OF_MEMORY, "", "cannot build the digest answer");
         return gd_reply_error(c, req, &e, NULL);
     }
     size_t len = strlen(text);
@@ -91,7 +91,7 @@ static gd_job *digest_job(gd_req *req, const gd_tensor *t, gd_error *e)
     gp_error g = {0};
     gd_job *j = gd_job_new(req, GD_JOB_DIGEST);
     if (j == NULL) {
-        gd_fail(e, 500, "out_of_memory", "", "cannot allocate the digest job");
+        gd_fail(e, GD_ERR_OUT_OF_MEMORY, "", "cannot allocate the digest job");
         return NULL;
     }
     j->ctx.t = *t;
@@ -136,7 +136,7 @@ enum MHD_Result gd_digest_respond(struct MHD_Connection *c, gd_req *req)
     if (gd_job_submit(c, req) == 0)
         return MHD_YES; /* answered from gd_job_answer once the job is done */
     gd_job_free(req);
-    gd_fail(&e, 503, "busy", "", "%u digest jobs are running (--max-digest-jobs); retry later",
+    gd_fail(&e, GD_ERR_BUSY, "", "%u digest jobs are running (--max-digest-jobs); retry later",
             req->srv->cfg.max_digest_jobs);
     return gd_reply_error(c, req, &e, NULL);
 }

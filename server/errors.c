@@ -8,13 +8,49 @@
 #include <stdio.h>
 #include <string.h>
 
-int gd_fail(gd_error *e, unsigned status, const char *code, const char *param, const char *fmt, ...)
+/* The one list of error answers: docs/PROTOCOL.md's table follows it. */
+static const gd_error_kind gd_errors[GD_ERR_COUNT] = {
+    [GD_ERR_INVALID_PARAMETER] = {400, "invalid_parameter", "invalid parameter"},
+    [GD_ERR_BAD_JSON] = {400, "bad_json", "the body is not a JSON object"},
+    [GD_ERR_UNAUTHORIZED] = {401, "unauthorized", "this server needs a bearer token"},
+    [GD_ERR_INVALID_TOKEN] = {401, "invalid_token", "not a bearer token this server accepts"},
+    [GD_ERR_NOT_FOUND] = {404, "not_found", "no such resource"},
+    [GD_ERR_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "method not allowed here"},
+    [GD_ERR_NOT_ACCEPTABLE] = {406, "not_acceptable", "no acceptable format in the Accept header"},
+    [GD_ERR_LENGTH_REQUIRED] = {411, "length_required", "POST needs a Content-Length header"},
+    [GD_ERR_PRECONDITION_FAILED] = {412, "precondition_failed", "If-None-Match matches"},
+    [GD_ERR_TOO_LARGE] = {413, "too_large", "exceeds a limit"},
+    [GD_ERR_BODY_TOO_LARGE] = {413, "body_too_large", "the body is larger than the limit"},
+    [GD_ERR_UNSUPPORTED_MEDIA_TYPE] = {415, "unsupported_media_type",
+                                       "POST bodies must be application/json"},
+    [GD_ERR_RANGE_NOT_SATISFIABLE] = {416, "range_not_satisfiable",
+                                      "no byte of the range lies within the body"},
+    [GD_ERR_UNSUPPORTED] = {422, "unsupported", "unsupported combination"},
+    [GD_ERR_TOO_MANY_REQUESTS] = {429, "too_many_requests", "too many requests at once"},
+    [GD_ERR_OUT_OF_MEMORY] = {500, "out_of_memory", "out of memory"},
+    [GD_ERR_INTERNAL] = {500, "internal", "internal error"},
+    [GD_ERR_BUSY] = {503, "busy", "the server is busy; retry later"},
+    [GD_ERR_SHUTTING_DOWN] = {503, "shutting_down", "the server is shutting down; retry later"},
+};
+
+const gd_error_kind *gd_error_kind_of(gd_err kind)
+{
+    return &gd_errors[(size_t)kind < GD_ERR_COUNT ? kind : GD_ERR_INTERNAL];
+}
+
+static void record(gd_error *e, gd_err kind, const char *param)
+{
+    const gd_error_kind *k = gd_error_kind_of(kind);
+    e->status = k->status;
+    snprintf(e->code, sizeof e->code, "%s", k->code);
+    snprintf(e->param, sizeof e->param, "%s", param ? param : "");
+}
+
+int gd_fail(gd_error *e, gd_err kind, const char *param, const char *fmt, ...)
 {
     if (e->status != 0)
         return -1;
-    e->status = status;
-    snprintf(e->code, sizeof e->code, "%s", code);
-    snprintf(e->param, sizeof e->param, "%s", param ? param : "");
+    record(e, kind, param);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
@@ -22,26 +58,37 @@ int gd_fail(gd_error *e, unsigned status, const char *code, const char *param, c
     return -1;
 }
 
-unsigned gd_status_for(gp_code code)
+int gd_fail_plain(gd_error *e, gd_err kind, const char *param)
+{
+    return gd_fail(e, kind, param, "%s", gd_error_kind_of(kind)->message);
+}
+
+static gd_err kind_for(gp_code code)
 {
     switch (code) {
     case GP_EPARAM:
-        return 400;
+        return GD_ERR_INVALID_PARAMETER;
     case GP_EUNSUPPORTED:
-        return 422;
+        return GD_ERR_UNSUPPORTED;
     case GP_ELIMIT:
-        return 413;
-    case GP_OK:
+        return GD_ERR_TOO_LARGE;
     case GP_ENOMEM:
+        return GD_ERR_OUT_OF_MEMORY;
+    case GP_OK:
     case GP_EINTERNAL:
         break;
     }
-    return 500;
+    return GD_ERR_INTERNAL;
+}
+
+unsigned gd_status_for(gp_code code)
+{
+    return gd_error_kind_of(kind_for(code))->status;
 }
 
 int gd_fail_gp(gd_error *e, const gp_error *g)
 {
-    return gd_fail(e, gd_status_for(g->code), gp_code_name(g->code), g->param, "%s",
+    return gd_fail(e, kind_for(g->code), g->param, "%s",
                    g->message[0] != '\0' ? g->message : gp_strerror(g->code));
 }
 

@@ -14,12 +14,50 @@ typedef struct {
     char message[256];
 } gd_error;
 
-/* Record an error; the first one wins (a set e->status is kept). Returns -1. */
-int gd_fail(gd_error *e, unsigned status, const char *code, const char *param, const char *fmt, ...)
+/* Every error glorotd answers with: one row each of server/errors.c's
+ * gd_errors table, the one list of statuses and codes (docs/PROTOCOL.md). */
+typedef enum {
+    GD_ERR_INVALID_PARAMETER,
+    GD_ERR_BAD_JSON,
+    GD_ERR_UNAUTHORIZED,
+    GD_ERR_INVALID_TOKEN,
+    GD_ERR_NOT_FOUND,
+    GD_ERR_METHOD_NOT_ALLOWED,
+    GD_ERR_NOT_ACCEPTABLE,
+    GD_ERR_LENGTH_REQUIRED,
+    GD_ERR_PRECONDITION_FAILED,
+    GD_ERR_TOO_LARGE,
+    GD_ERR_BODY_TOO_LARGE,
+    GD_ERR_UNSUPPORTED_MEDIA_TYPE,
+    GD_ERR_RANGE_NOT_SATISFIABLE,
+    GD_ERR_UNSUPPORTED,
+    GD_ERR_TOO_MANY_REQUESTS,
+    GD_ERR_OUT_OF_MEMORY,
+    GD_ERR_INTERNAL,
+    GD_ERR_BUSY,
+    GD_ERR_SHUTTING_DOWN,
+    GD_ERR_COUNT
+} gd_err;
+
+typedef struct {
+    unsigned status;     /* HTTP status */
+    const char *code;    /* the stable code in the JSON body */
+    const char *message; /* the message gd_fail_plain sends */
+} gd_error_kind;
+
+/* The row of kind (kind < GD_ERR_COUNT). */
+const gd_error_kind *gd_error_kind_of(gd_err kind);
+
+/* Record an error of kind; the first one wins (a set e->status is kept).
+ * Returns -1. */
+int gd_fail(gd_error *e, gd_err kind, const char *param, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
+    __attribute__((format(printf, 4, 5)))
 #endif
     ;
+
+/* gd_fail with the kind's own message. Returns -1. */
+int gd_fail_plain(gd_error *e, gd_err kind, const char *param);
 
 /* HTTP status for a proto error code (400, 422, 413, 500). */
 unsigned gd_status_for(gp_code code);

@@ -90,18 +90,18 @@ static int check_upload_headers(struct MHD_Connection *c, const gd_config *cfg, 
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl == NULL && !is_chunked(c))
-        return gd_fail(e, 411, "length_required", "",
+        return gd_fail(e, GD_ERR_LENGTH_REQUIRED, "",
                        "POST needs a Content-Length header or chunked transfer encoding");
     uint64_t length;
     if (cl != NULL &&
         (gd_parse_u64(cl, 0, UINT64_MAX, &length) != 0 || length > cfg->max_body_bytes))
-        return gd_fail(e, 413, "body_too_large", "",
+        return gd_fail(e, GD_ERR_BODY_TOO_LARGE, "",
                        "the body (Content-Length: %.24s) is larger than the limit of %llu "
                        "bytes (--max-body-bytes)",
                        cl, (unsigned long long)cfg->max_body_bytes);
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!gd_params_is_json(ct))
-        return gd_fail(e, 415, "unsupported_media_type", "",
+        return gd_fail(e, GD_ERR_UNSUPPORTED_MEDIA_TYPE, "",
                        "POST bodies must be sent as Content-Type: application/json "
                        "(charset utf-8)");
     return 0;
@@ -118,18 +118,18 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
         req->endpoint = ep;
     }
     if (atomic_load(&req->srv->shutting_down)) {
-        gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
+        gd_fail_plain(&e, GD_ERR_SHUTTING_DOWN, "");
         return gd_reply_error(c, req, &e, NULL);
     }
     if (gd_admit_auth(c, req, &e) != 0)
         return gd_reply_error(c, req, &e, NULL);
     if (rs == NULL) {
-        gd_fail(&e, 404, "not_found", "",
+        gd_fail(&e, GD_ERR_NOT_FOUND, "",
                 "no such resource; try GET /v1/glorot_uniform?shape=256,512 or GET /v1/info");
         return gd_reply_error(c, req, &e, NULL);
     }
     if (!method_allowed(rs, method)) {
-        gd_fail(&e, 405, "method_not_allowed", "", "method %.16s is not allowed here; use %s",
+        gd_fail(&e, GD_ERR_METHOD_NOT_ALLOWED, "", "method %.16s is not allowed here; use %s",
                 req->method, rs->allow);
         return gd_reply_error(c, req, &e, rs->allow);
     }

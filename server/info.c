@@ -8,36 +8,28 @@
 
 static json_t *algorithms(const gp_request *defaults)
 {
-    static const gp_algorithm all[] = {GP_ALG_CHACHA20, GP_ALG_MLX, GP_ALG_MLX_SEEDED};
-    static const int versions[] = {GP_CHACHA20_VERSION, GP_MLX_VERSION, GP_MLX_VERSION};
     json_t *list = json_array();
-    for (size_t i = 0; list != NULL && i < sizeof all / sizeof all[0]; i++)
-        json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", gp_algorithm_name(all[i]),
-                                              "version", versions[i], "default",
-                                              all[i] == defaults->algorithm));
+    const char *name;
+    int alg, alias;
+    for (size_t i = 0; list != NULL && (name = gp_name_at(GP_NAMES_ALGORITHM, i, &alg, &alias));
+         i++)
+        if (!alias)
+            json_array_append_new(list, json_pack("{s:s, s:i, s:b}", "name", name, "version",
+                                                  gp_algorithm_version((gp_algorithm)alg),
+                                                  "default", alg == (int)defaults->algorithm));
     return list;
 }
 
-static json_t *names(const char *(*name)(int), int count)
+/* The canonical names of an enumeration (gp_name_at), in value order. */
+static json_t *names(gp_names_of which)
 {
     json_t *list = json_array();
-    for (int i = 0; list != NULL && i < count; i++)
-        json_array_append_new(list, json_string(name(i)));
+    const char *name;
+    int alias;
+    for (size_t i = 0; list != NULL && (name = gp_name_at(which, i, NULL, &alias)); i++)
+        if (!alias)
+            json_array_append_new(list, json_string(name));
     return list;
-}
-
-/* Adapters so one helper lists every enumeration. */
-static const char *dtype_at(int i)
-{
-    return gp_dtype_name((gp_dtype)i);
-}
-static const char *fan_at(int i)
-{
-    return gp_fan_name((gp_fan)i);
-}
-static const char *format_at(int i)
-{
-    return gp_format_name((gp_format)i);
 }
 
 static json_t *init_params(const gp_init_info *in)
@@ -46,9 +38,7 @@ static json_t *init_params(const gp_init_info *in)
     for (size_t k = 0; list != NULL && in->params[k] != NULL; k++) {
         json_t *p = json_pack("{s:s, s:s}", "name", in->params[k], "default", in->defaults[k]);
         if (p != NULL && strcmp(in->params[k], "mode") == 0)
-            json_object_set_new(
-                p, "values",
-                json_pack("[s, s]", gp_mode_name(GP_MODE_FAN_IN), gp_mode_name(GP_MODE_FAN_OUT)));
+            json_object_set_new(p, "values", names(GP_NAMES_MODE));
         json_array_append_new(list, p);
     }
     return list;
@@ -102,9 +92,8 @@ char *gd_info_json(const gd_config *cfg)
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:o?, s:o?, s:o?}", "name", "glorotd", "version",
         GLOROT_VERSION, "kernels", gp_kernels(), "initializers", initializers(), "algorithms",
-        algorithms(&defaults), "mlx_compatibility", mlx_compat(), "dtypes",
-        names(dtype_at, GP_FLOAT64 + 1), "fans", names(fan_at, GP_FAN_KERAS + 1), "formats",
-        names(format_at, GP_FORMAT_JSON + 1), "limits", limits(cfg));
+        algorithms(&defaults), "mlx_compatibility", mlx_compat(), "dtypes", names(GP_NAMES_DTYPE),
+        "fans", names(GP_NAMES_FAN), "formats", names(GP_NAMES_FORMAT), "limits", limits(cfg));
     if (doc == NULL)
         return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);

@@ -102,7 +102,7 @@ static void feed_part(gd_job *j, hasher *part, uint64_t pos, const unsigned char
 static int should_stop(gd_job *j)
 {
     if (atomic_load(&j->req->srv->shutting_down)) {
-        gd_fail(&j->e, 503, "shutting_down", "", "the server is shutting down; retry later");
+        gd_fail_plain(&j->e, GD_ERR_SHUTTING_DOWN, "");
         return 1;
     }
     j->client_gone = client_gone(j->fd);
@@ -117,7 +117,7 @@ static void hash_job(gd_job *j)
     uint64_t end = j->want_full ? UINT64_MAX : j->part_first + j->part_length;
     size_t n;
     if (block == NULL) {
-        gd_fail(&j->e, 500, "out_of_memory", "", "cannot allocate the digest buffer");
+        gd_fail(&j->e, GD_ERR_OUT_OF_MEMORY, "", "cannot allocate the digest buffer");
         return;
     }
     hasher_init(&full, j->want512);
@@ -146,10 +146,10 @@ static void check_lengths(gd_job *j, uint64_t size)
     if (j->e.status != 0 || j->client_gone)
         return;
     if (j->want_full && size != GP_SIZE_UNKNOWN && j->full.length != size)
-        gd_fail(&j->e, 500, "internal", "", "the body ended after %llu of %llu bytes",
+        gd_fail(&j->e, GD_ERR_INTERNAL, "", "the body ended after %llu of %llu bytes",
                 (unsigned long long)j->full.length, (unsigned long long)size);
     else if (j->part.length != j->part_length)
-        gd_fail(&j->e, 500, "internal", "", "the part ended after %llu of %llu bytes",
+        gd_fail(&j->e, GD_ERR_INTERNAL, "", "the part ended after %llu of %llu bytes",
                 (unsigned long long)j->part.length, (unsigned long long)j->part_length);
     else if (j->want_full)
         gd_digest_cache_put(j->key, &j->full);

@@ -93,6 +93,6 @@ int gd_params_json(gp_request *r, const char *body, size_t len, gd_error *e)
     if (gp_request_set_json(r, body, len, &malformed, &g) == GP_OK)
         return 0;
     if (malformed)
-        return gd_fail(e, 400, "bad_json", g.param, "%s", g.message);
+        return gd_fail(e, GD_ERR_BAD_JSON, g.param, "%s", g.message);
     return gd_fail_gp(e, &g);
 }

@@ -84,7 +84,7 @@ enum MHD_Result gd_range_reply_416(struct MHD_Connection *c, gd_req *req, uint64
 {
     gd_error e = {0};
     char range[48];
-    gd_fail(&e, 416, "range_not_satisfiable", "Range",
+    gd_fail(&e, GD_ERR_RANGE_NOT_SATISFIABLE, "Range",
             "no byte of the requested range lies within the %llu-byte body",
             (unsigned long long)size);
     char *text = gd_error_json(&e);

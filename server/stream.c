@@ -66,7 +66,7 @@ static enum MHD_Result not_modified(struct MHD_Connection *c, gd_req *req, const
 {
     if (req->is_post) {
         gd_error e = {0};
-        gd_fail(&e, 412, "precondition_failed", "If-None-Match",
+        gd_fail(&e, GD_ERR_PRECONDITION_FAILED, "If-None-Match",
                 "If-None-Match matches this tensor's ETag; a POST is answered 412 (use GET or "
                 "HEAD for a 304)");
         return gd_reply_error(c, req, &e, NULL);
@@ -229,7 +229,7 @@ static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a, const g
                                                   GD_STREAM_BLOCK, read_body, req, free_body);
     if (resp == NULL) {
         atomic_fetch_sub(&req->srv->inflight, 1);
-        gd_fail(e, 500, "out_of_memory", "", "cannot allocate the response");
+        gd_fail(e, GD_ERR_OUT_OF_MEMORY, "", "cannot allocate the response");
         return NULL;
     }
     atomic_fetch_add(&req->refs, 1);
@@ -240,7 +240,7 @@ static struct MHD_Response *make_stream(gd_req *req, const gd_answer *a, const g
         (req->is_head && size == GP_SIZE_UNKNOWN && bodiless_unknown_length(resp) != 0)) {
         MHD_destroy_response(resp);
         req->streaming = 0;
-        gd_fail(e, 500, "internal", "", "cannot add the response headers");
+        gd_fail(e, GD_ERR_INTERNAL, "", "cannot add the response headers");
         return NULL;
     }
     return resp;
@@ -285,7 +285,7 @@ static enum MHD_Result start_stream(struct MHD_Connection *c, gd_req *req, const
     atomic_fetch_add(&req->srv->inflight, 1);
     if (atomic_load(&req->srv->shutting_down)) {
         atomic_fetch_sub(&req->srv->inflight, 1);
-        gd_fail(&e, 503, "shutting_down", "", "the server is shutting down; retry later");
+        gd_fail_plain(&e, GD_ERR_SHUTTING_DOWN, "");
         return gd_reply_error(c, req, &e, NULL);
     }
     struct MHD_Response *resp = make_stream(req, a, plan, d, &e);
@@ -353,7 +353,7 @@ static enum MHD_Result with_digests(struct MHD_Connection *c, gd_req *req, const
     gd_job *j = stream_job(req, a, plan, d, full);
     if (j == NULL) {
         gd_error e = {0};
-        gd_fail(&e, 500, "out_of_memory", "", "cannot allocate the digest job");
+        gd_fail(&e, GD_ERR_OUT_OF_MEMORY, "", "cannot allocate the digest job");
         return gd_reply_error(c, req, &e, NULL);
     }
     uint64_t bytes = full ? a->size : plan->length; /* json: GP_SIZE_UNKNOWN, large */

@@ -37,7 +37,7 @@ int gd_tensor_negotiate(gd_tensor *t, const char *accept, gd_error *e)
     gp_error g = {0};
     t->negotiated = 1;
     if (gp_format_negotiate(accept, &f, &g) != GP_OK)
-        return gd_fail(e, 406, "not_acceptable", "Accept", "%s",
+        return gd_fail(e, GD_ERR_NOT_ACCEPTABLE, "Accept", "%s",
                        g.message[0] ? g.message : "no acceptable format in the Accept header");
     const char *name = gp_format_name(f);
     return gd_params_set(&t->r, "format", 6, name, strlen(name), e);
@@ -78,7 +78,7 @@ int gd_tensor_build(struct MHD_Connection *c, gd_req *req, gd_tensor *t, gd_erro
     if (e->status != 0)
         return -1;
     if (req->is_post && req->upload_too_large)
-        return gd_fail(e, 413, "body_too_large", "",
+        return gd_fail(e, GD_ERR_BODY_TOO_LARGE, "",
                        "the body is larger than the limit of %llu bytes (--max-body-bytes)",
                        (unsigned long long)cfg->max_body_bytes);
     if (req->is_post && gd_params_json(&t->r, (const char *)req->upload, req->upload_len, e) != 0)
@@ -98,7 +98,7 @@ int gd_tensor_path_init(gd_tensor *t, const char *init, gd_error *e)
     if (!gp_request_given(&t->r, "init"))
         return gd_params_set(&t->r, "init", 4, init, strlen(init), e);
     if (strcmp(t->r.init_as, init) != 0)
-        return gd_fail(e, 400, gp_code_name(GP_EPARAM), "init",
+        return gd_fail(e, GD_ERR_INVALID_PARAMETER, "init",
                        "init: this path serves %s, but the request asks for %s; leave init out "
                        "or ask /v1/%s",
                        init, t->r.init_as, t->r.init_as);

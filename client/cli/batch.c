@@ -5,16 +5,14 @@
  * One manifest in, one safetensors file out: POSTed to URL/v1/batch by
  * libglorot-client (glorot_batch_stream: retries and resume included), or,
  * with --local (or no --url and no $GLOROT_URL), generated here by the same
- * code the server runs (gp_batch), byte for byte. --shard (or --rank/--world)
+ * code the server runs (glorot_batch_generate_stream), byte for byte. --shard (or --rank/--world)
  * with --axis, --split and --stride replace the manifest's shard (axis:
  * --axis, else the manifest's, else 0); the library writes the override in
  * both cases (glorot_batch_manifest for --local).
  */
 #include "cli.h"
-#include "glorot_proto.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,37 +31,61 @@ static int usage(const char *what)
     return CLI_EXIT_USAGE;
 }
 
+enum { B_URL = 256, B_RANK, B_WORLD, B_AXIS, B_SHARD, B_SPLIT, B_STRIDE, B_LOCAL, B_JSON };
+
+#define ARG required_argument
+static const cli_option defs[] = {
+    {"output", 'o', "", 0, ARG},
+    {"url", B_URL, "", 0, ARG},
+    {"rank", B_RANK, "", 0, ARG},
+    {"world", B_WORLD, "", 0, ARG},
+    {"axis", B_AXIS, "", 0, ARG},
+    {"shard", B_SHARD, "", 0, ARG},
+    {"split", B_SPLIT, "", 0, ARG},
+    {"stride", B_STRIDE, "", 0, ARG},
+    {"local", B_LOCAL, "", 0, no_argument},
+    {"json", B_JSON, "", 0, no_argument},
+    {"quiet", 'q', "", 0, no_argument},
+};
+#undef ARG
+#define NDEFS (sizeof defs / sizeof defs[0])
+
+/* Where option id's value goes (a repeated option: the last one wins). */
+static void apply(batch_args *a, int id, const char *value)
+{
+    const char **slot = id == 'o'        ? &a->output
+                        : id == B_URL    ? &a->url
+                        : id == B_RANK   ? &a->rank
+                        : id == B_WORLD  ? &a->world
+                        : id == B_AXIS   ? &a->axis
+                        : id == B_SHARD  ? &a->shard
+                        : id == B_SPLIT  ? &a->split
+                        : id == B_STRIDE ? &a->stride
+                                         : NULL;
+    if (slot != NULL)
+        *slot = value;
+    a->local |= id == B_LOCAL;
+    a->json |= id == B_JSON;
+    a->quiet |= id == 'q';
+}
+
 static int parse(int argc, char **argv, batch_args *a)
 {
+    struct option longs[NDEFS + 1];
+    cli_options it;
+    const cli_option *d;
+    const char *value;
+    int found, first;
     memset(a, 0, sizeof *a);
     a->url = getenv("GLOROT_URL");
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char **slot = strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0 ? &a->output
-                            : strcmp(o, "--url") == 0                          ? &a->url
-                            : strcmp(o, "--rank") == 0                         ? &a->rank
-                            : strcmp(o, "--world") == 0                        ? &a->world
-                            : strcmp(o, "--axis") == 0                         ? &a->axis
-                            : strcmp(o, "--shard") == 0                        ? &a->shard
-                            : strcmp(o, "--split") == 0                        ? &a->split
-                            : strcmp(o, "--stride") == 0                       ? &a->stride
-                                                                               : NULL;
-        if (slot != NULL) {
-            if (i + 1 >= argc)
-                return usage("an option needs a value");
-            *slot = argv[++i];
-        } else if (strcmp(o, "--local") == 0) {
-            a->local = 1;
-        } else if (strcmp(o, "--json") == 0) {
-            a->json = 1;
-        } else if (strcmp(o, "--quiet") == 0 || strcmp(o, "-q") == 0) {
-            a->quiet = 1;
-        } else if (o[0] != '-' && a->manifest == NULL) {
-            a->manifest = o;
-        } else {
-            return usage("unknown argument");
-        }
-    }
+    cli_options_start(&it, defs, NDEFS, longs);
+    while ((found = cli_options_next(&it, argc, argv, &d, &value, &first)) == CLI_OPT_FOUND)
+        apply(a, d->id, value);
+    if (found == CLI_OPT_NO_VALUE)
+        return usage("an option needs a value");
+    if (found == CLI_OPT_UNKNOWN || argc - first > 1 || (first < argc && argv[first][0] == '-'))
+        return usage("unknown argument");
+    a->manifest = first < argc ? argv[first] : NULL;
     if (a->manifest == NULL || a->output == NULL)
         return usage("MANIFEST and -o FILE are required");
     if ((a->rank == NULL) != (a->world == NULL))
@@ -111,34 +133,34 @@ static unsigned char *read_text(const char *path, size_t *len)
     return NULL;
 }
 
-static int generate(const batch_args *a, const char *manifest, cli_output *out)
-{
-    gp_batch *b = NULL;
-    gp_error err = {0};
-    if (gp_batch_parse(manifest, strlen(manifest), a->json ? GP_FORMAT_JSON : GP_FORMAT_SAFETENSORS,
-                       NULL, &b, &err) != GP_OK) {
-        fprintf(stderr, "glorot batch: %s (parameter '%s')\n", err.message, err.param);
-        return CLI_EXIT_REJECTED;
-    }
-    cli_output_progress(out, a->json ? GLOROT_SIZE_UNKNOWN : gp_batch_size(b), a->quiet);
-    static unsigned char buf[1 << 20];
-    uint64_t off = 0;
-    size_t n;
-    int code = CLI_EXIT_OK;
-    while ((n = gp_batch_read(b, off, buf, sizeof buf)) > 0) {
-        if (cli_output_chunk(out, off, buf, n) != 0) {
-            code = CLI_EXIT_LOCAL;
-            break;
-        }
-        off += n;
-    }
-    gp_batch_free(b);
-    return code;
-}
-
 static int on_chunk(void *user, const glorot_batch_chunk *ch)
 {
     return cli_output_chunk(user, ch->body_offset, ch->data, ch->len);
+}
+
+/* The manifest (shard options already written in) generated here by
+ * libglorot-client, as the server would answer it. */
+static int generate(const batch_args *a, const char *manifest, cli_output *out)
+{
+    glorot_batch_request breq;
+    glorot_batch_info plan = {0};
+    glorot_error err = {0};
+    glorot_batch_request_init(&breq);
+    breq.manifest = manifest;
+    breq.format = a->json ? "json" : NULL;
+    glorot_code rc = a->json ? GLOROT_OK : glorot_batch_plan(&breq, &plan, &err);
+    if (rc == GLOROT_OK) {
+        cli_output_progress(out, a->json ? GLOROT_SIZE_UNKNOWN : plan.size, a->quiet);
+        glorot_free(plan.tensors);
+        rc = glorot_batch_generate_stream(&breq, on_chunk, out, NULL, &err);
+    }
+    if (rc == GLOROT_E_ABORTED && out->error != 0)
+        return CLI_EXIT_LOCAL;
+    if (rc != GLOROT_OK) {
+        fprintf(stderr, "glorot batch: %s (parameter '%s')\n", err.message, err.param);
+        return CLI_EXIT_REJECTED;
+    }
+    return CLI_EXIT_OK;
 }
 
 /* The options as the library's shard override ("--axis 0,1" is a list). */

@@ -7,6 +7,7 @@
 
 #include "glorot/client.h"
 
+#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -30,6 +31,41 @@ typedef struct {
     glorot_options client;
     int quiet;
 } cli_args;
+
+/* ---- options: one table-driven parser for every command ------------------------ */
+
+/* One option of a command's table. getopt_long's long options are built from
+ * the table, and the short ones from the ids below 256 ('o', 'q'). */
+typedef struct {
+    char name[16];
+    int id;
+    char key[12];      /* glorot_request_set key, "" for other options */
+    unsigned commands; /* where the option is allowed (1u << cli_command); 0: one command's own */
+    int has_arg;       /* getopt_long's has_arg */
+} cli_option;
+
+#define CLI_OPTIONS_MAX 48
+
+/* The state of one pass over argv (cli_options_start, then cli_options_next). */
+typedef struct {
+    const cli_option *defs;
+    size_t count;
+    struct option *longs; /* count + 1 entries, built by cli_options_start */
+    char shorts[2 + 2 * CLI_OPTIONS_MAX];
+} cli_options;
+
+enum { CLI_OPT_END = 0, CLI_OPT_FOUND = 1, CLI_OPT_UNKNOWN = -1, CLI_OPT_NO_VALUE = -2 };
+
+/* Begin a pass over argv with defs (count <= CLI_OPTIONS_MAX rows); longs
+ * holds count + 1 entries and must outlive the pass. */
+void cli_options_start(cli_options *it, const cli_option *defs, size_t count, struct option *longs);
+
+/* The next option: CLI_OPT_FOUND with *def and *value (NULL without an
+ * argument); CLI_OPT_END when only positional arguments remain, from argv[*first]
+ * (getopt_long moves them to the end); CLI_OPT_UNKNOWN or CLI_OPT_NO_VALUE with
+ * *value the offending argument. */
+int cli_options_next(cli_options *it, int argc, char **argv, const cli_option **def,
+                     const char **value, int *first);
 
 /* Parse argv for a command (argv[0] is the command name). Returns
  * CLI_EXIT_OK, CLI_EXIT_USAGE or CLI_EXIT_REJECTED with a message printed. */

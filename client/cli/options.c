@@ -56,16 +56,8 @@ enum {
     O_QUIET = 'q'
 };
 
-typedef struct {
-    char name[16];
-    int id;
-    char key[12];      /* glorot_request_set key, "" for other options */
-    unsigned commands; /* where the option is allowed */
-    int has_arg;       /* getopt_long's has_arg */
-} option_def;
-
 #define ARG required_argument
-static const option_def defs[] = {
+static const cli_option defs[] = {
     {"url", O_URL, "", ON_NETWORK, ARG},
     {"shape", O_SHAPE, "shape", ON_REQUEST, ARG},
     {"seed", O_SEED, "seed", ON_REQUEST, ARG},
@@ -103,27 +95,53 @@ static const option_def defs[] = {
 #undef ARG
 
 #define NDEFS (sizeof defs / sizeof defs[0])
+_Static_assert(NDEFS <= CLI_OPTIONS_MAX, "cli_options.shorts has room for every row");
 
-/* getopt_long's table, from defs: one list of options. */
-static void long_options(struct option out[NDEFS + 1])
+void cli_options_start(cli_options *it, const cli_option *table, size_t count, struct option *longs)
 {
-    for (size_t i = 0; i < NDEFS; i++)
-        out[i] = (struct option){defs[i].name, defs[i].has_arg, NULL, defs[i].id};
-    out[NDEFS] = (struct option){NULL, 0, NULL, 0};
+    size_t k = 0;
+    it->defs = table;
+    it->count = count;
+    it->longs = longs;
+    it->shorts[k++] = ':'; /* a missing value is ':', not '?' */
+    for (size_t i = 0; i < count; i++) {
+        longs[i] = (struct option){table[i].name, table[i].has_arg, NULL, table[i].id};
+        if (table[i].id < 256 && k + 3 <= sizeof it->shorts) {
+            it->shorts[k++] = (char)table[i].id;
+            if (table[i].has_arg == required_argument)
+                it->shorts[k++] = ':';
+        }
+    }
+    it->shorts[k] = '\0';
+    longs[count] = (struct option){NULL, 0, NULL, 0};
+    opterr = 0;
+    optind = 1;
+}
+
+int cli_options_next(cli_options *it, int argc, char **argv, const cli_option **def,
+                     const char **value, int *first)
+{
+    int id = getopt_long(argc, argv, it->shorts, it->longs, NULL);
+    *def = NULL;
+    *value = NULL;
+    *first = optind;
+    if (id == -1)
+        return CLI_OPT_END;
+    for (size_t i = 0; id != '?' && id != ':' && i < it->count; i++)
+        if (it->defs[i].id == id)
+            *def = &it->defs[i];
+    if (*def == NULL) {
+        *value = argv[optind - 1];
+        return id == ':' ? CLI_OPT_NO_VALUE : CLI_OPT_UNKNOWN;
+    }
+    *value = optarg;
+    return CLI_OPT_FOUND;
 }
 
 static const char *command_name(cli_command c)
 {
     static const char names[][8] = {"fetch", "gen", "info", "health", "digest"};
     return names[c];
-}
-
-static const option_def *find_def(int id)
-{
-    for (size_t i = 0; i < NDEFS; i++)
-        if (defs[i].id == id)
-            return &defs[i];
-    return NULL;
 }
 
 static int usage_error(cli_command c, const char *what, const char *detail)
@@ -201,7 +219,7 @@ static int apply_client_option(cli_args *a, int id, const char *value)
     return -1;
 }
 
-static int apply_option(cli_args *a, const option_def *d, const char *value)
+static int apply_option(cli_args *a, const cli_option *d, const char *value)
 {
     if (d->key[0] != '\0') {
         glorot_error err = {0};
@@ -258,27 +276,27 @@ static void set_defaults(cli_command command, cli_args *a)
 int cli_parse(cli_command command, int argc, char **argv, cli_args *a)
 {
     unsigned char seen[NDEFS] = {0};
-    struct option opts[NDEFS + 1];
-    long_options(opts);
+    struct option longs[NDEFS + 1];
+    cli_options it;
+    const cli_option *d;
+    const char *value;
+    int found, first;
+    cli_options_start(&it, defs, NDEFS, longs);
     set_defaults(command, a);
-    opterr = 0;
-    optind = 1;
-    int id;
-    while ((id = getopt_long(argc, argv, ":o:q", opts, NULL)) != -1) {
-        const option_def *d = find_def(id);
-        if (id == '?' || id == ':' || d == NULL)
-            return usage_error(command, id == ':' ? "missing value for " : "unknown option ",
-                               argv[optind - 1]);
+    while ((found = cli_options_next(&it, argc, argv, &d, &value, &first)) == CLI_OPT_FOUND) {
         if (!(d->commands & (1u << command)))
             return usage_error(command, "option not allowed here: --", d->name);
         if (seen[d - defs]++)
             return usage_error(command, "option given twice: --", d->name);
-        int rc = apply_option(a, d, optarg);
+        int rc = apply_option(a, d, value);
         if (rc != CLI_EXIT_OK)
             return rc;
     }
-    if (optind < argc)
-        return usage_error(command, "unexpected argument ", argv[optind]);
+    if (found != CLI_OPT_END)
+        return usage_error(
+            command, found == CLI_OPT_NO_VALUE ? "missing value for " : "unknown option ", value);
+    if (first < argc)
+        return usage_error(command, "unexpected argument ", argv[first]);
     return check_required(a);
 }
 

@@ -659,11 +659,15 @@ glorot_code glorot_batch_stream(glorot_client *c, const glorot_batch_request *br
 
 /* ---- local: the same tensors without a server -------------------------------------- */
 
-/* breq's manifest (with its shard override) parsed by the proto library, as the server does. */
-static glorot_code local_batch(const glorot_batch_request *breq, gp_batch **b, glorot_error *err)
+/* breq's manifest (with its shard override) parsed by the proto library, as
+ * the server does; json only when allow_json (a body to stream, not tensors). */
+static glorot_code local_batch(const glorot_batch_request *breq, int allow_json, gp_batch **b,
+                               glorot_error *err)
 {
     *b = NULL;
-    if (breq != NULL && breq->format != NULL && strcmp(breq->format, "safetensors") != 0)
+    int json = breq != NULL && breq->format != NULL && strcmp(breq->format, "json") == 0;
+    if (breq != NULL && breq->format != NULL && strcmp(breq->format, "safetensors") != 0 &&
+        !(json && allow_json))
         return glorotp_fail(err, GLOROT_E_INVALID, "format",
                             "local batches are safetensors tensors; json comes from a server");
     char *text = NULL; /* the manifest with the shard override written in, as sent */
@@ -671,7 +675,8 @@ static glorot_code local_batch(const glorot_batch_request *breq, gp_batch **b, g
     if (rc != GLOROT_OK)
         return rc;
     gp_error g = {0};
-    if (gp_batch_parse(text, strlen(text), GP_FORMAT_SAFETENSORS, NULL, b, &g) != GP_OK)
+    if (gp_batch_parse(text, strlen(text), json ? GP_FORMAT_JSON : GP_FORMAT_SAFETENSORS, NULL, b,
+                       &g) != GP_OK)
         rc = glorotp_from_gp(err, &g);
     free(text);
     return rc;
@@ -716,7 +721,7 @@ glorot_code glorot_batch_plan(const glorot_batch_request *breq, glorot_batch_inf
     if (info == NULL)
         return glorotp_fail(err, GLOROT_E_INVALID, "", "info is required");
     memset(info, 0, sizeof *info);
-    glorot_code rc = local_batch(breq, &b, err);
+    glorot_code rc = local_batch(breq, 0, &b, err);
     if (rc == GLOROT_OK)
         rc = local_info(b, info, err);
     gp_batch_free(b);
@@ -753,7 +758,7 @@ glorot_code glorot_batch_generate(const glorot_batch_request *breq, const glorot
         return glorotp_fail(err, GLOROT_E_INVALID, "flags", "unknown flags %#x", flags);
     glorot_code rc = check_buffers(bufs, nbufs, err);
     if (rc == GLOROT_OK)
-        rc = local_batch(breq, &b, err);
+        rc = local_batch(breq, 0, &b, err);
     if (rc == GLOROT_OK)
         rc = local_info(b, &local, err);
     if (rc == GLOROT_OK) {
@@ -777,5 +782,90 @@ glorot_code glorot_batch_generate(const glorot_batch_request *breq, const glorot
         *info = local;
     else
         free(local.tensors);
+    return rc;
+}
+
+/* ---- local streaming: the whole answer body, as glorot_batch_stream hands it over --- */
+
+#define LOCAL_CHUNK (1u << 20)
+
+/* The bytes [from, to) of the body as chunks of at most LOCAL_CHUNK bytes;
+ * to == GP_SIZE_UNKNOWN (json) reads to the end. */
+static glorot_code local_chunks(gp_batch *b, glorot_batch_chunk *ch, uint64_t from, uint64_t to,
+                                unsigned char *buf, glorot_batch_fn fn, void *user,
+                                glorot_error *err)
+{
+    uint64_t start = ch->offset;
+    for (uint64_t at = from; at < to;) {
+        size_t want = to - at < LOCAL_CHUNK ? (size_t)(to - at) : LOCAL_CHUNK;
+        size_t n = gp_batch_read(b, at, buf, want);
+        if (n == 0 && to == GP_SIZE_UNKNOWN)
+            return GLOROT_OK;
+        if (n == 0)
+            return glorotp_fail(err, GLOROT_E_INTERNAL, "", "the batch ended early at byte %llu",
+                                (unsigned long long)at);
+        ch->offset = start + (at - from);
+        ch->body_offset = at;
+        ch->data = buf;
+        ch->len = n;
+        if (fn(user, ch) != 0)
+            return glorotp_fail(err, GLOROT_E_ABORTED, "", "the chunk callback stopped the batch");
+        at += n;
+    }
+    return GLOROT_OK;
+}
+
+/* The header (or a whole json body), then each tensor split at its boundaries. */
+static glorot_code local_stream(gp_batch *b, const glorot_batch_info *local, glorot_batch_fn fn,
+                                void *user, uint64_t *size, glorot_error *err)
+{
+    glorot_code rc = GLOROT_OK;
+    unsigned char *buf = malloc(LOCAL_CHUNK);
+    glorot_batch_chunk ch = {GLOROT_BATCH_HEADER, NULL, 0, 0, NULL, 0};
+    if (buf == NULL)
+        return glorotp_fail(err, GLOROT_E_NOMEM, "", "out of memory for the chunk buffer");
+    rc = local_chunks(b, &ch, 0, local->header_size, buf, fn, user, err);
+    *size = local->header_size == GP_SIZE_UNKNOWN ? ch.body_offset + ch.len : local->size;
+    for (size_t i = 0; rc == GLOROT_OK && i < local->count; i++) {
+        const glorot_batch_tensor *t = &local->tensors[i];
+        uint64_t at = local->header_size + t->offset;
+        ch = (glorot_batch_chunk){i, t, 0, 0, NULL, 0};
+        rc = local_chunks(b, &ch, at, at + t->size, buf, fn, user, err);
+    }
+    free(buf);
+    return rc;
+}
+
+glorot_code glorot_batch_generate_stream(const glorot_batch_request *breq, glorot_batch_fn fn,
+                                         void *user, glorot_batch_info *info, glorot_error *err)
+{
+    gp_batch *b = NULL;
+    glorot_batch_info local;
+    memset(&local, 0, sizeof local);
+    if (info != NULL)
+        memset(info, 0, sizeof *info);
+    if (fn == NULL)
+        return glorotp_fail(err, GLOROT_E_INVALID, "", "a chunk callback is required");
+    glorot_code rc = local_batch(breq, 1, &b, err);
+    int json = rc == GLOROT_OK && breq->format != NULL && strcmp(breq->format, "json") == 0;
+    if (rc == GLOROT_OK)
+        rc = local_info(b, &local, err);
+    if (rc == GLOROT_OK && json) { /* a json body is handed over whole, as from a server */
+        free(local.tensors);
+        local.tensors = NULL;
+        local.count = 0;
+        local.header_size = GP_SIZE_UNKNOWN;
+    }
+    uint64_t size = 0;
+    if (rc == GLOROT_OK)
+        rc = local_stream(b, &local, fn, user, &size, err);
+    gp_batch_free(b);
+    if (rc == GLOROT_OK && info != NULL) {
+        local.header_size = json ? 0 : local.header_size;
+        local.size = size;
+        *info = local;
+    } else {
+        free(local.tensors);
+    }
     return rc;
 }

@@ -14,6 +14,7 @@
  *   he_normal       std   = gain / math.sqrt(fan)
  * with fan = fan_in or fan_out as `mode` says.
  */
+#include "base/names_internal.h"
 #include "glorot_proto.h"
 #include "request/request_internal.h"
 
@@ -164,16 +165,25 @@ static const gp_init_info *info_of(const gp_request *r)
 
 /* ---- setters ----------------------------------------------------------------------- */
 
-#define INIT_NAMES                                                                                 \
-    "glorot_uniform, glorot_normal, he_uniform, he_normal, uniform, normal, truncated_normal, "    \
-    "constant, zeros, ones or identity"
+/* "glorot_uniform, ..., ones or identity": every name of gp_inits, aliases in place. */
+static const char *init_names(char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < INIT_COUNT && len < cap; i++) {
+        int n = snprintf(out + len, cap - len, "%s%s", gpi_list_sep(i, INIT_COUNT), inits[i].name);
+        len += n > 0 ? (size_t)n : 0;
+    }
+    return out;
+}
 
 gp_code gpi_set_init(gp_request *r, const char *v, size_t n, gp_error *err)
 {
+    char names[GPI_NAMES_TEXT_MAX];
     const gp_init_info *in = gp_init_find(v, n);
     if (in == NULL)
-        return gp_fail(err, GP_EPARAM, "init",
-                       "init: \"%s\" is not an initializer; use " INIT_NAMES, gpi_quote(v, n).text);
+        return gp_fail(err, GP_EPARAM, "init", "init: \"%s\" is not an initializer; use %s",
+                       gpi_quote(v, n).text, init_names(names, sizeof names));
     r->init = in->init;
     snprintf(r->init_as, sizeof r->init_as, "%s", in->name);
     if (strcmp(in->name, "ones") == 0)
@@ -185,15 +195,11 @@ gp_code gpi_set_init(gp_request *r, const char *v, size_t n, gp_error *err)
 
 gp_code gpi_set_mode(gp_request *r, const char *v, size_t n, gp_error *err)
 {
-    if (n == 6 && memcmp(v, "fan_in", 6) == 0)
-        r->mode = GP_MODE_FAN_IN;
-    else if (n == 7 && memcmp(v, "fan_out", 7) == 0)
-        r->mode = GP_MODE_FAN_OUT;
-    else
-        return gp_fail(err, GP_EPARAM, "mode",
-                       "mode: \"%s\" is not supported; use fan_in or fan_out",
-                       gpi_quote(v, n).text);
-    return GP_OK;
+    int x = 0;
+    gp_code rc = gpi_parse_name(GP_NAMES_MODE, "mode", v, n, &x, err);
+    if (rc == GP_OK)
+        r->mode = (gp_mode)x;
+    return rc;
 }
 
 static gp_code set_real(const char *key, const char *v, size_t n, double *out, gp_error *err)

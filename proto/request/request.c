@@ -7,6 +7,7 @@
  * messages quote at most GPI_QUOTE_MAX sanitised characters of the input, so
  * they are printable ASCII whatever bytes arrive.
  */
+#include "base/names_internal.h"
 #include "glorot_proto.h"
 #include "request/request_internal.h"
 
@@ -178,46 +179,10 @@ static gp_code set_gain(gp_request *r, const char *v, size_t n, gp_error *err)
 
 /* ---- enumerations ----------------------------------------------------------- */
 
-typedef struct {
-    char name[16];
-    int value;
-} enum_name;
-
-static const enum_name dtype_names[] = {{"float32", GP_FLOAT32},
-                                        {"float16", GP_FLOAT16},
-                                        {"bfloat16", GP_BFLOAT16},
-                                        {"float64", GP_FLOAT64},
-                                        {"", 0}};
-static const enum_name algorithm_names[] = {
-    {"chacha20", GP_ALG_CHACHA20}, {"mlx", GP_ALG_MLX}, {"mlx-seeded", GP_ALG_MLX_SEEDED}, {"", 0}};
-static const enum_name fan_names[] = {{"mlx", GP_FAN_MLX},
-                                      {"torch", GP_FAN_TORCH},
-                                      {"keras", GP_FAN_KERAS},
-                                      {"jax", GP_FAN_KERAS},
-                                      {"", 0}};
-static const enum_name format_names[] = {{"raw", GP_FORMAT_RAW},
-                                         {"npy", GP_FORMAT_NPY},
-                                         {"safetensors", GP_FORMAT_SAFETENSORS},
-                                         {"json", GP_FORMAT_JSON},
-                                         {"", 0}};
-
-static gp_code parse_enum(const char *key, const enum_name *table, const char *allowed,
-                          const char *v, size_t n, int *out, gp_error *err)
-{
-    for (; table->name[0] != '\0'; table++)
-        if (strlen(table->name) == n && memcmp(table->name, v, n) == 0) {
-            *out = table->value;
-            return GP_OK;
-        }
-    return gp_fail(err, GP_EPARAM, key, "%s: \"%s\" is not supported; use %s", key,
-                   gpi_quote(v, n).text, allowed);
-}
-
 static gp_code set_dtype(gp_request *r, const char *v, size_t n, gp_error *err)
 {
     int x = 0;
-    gp_code rc =
-        parse_enum("dtype", dtype_names, "float32, float16, bfloat16 or float64", v, n, &x, err);
+    gp_code rc = gpi_parse_name(GP_NAMES_DTYPE, "dtype", v, n, &x, err);
     if (rc == GP_OK)
         r->dtype = (gp_dtype)x;
     return rc;
@@ -226,8 +191,7 @@ static gp_code set_dtype(gp_request *r, const char *v, size_t n, gp_error *err)
 static gp_code set_algorithm(gp_request *r, const char *v, size_t n, gp_error *err)
 {
     int x = 0;
-    gp_code rc =
-        parse_enum("algorithm", algorithm_names, "chacha20, mlx or mlx-seeded", v, n, &x, err);
+    gp_code rc = gpi_parse_name(GP_NAMES_ALGORITHM, "algorithm", v, n, &x, err);
     if (rc == GP_OK)
         r->algorithm = (gp_algorithm)x;
     return rc;
@@ -236,7 +200,7 @@ static gp_code set_algorithm(gp_request *r, const char *v, size_t n, gp_error *e
 static gp_code set_fan(gp_request *r, const char *v, size_t n, gp_error *err)
 {
     int x = 0;
-    gp_code rc = parse_enum("fan", fan_names, "mlx, torch or keras (alias jax)", v, n, &x, err);
+    gp_code rc = gpi_parse_name(GP_NAMES_FAN, "fan", v, n, &x, err);
     if (rc == GP_OK)
         r->fan = (gp_fan)x;
     return rc;
@@ -245,7 +209,7 @@ static gp_code set_fan(gp_request *r, const char *v, size_t n, gp_error *err)
 static gp_code set_format(gp_request *r, const char *v, size_t n, gp_error *err)
 {
     int x = 0;
-    gp_code rc = parse_enum("format", format_names, "raw, npy, safetensors or json", v, n, &x, err);
+    gp_code rc = gpi_parse_name(GP_NAMES_FORMAT, "format", v, n, &x, err);
     if (rc == GP_OK) {
         r->format = (gp_format)x;
         r->format_set = 1;

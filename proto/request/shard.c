@@ -28,6 +28,7 @@
  * over tensor-parallel rows (torchtitan's _StridedShard + Shard on one dim).
  * A strided shard must be the last on its axis: its part is not contiguous.
  */
+#include "base/names_internal.h"
 #include "format/format_internal.h"
 #include "glorot_proto.h"
 #include "request/request_internal.h"
@@ -37,13 +38,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const split_names[] = {"array_split", "chunk", "even"};
-
-const char *gp_split_name(gp_split s)
-{
-    return (size_t)s < sizeof split_names / sizeof split_names[0] ? split_names[s] : "array_split";
-}
 
 /* ---- parsing: comma-separated lists ---------------------------------------------- */
 
@@ -134,15 +128,11 @@ static gp_code axis_item(gp_request *r, size_t k, const char *v, size_t n, gp_er
 
 static gp_code split_item(gp_request *r, size_t k, const char *v, size_t n, gp_error *err)
 {
-    for (size_t i = 0; i < sizeof split_names / sizeof split_names[0]; i++)
-        if (strlen(split_names[i]) == n && memcmp(split_names[i], v, n) == 0) {
-            r->shard_split[k] = (gp_split)i;
-            return GP_OK;
-        }
-    return gp_fail(err, GP_EPARAM, "split",
-                   "split: \"%s\" is not supported; use array_split (numpy), chunk (torch.chunk, "
-                   "DTensor) or even (Megatron-LM)",
-                   gpi_quote(v, n).text);
+    int x = 0;
+    gp_code rc = gpi_parse_name(GP_NAMES_SPLIT, "split", v, n, &x, err);
+    if (rc == GP_OK)
+        r->shard_split[k] = (gp_split)x;
+    return rc;
 }
 
 static gp_code stride_item(gp_request *r, size_t k, const char *v, size_t n, gp_error *err)
@@ -380,7 +370,7 @@ static gp_code check_object_keys(json_t *o, size_t k, size_t count, gp_error *er
 /* Shard k of count as the texts of the query keys. */
 static gp_code one_object(json_t *o, size_t k, size_t count, shard_texts *t, gp_error *err)
 {
-    char text[48];
+    char text[48], names[GPI_NAMES_TEXT_MAX];
     if (!json_is_object(o))
         return object_fail(err, k, count,
                            "must be an object {\"rank\": R, \"world\": W, \"axis\": A, \"split\": "
@@ -402,9 +392,9 @@ static gp_code one_object(json_t *o, size_t k, size_t count, shard_texts *t, gp_
     snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, axis ? json_integer_value(axis) : 0);
     append(t->axis, sizeof t->axis, &t->axis_len, k, text);
     if (split && (json_string_length(split) > 11 || strchr(json_string_value(split), ',')))
-        return gp_fail(err, GP_EPARAM, "split",
-                       "split: \"%s\" is not supported; use array_split, chunk or even",
-                       gpi_quote(json_string_value(split), json_string_length(split)).text);
+        return gp_fail(err, GP_EPARAM, "split", "split: \"%s\" is not supported; use %s",
+                       gpi_quote(json_string_value(split), json_string_length(split)).text,
+                       gpi_names_text(GP_NAMES_SPLIT, 0, names, sizeof names));
     append(t->split, sizeof t->split, &t->split_len, k,
            split ? json_string_value(split) : "array_split");
     snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, stride ? json_integer_value(stride) : 1);

@@ -33,11 +33,11 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 
 /* Three dtypes, names with dots and a non-ASCII one, one tensor larger than
  * libcurl's buffer so chunks split inside it. */
-#define MANIFEST                                                                                 \
-    "{\"seed\": \"42\", \"algorithm\": \"chacha20\", \"dtype\": \"bfloat16\", \"tensors\": ["   \
-    "{\"name\": \"layers.0.attn.wq\", \"shape\": [64, 48]},"                                     \
-    "{\"name\": \"layers.0.mlp.w1\", \"shape\": [300, 200], \"gain\": \"relu\", "                \
-    "\"dtype\": \"float32\"},"                                                                   \
+#define MANIFEST                                                                                   \
+    "{\"seed\": \"42\", \"algorithm\": \"chacha20\", \"dtype\": \"bfloat16\", \"tensors\": ["      \
+    "{\"name\": \"layers.0.attn.wq\", \"shape\": [64, 48]},"                                       \
+    "{\"name\": \"layers.0.mlp.w1\", \"shape\": [300, 200], \"gain\": \"relu\", "                  \
+    "\"dtype\": \"float32\"},"                                                                     \
     "{\"name\": \"caf\\u00e9\", \"shape\": [9, 7], \"dtype\": \"float64\"}%s]%s}"
 
 static glorot_client *client_for(const char *url)
@@ -98,8 +98,8 @@ static void check_info(const glorot_batch_info *info, const gp_batch *b, size_t 
 typedef struct {
     unsigned char *body;
     size_t len, cap;
-    int out_of_order;   /* a chunk's body_offset was not where the last one ended */
-    int inconsistent;   /* a chunk's tensor offset disagrees with its body offset */
+    int out_of_order; /* a chunk's body_offset was not where the last one ended */
+    int inconsistent; /* a chunk's tensor offset disagrees with its body offset */
     size_t header_chunks;
 } collected;
 
@@ -124,20 +124,18 @@ static int collect(void *user, const glorot_batch_chunk *ch)
 }
 
 typedef struct {
-    char tail[64];      /* top-level additions to MANIFEST */
-    char expected[64];  /* the tail the local batch writes (the override written out) */
+    char tail[64];     /* top-level additions to MANIFEST */
+    char expected[64]; /* the tail the local batch writes (the override written out) */
     uint64_t rank, world;
     int stream;
-    char single[200];   /* tensor 0 from /v1/glorot_uniform */
+    char single[200]; /* tensor 0 from /v1/glorot_uniform */
 } batch_case;
 
 ParameterizedTestParameters(client_batch, answer_equals_local_batch)
 {
     static batch_case cases[] = {
-        {"", "", 0, 0, 0,
-         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
-        {"", "", 0, 0, 1,
-         "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
+        {"", "", 0, 0, 0, "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
+        {"", "", 0, 0, 1, "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16"},
         {"", ", \"shard\": {\"rank\": 1, \"world\": 3}", 1, 3, 0,
          "name=layers.0.attn.wq&shape=64,48&seed=42&dtype=bfloat16&shard=1/3"},
         {", \"shard\": {\"rank\": 0, \"world\": 2, \"axis\": 1}",
@@ -226,7 +224,7 @@ typedef struct {
     size_t shrink; /* bytes taken off layers.0.mlp.w1's buffer */
     int drop_last; /* no buffer for the last tensor */
     unsigned flags;
-    int extra;     /* a buffer naming no tensor */
+    int extra; /* a buffer naming no tensor */
     glorot_code want;
 } buffer_case;
 
@@ -376,7 +374,7 @@ ParameterizedTest(resume_case *rc, client_batch, killed_connection_resumes_ident
 typedef struct {
     char more[160]; /* tensors appended to MANIFEST */
     char format[16];
-    int axis_only;  /* axis_set without a shard: refused locally */
+    int axis_only; /* axis_set without a shard: refused locally */
     glorot_code want;
     int status;
     char param[32];
@@ -386,12 +384,12 @@ typedef struct {
 ParameterizedTestParameters(client_batch, errors_surface)
 {
     static error_case cases[] = {
-        {", {\"name\": \"z\", \"shape\": [0, 4]}", "", 0, GLOROT_E_HTTP, 400,
-         "tensors[3].shape", "invalid_parameter"},
+        {", {\"name\": \"z\", \"shape\": [0, 4]}", "", 0, GLOROT_E_HTTP, 400, "tensors[3].shape",
+         "invalid_parameter"},
         {", {\"name\": \"caf\\u00e9\", \"shape\": [2, 4]}", "", 0, GLOROT_E_HTTP, 400,
          "tensors[3].name", "invalid_parameter"},
-        {", {\"name\": \"z\", \"shape\": [2, 4], \"dtype\": \"float8\"}", "", 0, GLOROT_E_HTTP,
-         400, "tensors[3].dtype", "invalid_parameter"},
+        {", {\"name\": \"z\", \"shape\": [2, 4], \"dtype\": \"float8\"}", "", 0, GLOROT_E_HTTP, 400,
+         "tensors[3].dtype", "invalid_parameter"},
         {"", "npy", 0, GLOROT_E_INVALID, 0, "format", ""},
         {"", "", 1, GLOROT_E_INVALID, 0, "axis", ""},
     };
@@ -553,4 +551,74 @@ ParameterizedTest(local_error_case *ec, client_batch, generate_refuses)
         cr_expect_eq(info.count, 1);
         glorot_free(info.tensors);
     }
+}
+
+/* ---- local streaming: glorot_batch_generate_stream ------------------------------------ */
+
+/* The streamed body is gp_batch's, byte for byte, in order, split at tensor
+ * boundaries; json bodies too. */
+Test(client_batch, generate_stream_equals_gp_batch)
+{
+    static const char *const formats[] = {NULL, "json"};
+    char text[1024];
+    manifest(text, sizeof text, "", "");
+    for (size_t k = 0; k < 2; k++) {
+        gp_batch *b = NULL;
+        gp_error g = {0};
+        cr_assert_eq(gp_batch_parse(text, strlen(text),
+                                    formats[k] ? GP_FORMAT_JSON : GP_FORMAT_SAFETENSORS, NULL, &b,
+                                    &g),
+                     GP_OK, "%s", g.message);
+        size_t len = 0, n;
+        unsigned char *body = malloc(1 << 20);
+        while ((n = gp_batch_read(b, len, body + len, 4096)) > 0) /* json: size unknown */
+            len += n;
+        glorot_batch_request breq;
+        glorot_batch_request_init(&breq);
+        breq.manifest = text;
+        breq.format = formats[k];
+        collected got = {0};
+        glorot_batch_info info;
+        glorot_error err = {0};
+        cr_assert_eq(glorot_batch_generate_stream(&breq, collect, &got, &info, &err), GLOROT_OK,
+                     "%s", err.message);
+        cr_expect_eq(got.out_of_order, 0);
+        cr_expect_eq(got.inconsistent, 0);
+        cr_assert_eq(got.len, len, "format %s", formats[k] ? formats[k] : "safetensors");
+        cr_expect_arr_eq(got.body, body, len);
+        if (formats[k] == NULL)
+            check_info(&info, b, len);
+        else
+            cr_expect(info.count == 0 && info.size == len && info.header_size == 0);
+        glorot_free(info.tensors);
+        free(got.body);
+        free(body);
+        gp_batch_free(b);
+    }
+}
+
+static int stop_at_once(void *user, const glorot_batch_chunk *ch)
+{
+    (void)user;
+    (void)ch;
+    return 1;
+}
+
+Test(client_batch, generate_stream_errors)
+{
+    char text[1024];
+    manifest(text, sizeof text, "", "");
+    glorot_batch_request breq;
+    glorot_batch_request_init(&breq);
+    breq.manifest = text;
+    glorot_error err = {0};
+    cr_expect_eq(glorot_batch_generate_stream(&breq, NULL, NULL, NULL, &err), GLOROT_E_INVALID);
+    memset(&err, 0, sizeof err);
+    cr_expect_eq(glorot_batch_generate_stream(&breq, stop_at_once, NULL, NULL, &err),
+                 GLOROT_E_ABORTED);
+    memset(&err, 0, sizeof err);
+    breq.manifest = "{\"seed\": \"1\", \"tensors\": [{\"name\": \"w\", \"shape\": [0]}]}";
+    cr_expect_eq(glorot_batch_generate_stream(&breq, stop_at_once, NULL, NULL, &err),
+                 GLOROT_E_INVALID);
+    cr_expect_str_eq(err.param, "tensors[0].shape");
 }

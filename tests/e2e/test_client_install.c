@@ -41,6 +41,7 @@ static const char *const public_api[] = {
     "glorot_describe",
     "glorot_batch_plan",
     "glorot_batch_generate",
+    "glorot_batch_generate_stream",
 };
 
 /* The repository root: the parent of GLOROT_TESTS. */

@@ -508,6 +508,23 @@ GLOROT_API glorot_code glorot_batch_generate(const glorot_batch_request *breq,
                                              unsigned flags, glorot_batch_info *info,
                                              glorot_error *err);
 
+/* glorot_batch_generate_stream - glorot_batch_stream without a server: the
+ *   whole answer /v1/batch sends for breq, produced locally and handed to fn
+ *   in body order: the safetensors header as GLOROT_BATCH_HEADER chunks, then
+ *   each tensor's bytes split at tensor boundaries; a json body (breq->format
+ *   "json") as GLOROT_BATCH_HEADER chunks. Chunks are at most 1 MiB.
+ * Parameters: breq (format NULL, "safetensors" or "json"); fn and user
+ *   receive the chunks; info (may be NULL) as for glorot_batch_generate,
+ *   filled on success (count 0 for json); err may be NULL.
+ * Returns: GLOROT_OK; GLOROT_E_INVALID (bad breq or manifest: err->param
+ *   names the field, as the server would); GLOROT_E_ABORTED when fn returned
+ *   nonzero; GLOROT_E_NOMEM. On error fn may have seen a prefix of the body.
+ * Ownership: info->tensors is the caller's (glorot_free).
+ * Thread safety: reentrant; fn runs on the caller's thread. */
+GLOROT_API glorot_code glorot_batch_generate_stream(const glorot_batch_request *breq,
+                                                    glorot_batch_fn fn, void *user,
+                                                    glorot_batch_info *info, glorot_error *err);
+
 /* ---- service ----------------------------------------------------------- */
 
 /* glorot_health - GET /healthz once (no retries), with the client's timeouts.

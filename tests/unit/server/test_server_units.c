@@ -551,8 +551,8 @@ Test(units, json_values_reach_the_request)
 Test(units, error_json)
 {
     gd_error e = {0};
-    gd_fail(&e, 400, "invalid_parameter", "seed", "seed: \"%s\" is bad", "x\"y\n");
-    gd_fail(&e, 500, "internal", "", "second error ignored");
+    gd_fail(&e, GD_ERR_INVALID_PARAMETER, "seed", "seed: \"%s\" is bad", "x\"y\n");
+    gd_fail(&e, GD_ERR_INTERNAL, "", "second error ignored");
     char *text = gd_error_json(&e);
     cr_assert_str_eq(text, "{\"error\":{\"code\":\"invalid_parameter\",\"message\":\"seed: "
                            "\\\"x\\\"y\\n\\\" is bad\",\"param\":\"seed\"}}");
@@ -562,7 +562,7 @@ Test(units, error_json)
 Test(units, error_json_invalid_utf8)
 {
     gd_error e = {0};
-    gd_fail(&e, 400, "invalid_parameter", "name", "name: \xc3 cut \xff");
+    gd_fail(&e, GD_ERR_INVALID_PARAMETER, "name", "name: \xc3 cut \xff");
     char *text = gd_error_json(&e);
     cr_assert_not_null(text);
     cr_assert_str_eq(text, "{\"error\":{\"code\":\"invalid_parameter\",\"message\":\"name: ? cut "
@@ -590,6 +590,18 @@ Test(units, error_from_proto)
         cr_expect_str_eq(e.code, map[i].name);
         cr_expect_str_eq(e.param, "shape");
         cr_expect_str_eq(e.message, "why");
+    }
+}
+
+/* One row per error kind, each with its own code (the one list of codes). */
+Test(units, error_kinds_distinct)
+{
+    for (int i = 0; i < GD_ERR_COUNT; i++) {
+        const gd_error_kind *k = gd_error_kind_of((gd_err)i);
+        cr_assert(k->code != NULL && k->code[0] != '\0' && k->message != NULL, "kind %d", i);
+        cr_expect(k->status >= 400 && k->status < 600, "%s: status %u", k->code, k->status);
+        for (int j = 0; j < i; j++)
+            cr_expect_str_neq(k->code, gd_error_kind_of((gd_err)j)->code, "kinds %d and %d", j, i);
     }
 }
 
