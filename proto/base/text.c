@@ -137,16 +137,24 @@ void gpi_text_init(gpi_text *t, void *mem, size_t cap)
     t->overflow = 0;
 }
 
-void gpi_text_mem(gpi_text *t, const void *s, size_t n)
+/* Room for n more bytes, or NULL (and overflow from now on) when it does not fit. */
+static unsigned char *text_room(gpi_text *t, size_t n)
 {
     if (t->overflow)
-        return;
+        return NULL;
     if (n > t->cap - t->len) {
         t->overflow = 1;
-        return;
+        return NULL;
     }
-    memcpy(t->p + t->len, s, n);
     t->len += n;
+    return t->p + t->len - n;
+}
+
+void gpi_text_mem(gpi_text *t, const void *s, size_t n)
+{
+    unsigned char *p = text_room(t, n);
+    if (p != NULL)
+        memcpy(p, s, n);
 }
 
 void gpi_text_str(gpi_text *t, const char *s)
@@ -172,14 +180,9 @@ size_t gpi_text_export(const gpi_text *t, char *out, size_t size)
 
 void gpi_text_spaces(gpi_text *t, size_t n)
 {
-    if (t->overflow)
-        return;
-    if (n > t->cap - t->len) {
-        t->overflow = 1;
-        return;
-    }
-    memset(t->p + t->len, ' ', n);
-    t->len += n;
+    unsigned char *p = text_room(t, n);
+    if (p != NULL)
+        memset(p, ' ', n);
 }
 
 void gpi_text_g17(gpi_text *t, double v)
