@@ -504,6 +504,42 @@ size_t gp_filename(const gp_request *r, char *out, size_t size);
 #define GP_U64_TEXT_MAX 21
 size_t gp_u64_text(uint64_t v, unsigned min_digits, char out[GP_U64_TEXT_MAX]);
 
+/* ---- text toolkit (base/text.c) -------------------------------------------- */
+
+/* Why gp_parse_u64 refused a text (GP_U64_OK: it did not). */
+typedef enum {
+    GP_U64_OK = 0,
+    GP_U64_EMPTY,  /* n == 0 */
+    GP_U64_SYNTAX, /* a byte other than '0'..'9' (no sign, space or prefix) */
+    GP_U64_LONG,   /* digits only, but more than max_len of them */
+    GP_U64_RANGE   /* digits only, but the value is below min, above max or above 2^64-1 */
+} gp_u64_status;
+
+/* gp_parse_u64 - a strict unsigned decimal integer.
+ *   Does:    reads s[0..n) (not NUL-terminated) as decimal digits only;
+ *            leading zeros are allowed. The checks run in the order of
+ *            gp_u64_status, so a text with a bad byte is GP_U64_SYNTAX
+ *            however long or large it is.
+ *   Params:  min, max - the accepted values (inclusive); max_len - the most
+ *            characters accepted, leading zeros included, or 0 for any.
+ *   Returns: GP_U64_OK with *out set, or the first reason it failed
+ *            (*out untouched). Never overflows, whatever the text.
+ *   Owns:    nothing. Threads: reentrant. */
+gp_u64_status gp_parse_u64(const char *s, size_t n, uint64_t min, uint64_t max, size_t max_len,
+                           uint64_t *out);
+
+/* The longest gp_shape_text of GP_MAX_RANK dimensions, with its NUL. */
+#define GP_SHAPE_TEXT_MAX (GP_MAX_RANK * GP_U64_TEXT_MAX)
+
+/* gp_shape_text - a shape as the shape= parameter writes it: "256,512".
+ *   Does:    joins shape[0..rank) in decimal with ',' (rank 0: "").
+ *   Params:  rank <= GP_MAX_RANK (more aborts: a programming error); out has
+ *            size bytes; GP_SHAPE_TEXT_MAX always suffices.
+ *   Returns: the full text's length; out holds it NUL-terminated, truncated
+ *            to size - 1 bytes like snprintf (nothing written when size is 0).
+ *   Owns:    nothing. Threads: reentrant. */
+size_t gp_shape_text(const uint64_t *shape, size_t rank, char *out, size_t size);
+
 /* ---- canonical form and ETag (canonical.c) ------------------------------- */
 
 /* The canonical form of a finished request with its seed: the query string

@@ -2,6 +2,7 @@
  * config.c - flags and GLOROTD_* environment variables, table-driven.
  */
 #include "config.h"
+#include "glorot_proto.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -128,25 +129,6 @@ const char *gd_config_usage(void)
            "Flags win over environment variables.\n";
 }
 
-int gd_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (text == NULL || *text == '\0')
-        return -1;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        unsigned digit = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - digit) / 10)
-            return -1;
-        v = v * 10 + digit;
-    }
-    if (v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static unsigned default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -183,7 +165,7 @@ void gd_config_defaults(gd_config *c)
 static int parse_port(const char *text, in_port_t *port)
 {
     uint64_t v;
-    if (gd_parse_u64(text, 0, 65535, &v) != 0)
+    if (gp_parse_u64(text, strlen(text), 0, 65535, 0, &v) != GP_U64_OK)
         return -1;
     *port = htons((uint16_t)v);
     return 0;
@@ -359,7 +341,7 @@ static int apply(gd_config *c, const opt_spec *o, const char *value, const char 
     case OPT_LOG_FORMAT:
         return apply_choice(c, o, value, source, msg, msg_size);
     case OPT_NUMBER:
-        if (gd_parse_u64(value, o->min, o->max, &v) == 0) {
+        if (gp_parse_u64(value, strlen(value), o->min, o->max, 0, &v) == GP_U64_OK) {
             store_number(c, o, v);
             return 0;
         }

@@ -94,10 +94,6 @@ int gd_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *le
 /* Format an address as "A.B.C.D:PORT" or "[v6]:PORT" into out. */
 void gd_format_address(const struct sockaddr *sa, unsigned port, char *out, size_t size);
 
-/* Strict unsigned decimal: digits only, no sign, no spaces, min <= v <= max.
- * Returns 0, or -1 when text is not such a number. */
-int gd_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
-
 /* "1", "true", "yes", "on" -> 1; "0", "false", "no", "off" -> 0 (any case);
  * anything else -> -1. */
 int gd_parse_bool(const char *text);

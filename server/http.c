@@ -93,8 +93,8 @@ static int check_upload_headers(struct MHD_Connection *c, const gd_config *cfg, 
         return gd_fail(e, GD_ERR_LENGTH_REQUIRED, "",
                        "POST needs a Content-Length header or chunked transfer encoding");
     uint64_t length;
-    if (cl != NULL &&
-        (gd_parse_u64(cl, 0, UINT64_MAX, &length) != 0 || length > cfg->max_body_bytes))
+    if (cl != NULL && (gp_parse_u64(cl, strlen(cl), 0, UINT64_MAX, 0, &length) != GP_U64_OK ||
+                       length > cfg->max_body_bytes))
         return gd_fail(e, GD_ERR_BODY_TOO_LARGE, "",
                        "the body (Content-Length: %.24s) is larger than the limit of %llu "
                        "bytes (--max-body-bytes)",

@@ -129,13 +129,7 @@ static void header_safe(const char *in, size_t len, char *out, size_t size)
  * Headers are built per request, so none of them goes through snprintf. */
 static void shape_text(const gp_request *r, char out[GP_MAX_RANK * 21 + 1])
 {
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < r->rank; i++) {
-        if (i > 0)
-            out[used++] = ',';
-        used += gp_u64_text(r->shape[i], 1, out + used);
-    }
+    gp_shape_text(r->shape, r->rank, out, GP_MAX_RANK * 21 + 1);
 }
 
 static int add(struct MHD_Response *resp, const char *name, const char *value)

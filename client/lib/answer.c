@@ -50,7 +50,7 @@ static long status_of(const char *line, size_t len)
     uint64_t code;
     if (sp == NULL || (size_t)(line + len - sp) < 4)
         return 0;
-    if (glorotp_parse_u64(sp + 1, 3, 999, &code) != 0 || code < 100)
+    if (gp_parse_u64(sp + 1, 3, 0, 999, GLOROTP_U64_LEN, &code) != GP_U64_OK || code < 100)
         return 0;
     return (long)code;
 }
@@ -125,7 +125,8 @@ int glorotp_content_length(const glorotp_headers *h, uint64_t *len)
     if (!h->seen[GLOROTP_H_CONTENT_LENGTH])
         return 0;
     const char *v = h->value[GLOROTP_H_CONTENT_LENGTH];
-    return glorotp_parse_u64(v, strlen(v), UINT64_MAX - 1, len) == 0 ? 1 : -1;
+    return gp_parse_u64(v, strlen(v), 0, UINT64_MAX - 1, GLOROTP_U64_LEN, len) == GP_U64_OK ? 1
+                                                                                            : -1;
 }
 
 int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *last, uint64_t *size)
@@ -135,10 +136,13 @@ int glorotp_content_range(const glorotp_headers *h, uint64_t *first, uint64_t *l
     const char *v = h->value[GLOROTP_H_CONTENT_RANGE];
     const char *dash = strchr(v, '-'), *slash = strchr(v, '/');
     if (strncmp(v, "bytes ", 6) != 0 || dash == NULL || slash == NULL || slash < dash ||
-        glorotp_parse_u64(v + 6, (size_t)(dash - v - 6), UINT64_MAX, first) != 0 ||
-        glorotp_parse_u64(dash + 1, (size_t)(slash - dash - 1), UINT64_MAX, last) != 0 ||
-        glorotp_parse_u64(slash + 1, strlen(slash + 1), UINT64_MAX, size) != 0 || *last < *first ||
-        *last >= *size)
+        gp_parse_u64(v + 6, (size_t)(dash - v - 6), 0, UINT64_MAX, GLOROTP_U64_LEN, first) !=
+            GP_U64_OK ||
+        gp_parse_u64(dash + 1, (size_t)(slash - dash - 1), 0, UINT64_MAX, GLOROTP_U64_LEN, last) !=
+            GP_U64_OK ||
+        gp_parse_u64(slash + 1, strlen(slash + 1), 0, UINT64_MAX, GLOROTP_U64_LEN, size) !=
+            GP_U64_OK ||
+        *last < *first || *last >= *size)
         return -1;
     return 1;
 }
@@ -148,7 +152,7 @@ long glorotp_retry_after_ms(const glorotp_headers *h, long cap_ms)
     uint64_t seconds;
     const char *v = h->value[GLOROTP_H_RETRY_AFTER];
     if (!h->seen[GLOROTP_H_RETRY_AFTER] ||
-        glorotp_parse_u64(v, strlen(v), UINT64_MAX, &seconds) != 0)
+        gp_parse_u64(v, strlen(v), 0, UINT64_MAX, GLOROTP_U64_LEN, &seconds) != GP_U64_OK)
         return -1;
     if (seconds > (uint64_t)cap_ms / 1000)
         return cap_ms;
@@ -198,7 +202,8 @@ static glorot_code check_number(const glorotp_headers *h, int id, uint64_t want,
     const char *v = h->value[id];
     if (!h->seen[id])
         return GLOROT_OK;
-    if (glorotp_parse_u64(v, strlen(v), UINT64_MAX, &got) == 0 && got == want)
+    if (gp_parse_u64(v, strlen(v), 0, UINT64_MAX, GLOROTP_U64_LEN, &got) == GP_U64_OK &&
+        got == want)
         return GLOROT_OK;
     char text[24];
     snprintf(text, sizeof text, "%llu", (unsigned long long)want);
@@ -224,7 +229,7 @@ static glorot_code check_seed(const glorotp_headers *h, const gp_request *r, uin
     const char *v = h->value[GLOROTP_H_SEED];
     if (!h->seen[GLOROTP_H_SEED])
         return glorotp_fail(err, GLOROT_E_PROTOCOL, "", "the answer has no Glorot-Seed header");
-    if (glorotp_parse_u64(v, strlen(v), UINT64_MAX, seed) != 0)
+    if (gp_parse_u64(v, strlen(v), 0, UINT64_MAX, GLOROTP_U64_LEN, seed) != GP_U64_OK)
         return glorotp_fail(err, GLOROT_E_PROTOCOL, "", "malformed Glorot-Seed '%s'", v);
     if (r->seed_set)
         return check_number(h, GLOROTP_H_SEED, r->seed, err);
@@ -235,7 +240,7 @@ glorot_code glorotp_check_answer(const glorotp_headers *h, const gp_request *r, 
                                  glorot_error *err)
 {
     char shape[GLOROT_MAX_RANK * 21 + 1];
-    glorotp_format_shape(r->shape, r->rank, shape, sizeof shape);
+    gp_shape_text(r->shape, r->rank, shape, sizeof shape);
     if (h->bad)
         return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
                             "the answer's %s header is repeated or too long", h->bad_name);

@@ -569,8 +569,8 @@ static glorot_code fill_info(batch_rx *rx, uint64_t delivered, glorot_batch_info
                             "the batch answer ended after %llu bytes, before its tensors did",
                             (unsigned long long)delivered);
     if (!h->seen[GLOROTP_H_SEED] ||
-        glorotp_parse_u64(h->value[GLOROTP_H_SEED], strlen(h->value[GLOROTP_H_SEED]), UINT64_MAX,
-                          &seed) != 0 ||
+        gp_parse_u64(h->value[GLOROTP_H_SEED], strlen(h->value[GLOROTP_H_SEED]), 0, UINT64_MAX,
+                     GLOROTP_U64_LEN, &seed) != GP_U64_OK ||
         !h->seen[GLOROTP_H_ETAG] || strlen(etag) >= sizeof info->etag)
         return glorotp_fail(err, GLOROT_E_PROTOCOL, "",
                             "the batch answer lacks a valid Glorot-Seed or ETag");

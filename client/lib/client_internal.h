@@ -57,12 +57,13 @@ int glorotp_str_add_escaped(glorotp_str *s, const char *text, size_t len);
 
 /* ---- numbers and text (parse.c) -------------------------------------------- */
 
-/* Decimal u64 with no sign, spaces or junk, at most max. Returns 0 or -1. */
-int glorotp_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *out);
+/* Integers are gp_parse_u64 (glorot_proto.h) with max_len GLOROTP_U64_LEN:
+ * number fields the client reads (status code, Content-Length, Content-Range,
+ * Retry-After, Glorot-Seed) hold at most 20 characters, leading zeros
+ * included, as they always did. Shapes are gp_shape_text. */
+#define GLOROTP_U64_LEN 20
 /* strtod in the C locale over exactly len bytes. 0 / -1. */
 int glorotp_parse_double(const char *text, size_t len, double *out);
-/* "256,512" for a shape, into out (size >= 8 * 21). */
-void glorotp_format_shape(const uint64_t *shape, size_t rank, char *out, size_t size);
 
 /* ---- requests (request.c) --------------------------------------------------- */
 

@@ -60,7 +60,8 @@ static glorot_code parse_answer(const glorotp_str *text, glorot_digest_info *out
         rc = malformed(err, "not {sha256, length, etag, canonical, seed}");
     else if (!is_hex64(sha) || length < 0 || strlen(etag) >= sizeof out->etag ||
              strlen(canonical) >= sizeof out->canonical ||
-             glorotp_parse_u64(seed, strlen(seed), UINT64_MAX, &out->seed) != 0)
+             gp_parse_u64(seed, strlen(seed), 0, UINT64_MAX, GLOROTP_U64_LEN, &out->seed) !=
+                 GP_U64_OK)
         rc = malformed(err, "a field is out of range");
     else if (repr != NULL && !same_digest(repr, sha))
         rc = malformed(err, "repr_digest is not the sha256 in base64");

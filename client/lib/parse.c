@@ -1,5 +1,6 @@
 /*
- * parse.c - strict number and shape parsing for header values and CLI text.
+ * parse.c - strict decimal numbers (doubles) for header values and CLI text.
+ * Integers are gp_parse_u64 and shapes gp_shape_text (proto/base/text.c).
  */
 #include "client_internal.h"
 
@@ -8,23 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int glorotp_parse_u64(const char *text, size_t len, uint64_t max, uint64_t *out)
-{
-    if (len == 0 || len > 20)
-        return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return -1;
-        unsigned d = (unsigned)(text[i] - '0');
-        if (d > max || v > (max - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
 
 int glorotp_parse_double(const char *text, size_t len, double *out)
 {
@@ -50,19 +34,4 @@ int glorotp_parse_double(const char *text, size_t len, double *out)
         return -1;
     *out = v;
     return 0;
-}
-
-void glorotp_format_shape(const uint64_t *shape, size_t rank, char *out, size_t size)
-{
-    size_t used = 0;
-    if (size == 0)
-        return;
-    out[0] = '\0';
-    for (size_t i = 0; i < rank && used < size; i++) {
-        int n =
-            snprintf(out + used, size - used, "%s%llu", i ? "," : "", (unsigned long long)shape[i]);
-        if (n < 0)
-            return;
-        used += (size_t)n;
-    }
 }

@@ -226,7 +226,7 @@ glorot_code glorotp_resolve(const glorot_request *req, gp_request *r, glorot_err
         return rc;
     gp_request_init(r);
     char shape[GLOROT_MAX_RANK * 21 + 1];
-    glorotp_format_shape(req->shape, req->rank, shape, sizeof shape);
+    gp_shape_text(req->shape, req->rank, shape, sizeof shape);
     rc = gp_set(r, "shape", shape, err);
     if (rc == GLOROT_OK)
         rc = set_texts(req, r, err);
@@ -334,7 +334,7 @@ void glorotp_tensor_path(const gp_request *r, char out[GLOROTP_PATH_MAX])
 int glorotp_build_query(const glorot_request *req, const gp_request *r, glorotp_str *q)
 {
     char shape[GLOROT_MAX_RANK * 21 + 1];
-    glorotp_format_shape(r->shape, r->rank, shape, sizeof shape);
+    gp_shape_text(r->shape, r->rank, shape, sizeof shape);
     int bad = add_pair(q, "shape", shape, 0);
     bad |= add_pair(q, "dtype", gp_dtype_name(r->dtype), 0);
     bad |= add_pair(q, "algorithm", gp_algorithm_name(r->algorithm), 0);

@@ -1,42 +1,20 @@
 /*
  * format_internal.h - helpers shared by the format encoders (private to proto/).
  *
- * A bounded text builder (never grows, remembers overflow), JSON string
- * escaping, and the exact number conversions behind the json format: half
- * and bfloat16 to and from double, and the shortest decimal that reads back
- * to the same value in the tensor's dtype.
+ * The safetensors header pieces, the algorithm version, and the exact number
+ * conversions behind the json format: half and bfloat16 to and from double,
+ * and the shortest decimal that reads back to the same value in the tensor's
+ * dtype. The bounded text builder they write with (gpi_text) and JSON string
+ * escaping are in base/text_internal.h, included here.
  */
 #ifndef GLOROT_FORMAT_INTERNAL_H
 #define GLOROT_FORMAT_INTERNAL_H
 
+#include "base/text_internal.h"
 #include "glorot_proto.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Text written into caller memory. Once an append does not fit, `overflow`
- * is set, len stops growing and later appends do nothing. */
-typedef struct {
-    unsigned char *p;
-    size_t cap;
-    size_t len;
-    int overflow;
-} gpi_text;
-
-void gpi_text_init(gpi_text *t, void *mem, size_t cap);
-void gpi_text_mem(gpi_text *t, const void *s, size_t n);
-void gpi_text_str(gpi_text *t, const char *s);
-void gpi_text_u64(gpi_text *t, uint64_t v);
-void gpi_text_spaces(gpi_text *t, size_t n);
-/* Copy the text to out as a NUL-terminated string, truncated to size - 1
- * bytes (snprintf-like); returns the text's length. */
-size_t gpi_text_export(const gpi_text *t, char *out, size_t size);
-/* "%.17g" of a finite double: reads back as exactly the same double. */
-void gpi_text_g17(gpi_text *t, double v);
-/* s[0..n) as a quoted JSON string. GP_EPARAM (param `param`) when s is not
- * valid UTF-8; escapes '"', '\\' and every control character. */
-gp_code gpi_text_json_string(gpi_text *t, const char *s, size_t n, const char *param,
-                             gp_error *err);
 
 /* safetensors: the dtype tag ("F32", "F16", "BF16", "F64") and one tensor's
  * header entry, "NAME":{"dtype","shape","data_offsets":[offset, offset+bytes]},

@@ -95,13 +95,9 @@ gp_code gpi_json_init(gp_body *b, gp_error *err)
     gp_code rc = gpi_text_json_string(&t, r->name, r->name_len, "name", err);
     if (rc != GP_OK)
         return rc;
-    gpi_text_str(&t, ",\"shape\":[");
-    for (size_t i = 0; i < r->rank; i++) {
-        if (i > 0)
-            gpi_text_str(&t, ",");
-        gpi_text_u64(&t, r->out_shape[i]);
-    }
-    gpi_text_str(&t, "],\"datatype\":\"");
+    gpi_text_str(&t, ",\"shape\":");
+    gpi_text_shape(&t, r->out_shape, r->rank, GPI_SHAPE_JSON);
+    gpi_text_str(&t, ",\"datatype\":\"");
     gpi_text_str(&t, json_datatype(r->dtype));
     gpi_text_str(&t, "\",");
     json_parameters(&t, r);

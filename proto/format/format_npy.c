@@ -50,15 +50,9 @@ static void npy_dict(gpi_text *t, const gp_request *r)
 {
     gpi_text_str(t, "{'descr': '");
     gpi_text_str(t, npy_descr(r->dtype));
-    gpi_text_str(t, "', 'fortran_order': False, 'shape': (");
-    for (size_t i = 0; i < r->rank; i++) {
-        if (i > 0)
-            gpi_text_str(t, " ");
-        gpi_text_u64(t, r->out_shape[i]);
-        if (i + 1 < r->rank || r->rank == 1)
-            gpi_text_str(t, ",");
-    }
-    gpi_text_str(t, "), }");
+    gpi_text_str(t, "', 'fortran_order': False, 'shape': ");
+    gpi_text_shape(t, r->out_shape, r->rank, GPI_SHAPE_PYTHON);
+    gpi_text_str(t, ", }");
     if (r->rank > 0)
         gpi_text_spaces(t, NPY_GROWTH_DIGITS - decimal_digits(r->out_shape[0]));
 }

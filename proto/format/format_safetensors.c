@@ -101,13 +101,9 @@ gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset,
         return rc;
     gpi_text_str(t, ":{\"dtype\":\"");
     gpi_text_str(t, gpi_safetensors_dtype(r->dtype));
-    gpi_text_str(t, "\",\"shape\":[");
-    for (size_t i = 0; i < r->rank; i++) {
-        if (i > 0)
-            gpi_text_str(t, ",");
-        gpi_text_u64(t, r->out_shape[i]);
-    }
-    gpi_text_str(t, "],\"data_offsets\":[");
+    gpi_text_str(t, "\",\"shape\":");
+    gpi_text_shape(t, r->out_shape, r->rank, GPI_SHAPE_JSON);
+    gpi_text_str(t, ",\"data_offsets\":[");
     gpi_text_u64(t, offset);
     gpi_text_str(t, ",");
     gpi_text_u64(t, offset + r->out_nbytes);

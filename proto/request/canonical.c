@@ -76,11 +76,7 @@ static void put_u64(gpi_text *t, const char *key, uint64_t value)
 static void put_shape(gpi_text *t, const gp_request *r)
 {
     put_key(t, "shape");
-    for (size_t i = 0; i < r->rank; i++) {
-        if (i > 0)
-            gpi_text_str(t, ",");
-        gpi_text_u64(t, r->shape[i]);
-    }
+    gpi_text_shape(t, r->shape, r->rank, GPI_SHAPE_PLAIN);
 }
 
 static void put_slice(gpi_text *t, const gp_request *r)

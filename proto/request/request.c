@@ -19,93 +19,24 @@
 
 #define QUOTE_KEY_MAX 24 /* characters of an unknown key echoed in err->param (char[32]) */
 
-/* ---- sanitised quoting --------------------------------------------------- */
-
-/* Printable ASCII except '"' and '\' is copied; every other byte becomes
- * \xNN. At most max characters are produced, then "..." if input remains. */
-void gpi_quote_into(char *out, size_t cap, size_t max, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0, i = 0;
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-        size_t need = plain ? 1 : 4;
-        if (o + need > max || o + need >= cap)
-            break;
-        if (plain) {
-            out[o++] = (char)c;
-            continue;
-        }
-        out[o++] = '\\';
-        out[o++] = 'x';
-        out[o++] = hex[c >> 4];
-        out[o++] = hex[c & 15];
-    }
-    if (i < n && o + 4 <= cap) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
-gpi_quoted gpi_quote(const char *s, size_t n)
-{
-    gpi_quoted q;
-    gpi_quote_into(q.text, sizeof q.text, GPI_QUOTE_MAX, s, n);
-    return q;
-}
-
-int gpi_is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-size_t gpi_skip_digits(const char *s, size_t n, size_t i)
-{
-    while (i < n && gpi_is_digit(s[i]))
-        i++;
-    return i;
-}
-
 /* ---- unsigned integers ------------------------------------------------------ */
-
-typedef enum { U64_OK, U64_EMPTY, U64_SYNTAX, U64_RANGE } u64_status;
-
-/* Decimal digits only (leading zeros allowed), value <= max. */
-static u64_status parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-    if (n == 0)
-        return U64_EMPTY;
-    if (gpi_skip_digits(s, n, 0) != n)
-        return U64_SYNTAX;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t digit = (uint64_t)(s[i] - '0');
-        if (digit > max || v > (max - digit) / 10)
-            return U64_RANGE;
-        v = v * 10 + digit;
-    }
-    *out = v;
-    return U64_OK;
-}
 
 /* A decimal integer in [min, max] for parameter key. */
 static gp_code parse_uint_param(const char *key, const char *v, size_t n, uint64_t min,
                                 uint64_t max, uint64_t *out, gp_error *err)
 {
     uint64_t x = 0;
-    u64_status st = parse_u64(v, n, max, &x);
-    if (st == U64_EMPTY)
+    gp_u64_status st = gp_parse_u64(v, n, min, max, 0, &x);
+    if (st == GP_U64_EMPTY)
         return gp_fail(err, GP_EPARAM, key,
                        "%s: is empty; expected a decimal integer in %" PRIu64 "..%" PRIu64, key,
                        min, max);
-    if (st == U64_SYNTAX)
+    if (st == GP_U64_SYNTAX)
         return gp_fail(err, GP_EPARAM, key,
                        "%s: \"%s\" is not a plain decimal integer (digits only) in %" PRIu64
                        "..%" PRIu64,
                        key, gpi_quote(v, n).text, min, max);
-    if (st == U64_RANGE || x < min)
+    if (st != GP_U64_OK) /* GP_U64_RANGE */
         return gp_fail(err, GP_EPARAM, key,
                        "%s: \"%s\" is out of range; allowed %" PRIu64 "..%" PRIu64, key,
                        gpi_quote(v, n).text, min, max);
@@ -117,16 +48,16 @@ static gp_code parse_uint_param(const char *key, const char *v, size_t n, uint64
 
 static gp_code shape_dim(const char *v, size_t n, size_t k, uint64_t *dim, gp_error *err)
 {
-    u64_status st = parse_u64(v, n, UINT64_MAX, dim);
-    if (st == U64_EMPTY)
+    gp_u64_status st = gp_parse_u64(v, n, 0, UINT64_MAX, 0, dim);
+    if (st == GP_U64_EMPTY)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: dimension %zu is empty; use comma-separated integers, e.g. 256,512",
                        k);
-    if (st == U64_SYNTAX)
+    if (st == GP_U64_SYNTAX)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: dimension %zu \"%s\" is not a plain decimal integer (digits only)",
                        k, gpi_quote(v, n).text);
-    if (st == U64_RANGE)
+    if (st != GP_U64_OK) /* GP_U64_RANGE */
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: dimension %zu is larger than 18446744073709551615", k);
     if (*dim == 0)
@@ -245,34 +176,6 @@ static gp_code set_fan_out(gp_request *r, const char *v, size_t n, gp_error *err
 
 /* ---- name --------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if it is malformed. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c < 0xc2 || c > 0xf4)
-        return 0;
-    len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    if (c == 0xe0)
-        lo = 0xa0; /* overlong 3-byte */
-    else if (c == 0xed)
-        hi = 0x9f; /* surrogates */
-    else if (c == 0xf0)
-        lo = 0x90; /* overlong 4-byte */
-    else if (c == 0xf4)
-        hi = 0x8f; /* above U+10FFFF */
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 static gp_code set_name(gp_request *r, const char *v, size_t n, gp_error *err)
 {
     const unsigned char *s = (const unsigned char *)v;
@@ -280,7 +183,7 @@ static gp_code set_name(gp_request *r, const char *v, size_t n, gp_error *err)
         return gp_fail(err, GP_EPARAM, "name", "name: is %zu bytes; allowed 1..%d bytes of UTF-8",
                        n, GP_MAX_NAME);
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_sequence(s + i, n - i);
+        size_t len = gpi_utf8_sequence(s + i, n - i);
         if (len == 0)
             return gp_fail(err, GP_EPARAM, "name",
                            "name: invalid UTF-8 at byte %zu; the name must be valid UTF-8", i);

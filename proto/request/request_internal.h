@@ -5,6 +5,7 @@
 #ifndef GLOROT_REQUEST_INTERNAL_H
 #define GLOROT_REQUEST_INTERNAL_H
 
+#include "base/text_internal.h" /* digits, gpi_quote */
 #include "glorot_proto.h"
 
 #include <stddef.h>
@@ -12,28 +13,10 @@
 
 /* *out = a * b. Returns 0, or -1 (leaving *out untouched) if the product
  * does not fit in uint64_t. */
-/* ASCII decimal digit; index of the first non-digit in s[i..n). */
-int gpi_is_digit(char c);
-size_t gpi_skip_digits(const char *s, size_t n, size_t i);
-
 int gpi_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
 
 /* *out = a + b. Returns 0, or -1 (leaving *out untouched) on overflow. */
 int gpi_add_u64(uint64_t a, uint64_t b, uint64_t *out);
-
-/* Untrusted bytes made safe for an error message: printable ASCII other than
- * '"' and '\' is kept, every other byte becomes \xNN; at most max characters,
- * then "..." if input remains. out (cap bytes) is always NUL-terminated. */
-#define GPI_QUOTE_MAX 40
-void gpi_quote_into(char *out, size_t cap, size_t max, const char *s, size_t n);
-
-typedef struct {
-    char text[GPI_QUOTE_MAX + 8];
-} gpi_quoted;
-
-/* gpi_quote_into with max GPI_QUOTE_MAX, returned by value for use inside a
- * gp_fail argument list. */
-gpi_quoted gpi_quote(const char *s, size_t n);
 
 /* ---- real.c: decimal numbers ------------------------------------------------ */
 

@@ -80,19 +80,7 @@ static gp_code each_item(gp_request *r, const char *key, const char *v, size_t n
 /* Plain decimal digits, value <= UINT64_MAX. 0 or -1. */
 static int parse_count(const char *s, size_t n, uint64_t *out)
 {
-    uint64_t v = 0;
-    if (n == 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
+    return gp_parse_u64(s, n, 0, UINT64_MAX, 0, out) == GP_U64_OK ? 0 : -1;
 }
 
 static gp_code shard_item(gp_request *r, size_t k, const char *v, size_t n, gp_error *err)

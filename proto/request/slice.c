@@ -13,7 +13,7 @@
  * an empty selection: numpy gives an array with a zero dimension, and so does
  * glorotd.
  */
-#include "format/format_internal.h"
+#include "base/text_internal.h"
 #include "glorot_proto.h"
 #include "request/request_internal.h"
 
@@ -26,19 +26,10 @@
 
 int gpi_parse_index(const char *s, size_t n, int64_t *out)
 {
-    int neg = n > 0 && s[0] == '-';
-    size_t i = neg ? 1 : 0;
+    size_t neg = n > 0 && s[0] == '-';
     uint64_t v = 0;
-    if (i == n)
+    if (gp_parse_u64(s + neg, n - neg, 0, INDEX_MAX, 0, &v) != GP_U64_OK)
         return -1;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (INDEX_MAX - d) / 10)
-            return -1;
-        v = v * 10 + d;
-    }
     *out = neg ? -(int64_t)v : (int64_t)v;
     return 0;
 }

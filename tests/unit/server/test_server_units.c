@@ -14,49 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- numbers ---------------------------------------------------------------- */
-
-typedef struct {
-    char text[32];
-    uint64_t min, max;
-    int ok;
-    uint64_t value;
-} ncase;
-
-ParameterizedTestParameters(units, parse_u64)
-{
-    static ncase cases[] = {
-        {"0", 0, 10, 1, 0},
-        {"10", 0, 10, 1, 10},
-        {"11", 0, 10, 0, 0},
-        {"1", 2, 10, 0, 0},
-        {"18446744073709551615", 0, UINT64_MAX, 1, UINT64_MAX},
-        {"18446744073709551616", 0, UINT64_MAX, 0, 0},
-        {"99999999999999999999999", 0, UINT64_MAX, 0, 0},
-        {"007", 0, 10, 1, 7},
-        {"", 0, 10, 0, 0},
-        {"+1", 0, 10, 0, 0},
-        {"-1", 0, 10, 0, 0},
-        {" 1", 0, 10, 0, 0},
-        {"1 ", 0, 10, 0, 0},
-        {"1x", 0, 10, 0, 0},
-        {"0x1", 0, 10, 0, 0},
-        {"1e3", 0, 10000, 0, 0},
-    };
-    return cr_make_param_array(ncase, cases, sizeof cases / sizeof cases[0]);
-}
-
-ParameterizedTest(ncase *c, units, parse_u64)
-{
-    uint64_t v = 12345;
-    int rc = gd_parse_u64(c->text, c->min, c->max, &v);
-    cr_assert_eq(rc == 0, c->ok, "'%s'", c->text);
-    if (c->ok)
-        cr_assert_eq(v, c->value, "'%s'", c->text);
-    else
-        cr_assert_eq(v, 12345, "'%s' wrote the output on failure", c->text);
-}
-
 /* ---- addresses ---------------------------------------------------------------- */
 
 typedef struct {
