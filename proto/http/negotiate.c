@@ -12,6 +12,7 @@
  * bare "*" for * / *, q-values written ".5", and empty list elements. Any
  * other syntax error is an error (the server answers 406 with the message).
  */
+#include "base/text_internal.h"
 #include "glorot_proto.h"
 
 #include <string.h>
@@ -19,23 +20,21 @@
 #define ACCEPT_MAX 4096
 #define QMAX 1000 /* q-values in thousandths */
 
-static const char offered_text[] =
-    "application/octet-stream, application/x-npy, application/vnd.safetensors, "
-    "application/octet-stream;format=safetensors, application/json";
-
+/* What a client may ask for: each format under its own media type (its row
+ * in names.c), and safetensors also as octet-stream with a format parameter.
+ * Order matters: on equal q the first offer wins. */
 typedef struct {
     gp_format format;
-    const char *type;
-    const char *subtype;
+    gp_format media;          /* the format whose media type this offer is */
     const char *format_param; /* NULL: the media type has no format parameter */
 } offer;
 
 static const offer offers[] = {
-    {GP_FORMAT_RAW, "application", "octet-stream", NULL},
-    {GP_FORMAT_NPY, "application", "x-npy", NULL},
-    {GP_FORMAT_SAFETENSORS, "application", "vnd.safetensors", NULL},
-    {GP_FORMAT_SAFETENSORS, "application", "octet-stream", "safetensors"},
-    {GP_FORMAT_JSON, "application", "json", NULL},
+    {GP_FORMAT_RAW, GP_FORMAT_RAW, NULL},
+    {GP_FORMAT_NPY, GP_FORMAT_NPY, NULL},
+    {GP_FORMAT_SAFETENSORS, GP_FORMAT_SAFETENSORS, NULL},
+    {GP_FORMAT_SAFETENSORS, GP_FORMAT_RAW, "safetensors"},
+    {GP_FORMAT_JSON, GP_FORMAT_JSON, NULL},
 };
 #define N_OFFERS (sizeof offers / sizeof offers[0])
 
@@ -88,9 +87,8 @@ static unsigned char lower(unsigned char ch)
     return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch - 'A' + 'a') : ch;
 }
 
-static int equals_nocase(const char *a, size_t a_len, const char *b)
+static int equals_nocase(const char *a, size_t a_len, const char *b, size_t b_len)
 {
-    size_t b_len = strlen(b);
     if (a_len != b_len)
         return 0;
     for (size_t i = 0; i < a_len; i++)
@@ -199,11 +197,11 @@ static int parse_param(cursor *c, media_range *r, int *seen_q)
         return 0;
     if (*seen_q)
         return 1; /* accept-extension: ignored */
-    if (equals_nocase(name, name_len, "q")) {
+    if (equals_nocase(name, name_len, "q", 1)) {
         *seen_q = 1;
         return value_len != SIZE_MAX && parse_q(value, value_len, &r->q);
     }
-    if (equals_nocase(name, name_len, "format")) {
+    if (equals_nocase(name, name_len, "format", 6)) {
         r->has_format = 1;
         r->format_len = value_len;
         if (value_len != SIZE_MAX)
@@ -238,19 +236,22 @@ static int parse_range(cursor *c, media_range *r)
  * 3 = type/subtype, 4 = type/subtype;format=... */
 static int specificity(const media_range *r, const offer *o)
 {
+    const char *type = gp_format_content_type(o->media);
+    const char *subtype = strchr(type, '/') + 1;
     if (r->type_len == 1 && r->type[0] == '*')
         return r->has_format ? 0 : 1;
-    if (!equals_nocase(r->type, r->type_len, o->type))
+    if (!equals_nocase(r->type, r->type_len, type, (size_t)(subtype - 1 - type)))
         return 0;
     if (r->subtype_len == 1 && r->subtype[0] == '*')
         return r->has_format ? 0 : 2;
-    if (!equals_nocase(r->subtype, r->subtype_len, o->subtype))
+    if (!equals_nocase(r->subtype, r->subtype_len, subtype, strlen(subtype)))
         return 0;
     if (!r->has_format)
         return 3;
     if (o->format_param == NULL || r->format_len == SIZE_MAX)
         return 0;
-    return equals_nocase(r->format, r->format_len, o->format_param) ? 4 : 0;
+    return equals_nocase(r->format, r->format_len, o->format_param, strlen(o->format_param)) ? 4
+                                                                                             : 0;
 }
 
 typedef struct {
@@ -296,6 +297,23 @@ static gp_code parse_accept(const char *accept, size_t n, scores *s, size_t *ran
     }
 }
 
+/* "application/octet-stream, application/x-npy, ...": the offers, for errors. */
+static void offered_text(char *out, size_t size)
+{
+    char mem[256];
+    gpi_text t;
+    gpi_text_init(&t, mem, sizeof mem);
+    for (size_t k = 0; k < N_OFFERS; k++) {
+        gpi_text_str(&t, k > 0 ? ", " : "");
+        gpi_text_str(&t, gp_format_content_type(offers[k].media));
+        if (offers[k].format_param != NULL) {
+            gpi_text_str(&t, ";format=");
+            gpi_text_str(&t, offers[k].format_param);
+        }
+    }
+    gpi_text_export(&t, out, size);
+}
+
 gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err)
 {
     *out = GP_FORMAT_RAW;
@@ -320,5 +338,7 @@ gp_code gp_format_negotiate(const char *accept, gp_format *out, gp_error *err)
     }
     if (best_q > 0)
         return GP_OK;
-    return gp_fail(err, GP_EPARAM, "Accept", "no acceptable format; offered: %s", offered_text);
+    char offered[256];
+    offered_text(offered, sizeof offered);
+    return gp_fail(err, GP_EPARAM, "Accept", "no acceptable format; offered: %s", offered);
 }

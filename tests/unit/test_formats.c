@@ -922,6 +922,18 @@ Test(negotiate, null_is_raw)
     cr_assert_eq(f, GP_FORMAT_RAW);
 }
 
+/* The offers, built from the format table: the whole text, as sent since 0.1. */
+Test(negotiate, offered_text)
+{
+    gp_format f;
+    gp_error err = {0};
+    cr_assert_eq(gp_format_negotiate("text/html", &f, &err), GP_EPARAM);
+    cr_assert_str_eq(err.message,
+                     "no acceptable format; offered: application/octet-stream, "
+                     "application/x-npy, application/vnd.safetensors, "
+                     "application/octet-stream;format=safetensors, application/json");
+}
+
 Test(negotiate, messages)
 {
     gp_format f;
