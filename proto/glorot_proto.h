@@ -181,6 +181,9 @@ const gp_init_info *gp_init_find(const char *name, size_t len);
  * is one of them. Static strings. */
 #define GP_INIT_PARAM_COUNT 9
 const char *gp_init_param(size_t i);
+/* 1 when the value of key (one of gp_init_param's) is a name from a table
+ * (mode: GP_NAMES_MODE), with *which set; else 0. For listings. */
+int gp_init_param_names(const char *key, gp_names_of *which);
 
 /* ---- request ------------------------------------------------------------ */
 

@@ -37,8 +37,9 @@ static json_t *init_params(const gp_init_info *in)
     json_t *list = json_array();
     for (size_t k = 0; list != NULL && in->params[k] != NULL; k++) {
         json_t *p = json_pack("{s:s, s:s}", "name", in->params[k], "default", in->defaults[k]);
-        if (p != NULL && strcmp(in->params[k], "mode") == 0)
-            json_object_set_new(p, "values", names(GP_NAMES_MODE));
+        gp_names_of which;
+        if (p != NULL && gp_init_param_names(in->params[k], &which))
+            json_object_set_new(p, "values", names(which));
         json_array_append_new(list, p);
     }
     return list;

@@ -124,6 +124,16 @@ const char *gp_init_param(size_t i)
     return i < OWN_COUNT ? own_params[i].name : NULL;
 }
 
+int gp_init_param_names(const char *key, gp_names_of *which)
+{
+    for (size_t i = 0; i < OWN_COUNT; i++)
+        if (own_params[i].kind == OWN_MODE && strcmp(key, own_params[i].name) == 0) {
+            *which = GP_NAMES_MODE;
+            return 1;
+        }
+    return 0;
+}
+
 static double *own_real(gp_request *r, size_t i)
 {
     return (double *)(void *)((char *)r + own_params[i].field);

@@ -452,8 +452,8 @@ static void expect_initializers(json_t *arr)
     static const char *const want[] = {
         "glorot_uniform:gain=1",
         "glorot_normal:gain=1",
-        "he_uniform:gain=1,mode=fan_in",
-        "he_normal:gain=1,mode=fan_in",
+        "he_uniform:gain=1,mode=fan_in[fan_in|fan_out]",
+        "he_normal:gain=1,mode=fan_in[fan_in|fan_out]",
         "uniform:low=0,high=1",
         "normal:mean=0,std=1",
         "truncated_normal:mean=0,std=1,a=-2,b=2",
@@ -473,6 +473,15 @@ static void expect_initializers(json_t *arr)
             n += (size_t)snprintf(text + n, sizeof text - n, "%s%s=%s", k ? "," : "",
                                   json_string_value(json_object_get(p, "name")),
                                   json_string_value(json_object_get(p, "default")));
+            json_t *values = json_object_get(p, "values"), *v; /* named choices, e.g. mode */
+            size_t j;
+            json_array_foreach(values, j, v)
+            {
+                n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", j ? "|" : "[",
+                                      json_string_value(v));
+            }
+            if (json_array_size(values) > 0)
+                n += (size_t)snprintf(text + n, sizeof text - n, "]");
         }
         cr_expect_str_eq(text, want[i]);
     }
