@@ -40,17 +40,17 @@ int main(int argc, char **argv)
     }
     float *w = malloc((size_t)size);
     glorot_meta meta;
-    glorot_code rc = w != NULL ? glorot_fetch(client, &req, w, (size_t)size, &meta, &err)
-                               : GLOROT_E_NOMEM;
+    glorot_code rc =
+        w != NULL ? glorot_fetch(client, &req, w, (size_t)size, &meta, &err) : GLOROT_E_NOMEM;
     glorot_client_free(client);
     if (rc != GLOROT_OK) {
         fprintf(stderr, "fetch_weights: %s: %s\n", glorot_strerror(rc), err.message);
         free(w);
         return 4;
     }
-    printf("%llu x %llu %s, seed %llu, limit %.9g, %llu bytes\n",
-           (unsigned long long)meta.shape[0], (unsigned long long)meta.shape[1], meta.dtype,
-           (unsigned long long)meta.seed, meta.limit, (unsigned long long)meta.size);
+    printf("%llu x %llu %s, seed %llu, limit %.9g, %llu bytes\n", (unsigned long long)meta.shape[0],
+           (unsigned long long)meta.shape[1], meta.dtype, (unsigned long long)meta.seed, meta.limit,
+           (unsigned long long)meta.size);
     printf("w[0] = %.9g, w[last] = %.9g\n", w[0], w[meta.numel - 1]);
     free(w);
     return 0;

@@ -17,8 +17,12 @@
 Test(batch, python_checks)
 {
     th_daemon d;
-    static const char *const extra[] = {"--max-batch-tensors", "8",    "--max-batch-bytes",
-                                        "100000",              "--max-body-bytes", "4096",
+    static const char *const extra[] = {"--max-batch-tensors",
+                                        "8",
+                                        "--max-batch-bytes",
+                                        "100000",
+                                        "--max-body-bytes",
+                                        "4096",
                                         NULL};
     cr_assert_eq(th_daemon_start(&d, extra), 0);
     char script[512], tsv[512];
@@ -61,18 +65,17 @@ Test(batch, cli_url_local_and_post_agree)
              tensors);
     write_text(sharded, text);
     const char *glorot = th_env("GLOROT_BIN");
-    const char *a1[] = {glorot, "batch", plain,   "-o", by_url, "--rank", "1", "--world", "2",
-                        "--axis", "1", "--url", d.base_url, "--quiet", NULL};
-    const char *a2[] = {glorot, "batch", plain,   "-o",      by_local, "--rank", "1",
-                        "--world", "2", "--axis", "1", "--local", "--quiet", NULL};
+    const char *a1[] = {glorot, "batch",  plain, "-o",    by_url,     "--rank",  "1", "--world",
+                        "2",    "--axis", "1",   "--url", d.base_url, "--quiet", NULL};
+    const char *a2[] = {glorot,    "batch", plain,    "-o", by_local,  "--rank",  "1",
+                        "--world", "2",     "--axis", "1",  "--local", "--quiet", NULL};
     cr_assert_eq(th_run(a1, NULL, 60), 0);
     cr_assert_eq(th_run(a2, NULL, 60), 0);
     snprintf(data, sizeof data, "@%s", sharded);
     char url[128];
     snprintf(url, sizeof url, "%s/v1/batch", d.base_url);
     th_response r;
-    const char *args[] = {"-H", "Content-Type: application/json", "--data-binary", data, url,
-                          NULL};
+    const char *args[] = {"-H", "Content-Type: application/json", "--data-binary", data, url, NULL};
     cr_assert_eq(th_curl(&r, args), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     size_t n1 = 0, n2 = 0;

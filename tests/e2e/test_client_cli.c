@@ -354,7 +354,7 @@ Test(cli, fifo_destination_written_in_place)
     pid_t reader = fork();
     cr_assert_neq(reader, -1);
     if (reader == 0) { /* count the bytes that come through, exit with count / 64 */
-        alarm(60);      /* no writer ever comes if the FIFO was replaced */
+        alarm(60);     /* no writer ever comes if the FIFO was replaced */
         int fd = open(fifo, O_RDONLY);
         unsigned char buf[4096];
         size_t total = 0;

@@ -46,16 +46,16 @@ typedef enum {
 
 typedef struct {
     reply_kind kind;
-    int status;                 /* R_ERROR */
-    char body[256];             /* R_ERROR */
-    char headers[256];          /* extra header lines, each ending in \r\n */
-    uint64_t cut_after;         /* R_BODY: body bytes sent before closing (ALL = all) */
-    int stall_after_cut;        /* R_BODY: after the cut, wait instead of closing */
-    long flip;                  /* R_BODY: body byte to corrupt, -1 = none */
-    char drop_header[24];       /* R_BODY: a Glorot-* header to leave out */
-    char override[64];          /* R_BODY: replace a header line (same name) */
-    long range_shift;           /* R_PARTIAL: added to the start its Content-Range names */
-    long force_from;            /* R_PARTIAL: answer 206 from here whatever was asked (-1 = no) */
+    int status;           /* R_ERROR */
+    char body[256];       /* R_ERROR */
+    char headers[256];    /* extra header lines, each ending in \r\n */
+    uint64_t cut_after;   /* R_BODY: body bytes sent before closing (ALL = all) */
+    int stall_after_cut;  /* R_BODY: after the cut, wait instead of closing */
+    long flip;            /* R_BODY: body byte to corrupt, -1 = none */
+    char drop_header[24]; /* R_BODY: a Glorot-* header to leave out */
+    char override[64];    /* R_BODY: replace a header line (same name) */
+    long range_shift;     /* R_PARTIAL: added to the start its Content-Range names */
+    long force_from;      /* R_PARTIAL: answer 206 from here whatever was asked (-1 = no) */
 } fake_reply;
 
 typedef struct {
@@ -67,7 +67,7 @@ typedef struct {
     size_t script_len;
     unsigned char *body; /* what a 200 serves */
     size_t body_len;
-    char glorot[1024];   /* its Glorot-* header lines */
+    char glorot[1024]; /* its Glorot-* header lines */
     pthread_mutex_t lock;
     size_t connections;
     char requests[FAKE_LOG_MAX][512];
@@ -150,7 +150,8 @@ static void header_block(const fake_server *f, const fake_reply *r, char *out, s
     glorot[0] = '\0';
     while (*line != '\0') {
         size_t len = strcspn(line, "\n") + 1;
-        int dropped = r->drop_header[0] && strncmp(line, r->drop_header, strlen(r->drop_header)) == 0;
+        int dropped =
+            r->drop_header[0] && strncmp(line, r->drop_header, strlen(r->drop_header)) == 0;
         int replaced = r->override[0] && strncmp(line, r->override, name_len + 1) == 0;
         if (replaced)
             used += (size_t)snprintf(glorot + used, sizeof glorot - used, "%s\r\n", r->override);
@@ -215,7 +216,8 @@ static void serve_partial(fake_server *f, int fd, const fake_reply *r, size_t in
     header_block(f, &whole, head, sizeof head);
     char *status_end = strstr(head, "\r\n");
     char range[96];
-    snprintf(range, sizeof range, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %ld-%zu/%zu",
+    snprintf(range, sizeof range,
+             "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %ld-%zu/%zu",
              from + r->range_shift, f->body_len - 1, f->body_len);
     send_all(fd, range, strlen(range));
     send_all(fd, status_end, strlen(status_end));
@@ -414,15 +416,15 @@ static int collect(void *user, uint64_t offset, const void *data, size_t len)
 
 typedef struct {
     uint64_t cut;
-    int seeded;   /* the caller gave the seed */
-    int stream;   /* callback rather than buffer */
+    int seeded; /* the caller gave the seed */
+    int stream; /* callback rather than buffer */
     glorot_verify verify;
 } resume_case;
 
 ParameterizedTestParameters(fake, resumes_identically)
 {
     static resume_case cases[] = {
-        {0, 1, 0, GLOROT_VERIFY_NONE},     {1, 1, 1, GLOROT_VERIFY_FULL},
+        {0, 1, 0, GLOROT_VERIFY_NONE},      {1, 1, 1, GLOROT_VERIFY_FULL},
         {4097, 0, 1, GLOROT_VERIFY_SAMPLE}, {120000, 0, 0, GLOROT_VERIFY_FULL},
         {239999, 1, 1, GLOROT_VERIFY_NONE}, {65536, 0, 1, GLOROT_VERIFY_NONE},
     };
@@ -476,8 +478,10 @@ static fake_reply partial(uint64_t cut_after)
 ParameterizedTestParameters(fake, resumes_with_a_range)
 {
     static resume_case real[] = {
-        {1, 1, 0, GLOROT_VERIFY_NONE},       {4097, 0, 1, GLOROT_VERIFY_FULL},
-        {120000, 1, 1, GLOROT_VERIFY_SAMPLE}, {239999, 0, 0, GLOROT_VERIFY_FULL},
+        {1, 1, 0, GLOROT_VERIFY_NONE},
+        {4097, 0, 1, GLOROT_VERIFY_FULL},
+        {120000, 1, 1, GLOROT_VERIFY_SAMPLE},
+        {239999, 0, 0, GLOROT_VERIFY_FULL},
     };
     return cr_make_param_array(resume_case, real, sizeof real / sizeof real[0]);
 }
@@ -552,8 +556,7 @@ Test(fake, no_etag_no_range)
     glorot_error err = {0};
     test_request(&req, 1);
     unsigned char *buf = malloc(f.body_len);
-    cr_assert_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_assert_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     cr_expect_arr_eq(buf, f.body, f.body_len);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 2);
@@ -664,8 +667,7 @@ Test(fake, stalled_answer_is_retried_after_idle_timeout)
     glorot_request req;
     test_request(&req, 0);
     unsigned char *buf = malloc(f.body_len);
-    cr_assert_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_assert_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     cr_expect_arr_eq(buf, f.body, f.body_len);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 2);
@@ -699,8 +701,7 @@ Test(fake, closed_without_answer_is_retried)
     glorot_error err = {0};
     test_request(&req, 1);
     unsigned char *buf = malloc(f.body_len);
-    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 2);
     free(buf);
@@ -729,8 +730,7 @@ Test(fake, unavailable_is_retried_honouring_retry_after)
     unsigned char *buf = malloc(f.body_len);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cr_expect_geq(waited, 1.0, "Retry-After: 1 was not honoured (%.3f s)", waited);
@@ -750,8 +750,7 @@ Test(fake, retry_after_is_capped)
     glorot_error err = {0};
     test_request(&req, 1);
     unsigned char *buf = malloc(f.body_len);
-    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 2);
     free(buf);
@@ -770,8 +769,7 @@ Test(fake, too_many_requests_is_retried)
     glorot_error err = {0};
     test_request(&req, 1);
     unsigned char *buf = malloc(f.body_len);
-    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     cr_expect_arr_eq(buf, f.body, f.body_len);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 2);
@@ -813,8 +811,8 @@ ParameterizedTestParameters(fake, error_status_not_retried)
          "", "not_found"},
         {500, "{\"error\":{\"code\":\"internal\",\"message\":\"oops\"}}", "oops", "", "internal"},
         {413, "not json at all", "the server answered HTTP 413", "", ""},
-        {422, "{\"error\":{\"code\":1,\"message\":\"wrong types\"}}", "the server answered HTTP 422",
-         "", ""},
+        {422, "{\"error\":{\"code\":1,\"message\":\"wrong types\"}}",
+         "the server answered HTTP 422", "", ""},
         {502, "", "the server answered HTTP 502", "", ""},
     };
     snprintf(cases[0].body, sizeof cases[0].body, "%s", bad_json);
@@ -863,8 +861,7 @@ ParameterizedTestParameters(fake, lying_answer_rejected)
         {"limit", "", "Glorot-Limit: 0.1", -1, GLOROT_VERIFY_NONE, GLOROT_E_PROTOCOL},
         {"fan", "", "Glorot-Fan-In: 3", -1, GLOROT_VERIFY_NONE, GLOROT_E_PROTOCOL},
         {"algorithm", "", "Glorot-Algorithm: mlx", -1, GLOROT_VERIFY_NONE, GLOROT_E_PROTOCOL},
-        {"short length", "", "Content-Length: 239996", -1, GLOROT_VERIFY_NONE,
-         GLOROT_E_PROTOCOL},
+        {"short length", "", "Content-Length: 239996", -1, GLOROT_VERIFY_NONE, GLOROT_E_PROTOCOL},
         {"bad length", "", "Content-Length: 12ab", -1, GLOROT_VERIFY_NONE, GLOROT_E_PROTOCOL},
         {"length over buffer", "", "Content-Length: 240004", -1, GLOROT_VERIFY_NONE,
          GLOROT_E_BUFFER},
@@ -1003,8 +1000,7 @@ Test(fake, small_buffer_makes_no_connection)
         cr_assert_eq(buf[i], 0x5A);
     /* the control: a fitting buffer does connect */
     memset(&err, 0, sizeof err);
-    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     glorot_client_free(c);
     cr_expect_eq(fake_stop(&f), 1);
     free(buf);
@@ -1023,8 +1019,7 @@ Test(fake, bearer_token_and_user_agent_are_sent)
     glorot_request req;
     test_request(&req, 1);
     unsigned char *buf = malloc(f.body_len);
-    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s",
-                 err.message);
+    cr_expect_eq(glorot_fetch(c, &req, buf, f.body_len, NULL, &err), GLOROT_OK, "%s", err.message);
     glorot_client_free(c);
     fake_stop(&f);
     cr_expect(strncmp(f.requests[0], "GET /v1/glorot_uniform?shape=300,200&", 37) == 0, "%s",
@@ -1062,8 +1057,9 @@ ParameterizedTest(cli_case *cc, fake, cli_exit_codes)
     cr_assert_not_null(mkdtemp(dir));
     char out[64];
     snprintf(out, sizeof out, "%s/w.bin", dir);
-    const char *argv[] = {th_env("GLOROT_BIN"), "fetch", "--url", f.url, "--shape", "300,200",
-                          "--seed", "77", "--retries", "1", "-o", out, NULL};
+    const char *argv[] = {
+        th_env("GLOROT_BIN"), "fetch", "--url", f.url, "--shape", "300,200", "--seed", "77",
+        "--retries",          "1",     "-o",    out,   NULL};
     int code = th_run(argv, NULL, 60);
     cr_expect_eq(code, cc->exit_code, "%s: exit %d", cc->label, code);
     size_t len = 0;

@@ -7,9 +7,9 @@
  * server errors reach the caller intact, and a daemon killed mid-stream, a
  * closed port and a silent listener each give their own clean error.
  */
-#include "test_server_util.h"
 #include "glorot/client.h"
 #include "glorot_proto.h"
+#include "test_server_util.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -75,8 +75,7 @@ static void gp_set_text(gp_request *r, const char *key, const char *value)
 }
 
 /* The bytes straight from the proto library, bypassing libglorot-client. */
-static unsigned char *proto_bytes(const fetch_case *fc, uint64_t seed, size_t *len,
-                                  gp_request *out)
+static unsigned char *proto_bytes(const fetch_case *fc, uint64_t seed, size_t *len, gp_request *out)
 {
     gp_request r;
     gp_error gerr = {0};
@@ -507,9 +506,8 @@ static void *fetch_in_thread(void *arg)
     req.seed_set = 1;
     static const size_t size = 300 * 301 * 4;
     unsigned char *got = malloc(size), *want = malloc(size);
-    w->rc = c != NULL && got != NULL && want != NULL
-                ? glorot_fetch(c, &req, got, size, NULL, &err)
-                : GLOROT_E_NOMEM;
+    w->rc = c != NULL && got != NULL && want != NULL ? glorot_fetch(c, &req, got, size, NULL, &err)
+                                                     : GLOROT_E_NOMEM;
     if (w->rc == GLOROT_OK && glorot_generate(&req, want, size, NULL, &err) == GLOROT_OK)
         w->same = memcmp(got, want, size) == 0;
     free(got);
@@ -528,8 +526,7 @@ Test(fetch, distinct_clients_in_distinct_threads)
     }
     for (unsigned i = 0; i < 4; i++) {
         pthread_join(threads[i], NULL);
-        cr_expect_eq(workers[i].rc, GLOROT_OK, "thread %u: %s", i,
-                     glorot_strerror(workers[i].rc));
+        cr_expect_eq(workers[i].rc, GLOROT_OK, "thread %u: %s", i, glorot_strerror(workers[i].rc));
         cr_expect(workers[i].same, "thread %u got other bytes", i);
     }
 }

@@ -25,8 +25,7 @@ static th_daemon shared;
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     (void)set;
-    static const char *const extra[] = {"--threads", "2", "--max-json-elements", JSON_CAP,
-                                        NULL};
+    static const char *const extra[] = {"--threads", "2", "--max-json-elements", JSON_CAP, NULL};
     if (th_daemon_start(&shared, extra) != 0) {
         fprintf(stderr, "test_formats: cannot start glorotd\n");
         exit(3);
@@ -84,9 +83,9 @@ static void expect_error(const th_response *r, int status, const char *code, con
     json_t *doc = json_loadb((const char *)r->body, r->body_len, 0, &jerr);
     cr_assert_not_null(doc, "error body is not JSON: %s", (char *)r->body);
     const char *c = NULL, *m = NULL, *p = NULL;
-    cr_assert_eq(json_unpack(doc, "{s:{s:s,s:s,s:s}}", "error", "code", &c, "message", &m,
-                             "param", &p),
-                 0, "%s", (char *)r->body);
+    cr_assert_eq(
+        json_unpack(doc, "{s:{s:s,s:s,s:s}}", "error", "code", &c, "message", &m, "param", &p), 0,
+        "%s", (char *)r->body);
     cr_assert_str_eq(c, code);
     cr_assert_str_eq(p, param);
     cr_assert_gt(strlen(m), 10);
@@ -108,22 +107,21 @@ struct fmt_case {
     char algorithm[12];
     char shape[24];
     char seed[24];
-    char extra[64];   /* more query text, URL-encoded */
-    char name[32];    /* the name as Python should see it */
-    char file[64];    /* expected file name without extension */
+    char extra[64]; /* more query text, URL-encoded */
+    char name[32];  /* the name as Python should see it */
+    char file[64];  /* expected file name without extension */
 };
 
 static struct fmt_case fmt_cases[] = {
     {"float32", "chacha20", "17,33", "42", "", "weight", "glorot_17x33_float32_seed42"},
     {"float16", "chacha20", "64,48", "7", "", "weight", "glorot_64x48_float16_seed7"},
     {"bfloat16", "chacha20", "40,50", "9", "", "weight", "glorot_40x50_bfloat16_seed9"},
-    {"float64", "chacha20", "30,20", "123", "&gain=relu", "weight",
-     "glorot_30x20_float64_seed123"},
+    {"float64", "chacha20", "30,20", "123", "&gain=relu", "weight", "glorot_30x20_float64_seed123"},
     {"float32", "mlx", "16,8,3", "5", "&fan=torch", "weight", "glorot_16x8x3_float32_seed5"},
     {"bfloat16", "mlx-seeded", "8,8,2,2", "11", "&call=3", "weight",
      "glorot_8x8x2x2_bfloat16_seed11"},
-    {"float16", "mlx", "2,3", "18446744073709551615", "&name=a%22b%5Cc%20%C3%A9", "a\"b\\c \xc3\xa9",
-     "glorot_2x3_float16_seed18446744073709551615"},
+    {"float16", "mlx", "2,3", "18446744073709551615", "&name=a%22b%5Cc%20%C3%A9",
+     "a\"b\\c \xc3\xa9", "glorot_2x3_float16_seed18446744073709551615"},
     {"float32", "chacha20", "2,1,3,1,2,1,2,2", "1", "&name=layers.0.w", "layers.0.w",
      "glorot_2x1x3x1x2x1x2x2_float32_seed1"},
 };
@@ -141,15 +139,14 @@ static const struct {
 
 ParameterizedTestParameters(formats, match_raw)
 {
-    return cr_make_param_array(struct fmt_case, fmt_cases,
-                               sizeof fmt_cases / sizeof fmt_cases[0]);
+    return cr_make_param_array(struct fmt_case, fmt_cases, sizeof fmt_cases / sizeof fmt_cases[0]);
 }
 
 static void fetch_format(const struct fmt_case *c, size_t k, const char *path)
 {
     char query[512], want[512];
-    snprintf(query, sizeof query, "shape=%s&seed=%s&dtype=%s&algorithm=%s&format=%s%s",
-             c->shape, c->seed, c->dtype, c->algorithm, formats[k].format, c->extra);
+    snprintf(query, sizeof query, "shape=%s&seed=%s&dtype=%s&algorithm=%s&format=%s%s", c->shape,
+             c->seed, c->dtype, c->algorithm, formats[k].format, c->extra);
     th_response r;
     get(&r, query, NULL);
     cr_assert_eq(r.status, 200, "%s: %s", query, (char *)r.body);
@@ -180,10 +177,27 @@ ParameterizedTest(struct fmt_case *c, formats, match_raw)
     }
     char script[512];
     snprintf(script, sizeof script, "%s/py/check_formats.py", th_env("GLOROT_TESTS"));
-    const char *argv[] = {th_env("GLOROT_PYTHON"), script, "--dtype", c->dtype, "--shape",
-                          c->shape, "--seed", c->seed, "--algorithm", c->algorithm, "--name",
-                          c->name, "--raw", paths[0], "--npy", paths[1], "--safetensors",
-                          paths[2], "--json", paths[3], NULL};
+    const char *argv[] = {th_env("GLOROT_PYTHON"),
+                          script,
+                          "--dtype",
+                          c->dtype,
+                          "--shape",
+                          c->shape,
+                          "--seed",
+                          c->seed,
+                          "--algorithm",
+                          c->algorithm,
+                          "--name",
+                          c->name,
+                          "--raw",
+                          paths[0],
+                          "--npy",
+                          paths[1],
+                          "--safetensors",
+                          paths[2],
+                          "--json",
+                          paths[3],
+                          NULL};
     int rc = th_run(argv, NULL, 120);
     for (size_t k = 0; k < 4; k++)
         unlink(paths[k]);
@@ -212,10 +226,34 @@ Test(formats, checker_rejects_a_different_tensor)
     th_response_free(&r);
     char script[512];
     snprintf(script, sizeof script, "%s/py/check_formats.py", th_env("GLOROT_TESTS"));
-    const char *a1[] = {th_env("GLOROT_PYTHON"), script, "--dtype", "float32", "--shape", "4,4",
-                        "--seed", "1", "--raw", raw, "--npy", npy, "--quiet", NULL};
-    const char *a2[] = {th_env("GLOROT_PYTHON"), script, "--dtype", "float32", "--shape", "4,4",
-                        "--seed", "2", "--raw", raw, "--json", json, "--quiet", NULL};
+    const char *a1[] = {th_env("GLOROT_PYTHON"),
+                        script,
+                        "--dtype",
+                        "float32",
+                        "--shape",
+                        "4,4",
+                        "--seed",
+                        "1",
+                        "--raw",
+                        raw,
+                        "--npy",
+                        npy,
+                        "--quiet",
+                        NULL};
+    const char *a2[] = {th_env("GLOROT_PYTHON"),
+                        script,
+                        "--dtype",
+                        "float32",
+                        "--shape",
+                        "4,4",
+                        "--seed",
+                        "2",
+                        "--raw",
+                        raw,
+                        "--json",
+                        json,
+                        "--quiet",
+                        NULL};
     int rc1 = th_run(a1, NULL, 60), rc2 = th_run(a2, NULL, 60);
     unlink(raw);
     unlink(npy);
@@ -252,8 +290,7 @@ static struct neg_case neg_cases[] = {
 
 ParameterizedTestParameters(negotiate, accept)
 {
-    return cr_make_param_array(struct neg_case, neg_cases,
-                               sizeof neg_cases / sizeof neg_cases[0]);
+    return cr_make_param_array(struct neg_case, neg_cases, sizeof neg_cases / sizeof neg_cases[0]);
 }
 
 ParameterizedTest(struct neg_case *c, negotiate, accept)

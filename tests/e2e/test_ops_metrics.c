@@ -158,8 +158,8 @@ Test(ops_metrics, batch_counts_each_tensor_under_its_dtype)
     snprintf(json_url, sizeof json_url, "%s?format=json", url);
     for (size_t i = 0; i < sizeof manifests / sizeof manifests[0]; i++) {
         th_response r;
-        const char *const args[] = {"-H", "Content-Type: application/json", "--data",
-                                    manifests[i], i == 2 ? json_url : url, NULL};
+        const char *const args[] = {"-H",         "Content-Type: application/json", "--data",
+                                    manifests[i], i == 2 ? json_url : url,          NULL};
         cr_assert_eq(th_curl(&r, args), 0);
         cr_assert_eq(r.status, 200, "%s", (const char *)r.body);
         bytes += r.body_len;

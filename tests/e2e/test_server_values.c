@@ -506,8 +506,8 @@ Test(values, info)
         "mlx_compatibility", &mlx_compat, "algorithms", &algs, "dtypes", &dtypes, "fans", &fans,
         "formats", &formats, "limits", "max_elements", &max_el, "max_body_bytes", &max_body,
         "max_json_elements", &max_json, "max_batch_tensors", &batch_tensors, "max_batch_bytes",
-        &batch_bytes, "max_connections", &max_conn, "timeout_seconds", &timeout,
-        "max_digest_jobs", &digests);
+        &batch_bytes, "max_connections", &max_conn, "timeout_seconds", &timeout, "max_digest_jobs",
+        &digests);
     cr_assert_eq(rc, 0, "%s: %s", jerr.text, (const char *)resp.body);
     cr_expect_str_eq(name, "glorotd");
     cr_expect_str_eq(version, GLOROT_VERSION);

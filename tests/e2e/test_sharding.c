@@ -572,9 +572,9 @@ ParameterizedTest(digest_case *c, sharding, digest_matches_sha256sum)
     json_t *doc = json_loadb((const char *)digest.body, digest.len, 0, &jerr);
     const char *sha = NULL, *etag = NULL, *canonical = NULL, *seed = NULL, *repr = NULL;
     json_int_t length = -1;
-    cr_assert_eq(json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s, s:s}",
-                                "sha256", &sha, "length", &length, "etag", &etag, "canonical",
-                                &canonical, "seed", &seed, "repr_digest", &repr),
+    cr_assert_eq(json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:I, s:s, s:s, s:s, s:s}", "sha256",
+                                &sha, "length", &length, "etag", &etag, "canonical", &canonical,
+                                "seed", &seed, "repr_digest", &repr),
                  0, "%s: %s", jerr.text, digest.body);
     cr_expect_str_eq(sha, hex, "%s: digest differs from sha256sum", c->query);
     unsigned char bin[32], from_hex[32];

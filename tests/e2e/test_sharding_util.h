@@ -197,9 +197,9 @@ static void sh_build(const char *query, gp_request *r)
         size_t len = strcspn(p, "&");
         char *eq = memchr(p, '=', len);
         cr_assert_not_null(eq, "%s", query);
-        cr_assert_eq(gp_request_set(r, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1,
-                                    &err),
-                     GP_OK, "%s: %s", query, err.message);
+        cr_assert_eq(
+            gp_request_set(r, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1, &err), GP_OK,
+            "%s: %s", query, err.message);
         p += len + (p[len] == '&');
     }
     cr_assert_eq(gp_request_finish(r, NULL, &err), GP_OK, "%s: %s", query, err.message);

@@ -24,19 +24,23 @@ ParameterizedTestParameters(batch, errors)
         {"{\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]}]}", GP_EPARAM, "seed"},
         {"{\"seed\":\"1\",\"tensors\":[]}", GP_EPARAM, "tensors"},
         {"{\"seed\":\"1\",\"x\":1,\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]}]}", GP_EPARAM, "x"},
-        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]},{\"name\":\"b\",\"shape\":[2]}]}",
+        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]},{\"name\":\"b\",\"shape\":["
+         "2]}]}",
          GP_EPARAM, "tensors[1].shape"},
-        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]},{\"name\":\"a\",\"shape\":[2,2]}]}",
+        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]},{\"name\":\"a\",\"shape\":["
+         "2,2]}]}",
          GP_EPARAM, "tensors[1].name"},
         {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2],\"zz\":1}]}", GP_EPARAM,
          "tensors[0].zz"},
         {"{\"seed\":\"1\",\"algorithm\":\"mlx\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2],"
          "\"dtype\":\"float64\"}]}",
          GP_EUNSUPPORTED, "tensors[0].dtype"},
-        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]},{\"name\":\"b\",\"shape\":[2,2]},"
+        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[2,2]},{\"name\":\"b\",\"shape\":["
+         "2,2]},"
          "{\"name\":\"c\",\"shape\":[2,2]}]}",
          GP_ELIMIT, "tensors"},
-        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[100,100]}]}", GP_ELIMIT, "tensors"},
+        {"{\"seed\":\"1\",\"tensors\":[{\"name\":\"a\",\"shape\":[100,100]}]}", GP_ELIMIT,
+         "tensors"},
     };
     return cr_make_param_array(bad_case, cases, sizeof cases / sizeof cases[0]);
 }
@@ -46,8 +50,8 @@ ParameterizedTest(bad_case *c, batch, errors)
     gp_batch_limits lim = {2, 10000, 0};
     gp_batch *b = (gp_batch *)1;
     gp_error err = {0};
-    gp_code rc = gp_batch_parse(c->manifest, strlen(c->manifest), GP_FORMAT_SAFETENSORS, &lim,
-                                &b, &err);
+    gp_code rc =
+        gp_batch_parse(c->manifest, strlen(c->manifest), GP_FORMAT_SAFETENSORS, &lim, &b, &err);
     cr_expect_eq(rc, c->code, "%s: %s", c->manifest, err.message);
     cr_expect_str_eq(err.param, c->param, "%s: %s", c->manifest, err.message);
     cr_expect_null(b);
@@ -66,7 +70,8 @@ Test(batch, ranges_equal_single_bodies)
     static const char m[] =
         "{\"seed\":\"9\",\"dtype\":\"float16\",\"shard\":{\"rank\":1,\"world\":3,\"axis\":1},"
         "\"tensors\":[{\"name\":\"a\",\"shape\":[7,9]},{\"name\":\"b\",\"shape\":[5,6,3],"
-        "\"dtype\":\"float32\"},{\"name\":\"c\",\"shape\":[4,4],\"shard\":null,\"dtype\":\"bfloat16\"}]}";
+        "\"dtype\":\"float32\"},{\"name\":\"c\",\"shape\":[4,4],\"shard\":null,\"dtype\":"
+        "\"bfloat16\"}]}";
     gp_batch *b = NULL;
     gp_error err = {0};
     cr_assert_eq(gp_batch_parse(m, strlen(m), GP_FORMAT_SAFETENSORS, NULL, &b, &err), GP_OK, "%s",
@@ -142,8 +147,8 @@ Test(batch, element_counts_follow_the_reads)
                 pos += n;
             }
             for (size_t i = 0; i < 3; i++) {
-                cr_expect_eq(t.per_tensor[i], want[i], "format %zu, chunk %zu, tensor %zu: %lu",
-                             f, chunk, i, (unsigned long)t.per_tensor[i]);
+                cr_expect_eq(t.per_tensor[i], want[i], "format %zu, chunk %zu, tensor %zu: %lu", f,
+                             chunk, i, (unsigned long)t.per_tensor[i]);
                 total += t.per_tensor[i];
             }
             cr_expect_eq(total, 28);

@@ -138,7 +138,6 @@ ParameterizedTest(canon_case *c, canonical, replays_to_itself_and_the_same_bytes
     } while (nx > 0);
 }
 
-
 Test(canonical, needs_a_finished_request_with_a_seed)
 {
     gp_request r;
@@ -176,9 +175,9 @@ Test(canonical, longest_form_fits)
         {"seed", "18446744073709551615"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        cr_assert_eq(gp_request_set(&r, kv[i][0], strlen(kv[i][0]), kv[i][1], strlen(kv[i][1]),
-                                    &err),
-                     GP_OK, "%s: %s", kv[i][0], err.message);
+        cr_assert_eq(
+            gp_request_set(&r, kv[i][0], strlen(kv[i][0]), kv[i][1], strlen(kv[i][1]), &err), GP_OK,
+            "%s: %s", kv[i][0], err.message);
     cr_assert_eq(gp_request_set(&r, "name", 4, name, 256, &err), GP_OK, "%s", err.message);
     cr_assert_eq(gp_request_finish(&r, NULL, &err), GP_OK, "%s", err.message);
     char text[GP_CANONICAL_MAX];

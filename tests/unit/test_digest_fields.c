@@ -44,13 +44,13 @@ static struct want_case want_cases[] = {
     {"sha-256=2, x=(1 2 \"a\");p, y=:AAAA:, z=?1, t=tok/en", "", GP_DIGEST_SHA256},
     {"sha-256=1", "sha-512=2", GP_DIGEST_SHA512}, /* two lines: one dictionary */
     {"sha-512=2", "sha-512=0", GP_DIGEST_NONE},
-    {"sha-256=1", "SHA-512=2", GP_DIGEST_NONE},      /* an invalid line voids the field */
-    {"", "", GP_DIGEST_NONE},                        /* an empty dictionary */
-    {"sha-256=1,", "", GP_DIGEST_NONE},              /* trailing comma */
-    {"sha-256=1 sha-512=2", "", GP_DIGEST_NONE},     /* missing comma */
-    {"Sha-256=1", "", GP_DIGEST_NONE},               /* keys are lowercase */
+    {"sha-256=1", "SHA-512=2", GP_DIGEST_NONE},       /* an invalid line voids the field */
+    {"", "", GP_DIGEST_NONE},                         /* an empty dictionary */
+    {"sha-256=1,", "", GP_DIGEST_NONE},               /* trailing comma */
+    {"sha-256=1 sha-512=2", "", GP_DIGEST_NONE},      /* missing comma */
+    {"Sha-256=1", "", GP_DIGEST_NONE},                /* keys are lowercase */
     {"sha-256=1234567890123456", "", GP_DIGEST_NONE}, /* 16 digits: not an Integer */
-    {"sha-256=(1)", "", GP_DIGEST_NONE},             /* an inner list */
+    {"sha-256=(1)", "", GP_DIGEST_NONE},              /* an inner list */
 };
 
 ParameterizedTestParameters(want, choice)
@@ -111,8 +111,9 @@ Test(field, sha512_fits_and_round_trips)
     crypto_hash_sha512(hash, (const unsigned char *)"abc", 3);
     size_t n = gp_digest_field(GP_DIGEST_SHA512, hash, text, sizeof text);
     cr_assert_gt(n, 0);
-    cr_expect_eq(strncmp(text, "sha-512=:3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05ohkpkqJ0/BqDa6PCOj/"
-                               "uu9RU1EI2Q86A4qmslPpUyknw==:",
+    cr_expect_eq(strncmp(text,
+                         "sha-512=:3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05ohkpkqJ0/BqDa6PCOj/"
+                         "uu9RU1EI2Q86A4qmslPpUyknw==:",
                          n),
                  0, "%s", text);
     cr_expect_eq(gp_digest_field(GP_DIGEST_SHA512, hash, text, n), 0, "too small");

@@ -106,8 +106,8 @@ static struct npy_case npy_cases[] = {
     {"2,3,4", "float64", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 4), }", 128},
     {"1,2,3,4", "bfloat16", "{'descr': '<V2', 'fortran_order': False, 'shape': (1, 2, 3, 4), }",
      128},
-    {"7,1,1,1,1", "float32",
-     "{'descr': '<f4', 'fortran_order': False, 'shape': (7, 1, 1, 1, 1), }", 128},
+    {"7,1,1,1,1", "float32", "{'descr': '<f4', 'fortran_order': False, 'shape': (7, 1, 1, 1, 1), }",
+     128},
     {"2,2,2,2,2,2", "float16",
      "{'descr': '<f2', 'fortran_order': False, 'shape': (2, 2, 2, 2, 2, 2), }", 128},
     {"10,20,30,40,50,60,70", "float32",
@@ -141,8 +141,7 @@ static void check_npy(const gp_body *b, const char *dict, size_t total)
 
 ParameterizedTestParameters(npy, header)
 {
-    return cr_make_param_array(struct npy_case, npy_cases,
-                               sizeof npy_cases / sizeof npy_cases[0]);
+    return cr_make_param_array(struct npy_case, npy_cases, sizeof npy_cases / sizeof npy_cases[0]);
 }
 
 ParameterizedTest(struct npy_case *c, npy, header)
@@ -350,8 +349,7 @@ static struct esc_case esc_cases[] = {
 
 ParameterizedTestParameters(json_string, escape)
 {
-    return cr_make_param_array(struct esc_case, esc_cases,
-                               sizeof esc_cases / sizeof esc_cases[0]);
+    return cr_make_param_array(struct esc_case, esc_cases, sizeof esc_cases / sizeof esc_cases[0]);
 }
 
 ParameterizedTest(struct esc_case *c, json_string, escape)
@@ -566,9 +564,13 @@ static void check_f64_shortest(uint64_t bits)
 
 Test(shortest, float64_many)
 {
-    static const uint64_t special[] = {1, 0x000fffffffffffffu, 0x0010000000000000u,
-                                       0x3ff0000000000000u, 0x3fb999999999999au,
-                                       0x7fefffffffffffffu, 0x8000000000000001u};
+    static const uint64_t special[] = {1,
+                                       0x000fffffffffffffu,
+                                       0x0010000000000000u,
+                                       0x3ff0000000000000u,
+                                       0x3fb999999999999au,
+                                       0x7fefffffffffffffu,
+                                       0x8000000000000001u};
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
         check_f64_shortest(special[i]);
     uint64_t s = 7;
@@ -608,8 +610,7 @@ Test(shortest, specials)
 
 /* ---- half / bfloat16 conversions ------------------------------------------- */
 
-static void check_small_conversions(small_fmt f, double (*to)(uint16_t),
-                                    uint16_t (*from)(double))
+static void check_small_conversions(small_fmt f, double (*to)(uint16_t), uint16_t (*from)(double))
 {
     uint16_t inf = (uint16_t)(((1u << f.e_bits) - 1) << f.m_bits);
     uint16_t sign = (uint16_t)(1u << (f.e_bits + f.m_bits));
@@ -896,8 +897,7 @@ static struct neg_case neg_cases[] = {
 
 ParameterizedTestParameters(negotiate, table)
 {
-    return cr_make_param_array(struct neg_case, neg_cases,
-                               sizeof neg_cases / sizeof neg_cases[0]);
+    return cr_make_param_array(struct neg_case, neg_cases, sizeof neg_cases / sizeof neg_cases[0]);
 }
 
 ParameterizedTest(struct neg_case *c, negotiate, table)
@@ -928,10 +928,9 @@ Test(negotiate, offered_text)
     gp_format f;
     gp_error err = {0};
     cr_assert_eq(gp_format_negotiate("text/html", &f, &err), GP_EPARAM);
-    cr_assert_str_eq(err.message,
-                     "no acceptable format; offered: application/octet-stream, "
-                     "application/x-npy, application/vnd.safetensors, "
-                     "application/octet-stream;format=safetensors, application/json");
+    cr_assert_str_eq(err.message, "no acceptable format; offered: application/octet-stream, "
+                                  "application/x-npy, application/vnd.safetensors, "
+                                  "application/octet-stream;format=safetensors, application/json");
 }
 
 Test(negotiate, messages)
@@ -944,8 +943,7 @@ Test(negotiate, messages)
     cr_assert_not_null(strstr(err.message, "application/json"));
     memset(&err, 0, sizeof err);
     gp_format_negotiate("application/json, text", &f, &err);
-    cr_assert_not_null(strstr(err.message, "malformed media range at byte 18"), "%s",
-                       err.message);
+    cr_assert_not_null(strstr(err.message, "malformed media range at byte 18"), "%s", err.message);
 }
 
 Test(negotiate, length_cap)
@@ -1024,8 +1022,13 @@ Test(u64_text, matches_snprintf)
         unsigned min;
         const char *want;
     } cases[] = {
-        {0, 1, "0"},     {0, 0, "0"},       {7, 3, "007"},  {999, 3, "999"},
-        {1000, 3, "1000"}, {42, 0, "42"},   {UINT64_MAX, 1, "18446744073709551615"},
+        {0, 1, "0"},
+        {0, 0, "0"},
+        {7, 3, "007"},
+        {999, 3, "999"},
+        {1000, 3, "1000"},
+        {42, 0, "42"},
+        {UINT64_MAX, 1, "18446744073709551615"},
         {5, 25, "00000000000000000005"}, /* padding stops at 20 digits */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

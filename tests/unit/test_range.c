@@ -145,8 +145,8 @@ static uint64_t lcg(uint64_t *s)
 static size_t random_header(uint64_t *s, char *text, size_t cap)
 {
     static const char alphabet[] = "bytesBYTES=-0123456789, \t";
-    static const char *const pieces[] = {"0", "1", "7", "49", "-", "-", "-", ",", ", ", " ",
-                                         "99999999999999999999999", "x"};
+    static const char *const pieces[] = {
+        "0", "1", "7", "49", "-", "-", "-", ",", ", ", " ", "99999999999999999999999", "x"};
     size_t len = 0;
     if (lcg(s) % 2 == 0) {
         memcpy(text, "bytes=", 6);
@@ -179,8 +179,8 @@ Test(range, fuzz_stays_inside_the_body)
         gp_ranges r = gp_range_parse(text, len, size, &first, &last);
         counts[r]++;
         if (r == ONE)
-            cr_assert(first <= last && last < size, "\"%.*s\" of %llu: %llu-%llu", (int)len,
-                      text, (unsigned long long)size, (unsigned long long)first,
+            cr_assert(first <= last && last < size, "\"%.*s\" of %llu: %llu-%llu", (int)len, text,
+                      (unsigned long long)size, (unsigned long long)first,
                       (unsigned long long)last);
     }
     for (int k = 0; k < 4; k++)
