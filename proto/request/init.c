@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const gp_init_info inits[] = {
@@ -203,15 +204,6 @@ gp_code gpi_set_init(gp_request *r, const char *v, size_t n, gp_error *err)
     return GP_OK;
 }
 
-gp_code gpi_set_mode(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    int x = 0;
-    gp_code rc = gpi_parse_name(GP_NAMES_MODE, "mode", v, n, &x, err);
-    if (rc == GP_OK)
-        r->mode = (gp_mode)x;
-    return rc;
-}
-
 static gp_code set_real(const char *key, const char *v, size_t n, double *out, gp_error *err)
 {
     double x = 0;
@@ -235,39 +227,22 @@ static gp_code set_real(const char *key, const char *v, size_t n, double *out, g
                    gpi_quote(v, n).text);
 }
 
-gp_code gpi_set_low(gp_request *r, const char *v, size_t n, gp_error *err)
+gp_code gpi_set_init_param(gp_request *r, size_t i, const char *v, size_t n, gp_error *err)
 {
-    return set_real("low", v, n, &r->low, err);
-}
-
-gp_code gpi_set_high(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    return set_real("high", v, n, &r->high, err);
-}
-
-gp_code gpi_set_mean(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    return set_real("mean", v, n, &r->mean, err);
-}
-
-gp_code gpi_set_std(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    return set_real("std", v, n, &r->std, err);
-}
-
-gp_code gpi_set_a(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    return set_real("a", v, n, &r->a, err);
-}
-
-gp_code gpi_set_b(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    return set_real("b", v, n, &r->b, err);
-}
-
-gp_code gpi_set_value(gp_request *r, const char *v, size_t n, gp_error *err)
-{
-    return set_real("value", v, n, &r->value, err);
+    int x = 0;
+    gp_code rc;
+    switch (own_params[i].kind) {
+    case OWN_MODE:
+        rc = gpi_parse_name(GP_NAMES_MODE, own_params[i].name, v, n, &x, err);
+        if (rc == GP_OK)
+            r->mode = (gp_mode)x;
+        return rc;
+    case OWN_REAL:
+        return set_real(own_params[i].name, v, n, own_real(r, i), err);
+    case OWN_GAIN:
+        break;
+    }
+    abort(); /* gain is request.c's: it never routes it here */
 }
 
 void gpi_init_defaults(gp_request *r)

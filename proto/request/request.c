@@ -202,47 +202,56 @@ static gp_code set_name(gp_request *r, const char *v, size_t n, gp_error *err)
 
 typedef gp_code (*param_setter)(gp_request *r, const char *v, size_t n, gp_error *err);
 
-/* The index of a key is its bit in set_mask. */
+/* The common keys; the initializers' own parameters (init.c, gp_init_param)
+ * follow them, those already here (gain) excepted. The index of a key is its
+ * bit in set_mask: params[] first, then PARAM_COUNT + gp_init_param's index. */
 static const struct {
     char key[12];
     param_setter set;
 } params[] = {
-    {"shape", set_shape},
-    {"gain", set_gain},
-    {"dtype", set_dtype},
-    {"seed", set_seed},
-    {"algorithm", set_algorithm},
-    {"call", set_call},
-    {"fan", set_fan},
-    {"fan_in", set_fan_in},
-    {"fan_out", set_fan_out},
-    {"name", set_name},
-    {"format", set_format},
-    {"slice", gpi_set_slice},
-    {"shard", gpi_set_shard},
-    {"axis", gpi_set_axis},
-    {"split", gpi_set_split},
-    {"stride", gpi_set_stride},
-    {"init", gpi_set_init},
-    {"mode", gpi_set_mode},
-    {"low", gpi_set_low},
-    {"high", gpi_set_high},
-    {"mean", gpi_set_mean},
-    {"std", gpi_set_std},
-    {"a", gpi_set_a},
-    {"b", gpi_set_b},
-    {"value", gpi_set_value},
+    {"shape", set_shape},       {"gain", set_gain},           {"dtype", set_dtype},
+    {"seed", set_seed},         {"algorithm", set_algorithm}, {"call", set_call},
+    {"fan", set_fan},           {"fan_in", set_fan_in},       {"fan_out", set_fan_out},
+    {"name", set_name},         {"format", set_format},       {"slice", gpi_set_slice},
+    {"shard", gpi_set_shard},   {"axis", gpi_set_axis},       {"split", gpi_set_split},
+    {"stride", gpi_set_stride}, {"init", gpi_set_init},
 };
 
 #define PARAM_COUNT (sizeof params / sizeof params[0])
-_Static_assert(PARAM_COUNT <= 32, "set_mask has a bit per key");
+#define KEY_COUNT (PARAM_COUNT + GP_INIT_PARAM_COUNT)
+_Static_assert(KEY_COUNT <= 32, "set_mask has a bit per key");
 
-static size_t find_param(const char *key, size_t n)
+static size_t find_common(const char *key, size_t n)
 {
     for (size_t i = 0; i < PARAM_COUNT; i++)
         if (strlen(params[i].key) == n && memcmp(params[i].key, key, n) == 0)
             return i;
     return PARAM_COUNT;
+}
+
+/* The key's index, KEY_COUNT when it is not a parameter. */
+static size_t find_param(const char *key, size_t n)
+{
+    size_t i = find_common(key, n);
+    if (i < PARAM_COUNT)
+        return i;
+    for (size_t k = 0; k < GP_INIT_PARAM_COUNT; k++) {
+        const char *own = gp_init_param(k);
+        if (strlen(own) == n && memcmp(own, key, n) == 0)
+            return PARAM_COUNT + k;
+    }
+    return KEY_COUNT;
+}
+
+static const char *key_name(size_t i)
+{
+    return i < PARAM_COUNT ? params[i].key : gp_init_param(i - PARAM_COUNT);
+}
+
+/* Listed and reachable: not an own parameter shadowed by a common key. */
+static int key_listed(size_t i)
+{
+    return i < PARAM_COUNT || find_common(key_name(i), strlen(key_name(i))) == PARAM_COUNT;
 }
 
 void gp_request_init(gp_request *r)
@@ -281,8 +290,9 @@ static gp_code unknown_key(const char *key, size_t n, gp_error *err)
     char param[sizeof err->param], known[sizeof err->message];
     gpi_quote_into(param, sizeof param, QUOTE_KEY_MAX, key, n);
     known[0] = '\0';
-    for (size_t i = 0; i < PARAM_COUNT; i++)
-        gpi_list_add(known, sizeof known, params[i].key);
+    for (size_t i = 0; i < KEY_COUNT; i++)
+        if (key_listed(i))
+            gpi_list_add(known, sizeof known, key_name(i));
     return gp_fail(err, GP_EPARAM, param, "unknown parameter \"%s\"; known parameters: %s",
                    gpi_quote(key, n).text, known);
 }
@@ -294,14 +304,16 @@ gp_code gp_request_set(gp_request *r, const char *key, size_t key_len, const cha
         (value == NULL && value_len != 0))
         abort(); /* misuse: see the contract in glorot_proto.h */
     size_t i = find_param(key ? key : "", key_len);
-    if (i == PARAM_COUNT)
+    if (i == KEY_COUNT)
         return unknown_key(key ? key : "", key_len, err);
-    const char *k = params[i].key;
+    const char *k = key_name(i);
     if (r->set_mask & (1u << i))
         return gp_fail(err, GP_EPARAM, k, "%s: given more than once; give each parameter once", k);
     if (value_len != 0 && memchr(value, '\0', value_len) != NULL)
         return gp_fail(err, GP_EPARAM, k, "%s: contains a NUL byte, which is never allowed", k);
-    gp_code rc = params[i].set(r, value ? value : "", value_len, err);
+    const char *v = value ? value : "";
+    gp_code rc = i < PARAM_COUNT ? params[i].set(r, v, value_len, err)
+                                 : gpi_set_init_param(r, i - PARAM_COUNT, v, value_len, err);
     if (rc == GP_OK)
         r->set_mask |= 1u << i;
     return rc;
@@ -346,7 +358,7 @@ gp_code gpi_resolve_fans(gp_request *r, gp_error *err)
 int gp_request_given(const gp_request *r, const char *key)
 {
     size_t i = find_param(key, strlen(key));
-    return i < PARAM_COUNT && (r->set_mask & (1u << i)) != 0;
+    return i < KEY_COUNT && (r->set_mask & (1u << i)) != 0;
 }
 
 static gp_code resolve_part(gp_request *r, gp_error *err)

@@ -95,17 +95,11 @@ gp_code gpi_resolve_fans(gp_request *r, gp_error *err);
 
 /* ---- init.c: the initializers ------------------------------------------------ */
 
-/* Setters of init, mode, low, high, mean, std, a, b, value (text checked and
- * kept; the initializer decides at finish whether it takes them). */
+/* Setters of init and of an initializer's own parameter i (gp_init_param(i):
+ * mode, low, high, ...; not gain, which request.c sets): the text is checked
+ * and kept, and the initializer decides at finish whether it takes it. */
 gp_code gpi_set_init(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_mode(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_low(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_high(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_mean(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_std(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_a(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_b(gp_request *r, const char *v, size_t n, gp_error *err);
-gp_code gpi_set_value(gp_request *r, const char *v, size_t n, gp_error *err);
+gp_code gpi_set_init_param(gp_request *r, size_t i, const char *v, size_t n, gp_error *err);
 
 /* The initializer fields' defaults (gp_request_init). */
 void gpi_init_defaults(gp_request *r);

@@ -552,10 +552,32 @@ typedef struct {
 ParameterizedTestParameters(request, repeated)
 {
     static repeat_case cases[] = {
-        {"shape", "3,5", "4,6"},   {"gain", "1", "2"},          {"dtype", "float16", "float32"},
-        {"seed", "1", "2"},        {"algorithm", "mlx", "mlx"}, {"call", "2", "3"},
-        {"fan", "torch", "keras"}, {"fan_in", "5", "6"},        {"fan_out", "5", "6"},
-        {"name", "a", "b"},        {"format", "npy", "json"},
+        {"shape", "3,5", "4,6"},
+        {"gain", "1", "2"},
+        {"dtype", "float16", "float32"},
+        {"seed", "1", "2"},
+        {"algorithm", "mlx", "mlx"},
+        {"call", "2", "3"},
+        {"fan", "torch", "keras"},
+        {"fan_in", "5", "6"},
+        {"fan_out", "5", "6"},
+        {"name", "a", "b"},
+        {"format", "npy", "json"},
+        /* the rest of the keys, the initializers' own parameters among them */
+        {"slice", "0:1", "0:2"},
+        {"shard", "0/2", "1/2"},
+        {"axis", "0", "1"},
+        {"split", "chunk", "even"},
+        {"stride", "1", "2"},
+        {"init", "normal", "uniform"},
+        {"mode", "fan_in", "fan_out"},
+        {"low", "0", "1"},
+        {"high", "1", "2"},
+        {"mean", "0", "1"},
+        {"std", "1", "2"},
+        {"a", "-1", "-2"},
+        {"b", "1", "2"},
+        {"value", "0", "1"},
     };
     return cr_make_param_array(repeat_case, cases, sizeof cases / sizeof cases[0]);
 }
