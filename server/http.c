@@ -25,30 +25,12 @@
  * dropped so the client gets its 413; beyond it the connection is closed. */
 #define UPLOAD_DRAIN_MAX (16u * 1024 * 1024)
 
-typedef struct {
-    const char *path;
-    gd_route route;
-    const char *allow;
-    gd_stats_endpoint endpoint;
-} route_spec;
-
-static const route_spec routes[] = {
-    {"/healthz", GD_ROUTE_HEALTHZ, "GET, HEAD", GD_STATS_EP_HEALTHZ},
-    {"/readyz", GD_ROUTE_READYZ, "GET, HEAD", GD_STATS_EP_READYZ},
-    {"/metrics", GD_ROUTE_METRICS, "GET, HEAD", GD_STATS_EP_METRICS},
-    {"/v1/info", GD_ROUTE_INFO, "GET, HEAD", GD_STATS_EP_INFO},
-    {"/v1/digest", GD_ROUTE_DIGEST, "GET, HEAD, POST", GD_STATS_EP_DIGEST},
-    {"/v1/batch", GD_ROUTE_BATCH, "POST, HEAD", GD_STATS_EP_BATCH},
-    {"/", GD_ROUTE_PAGE, "GET, HEAD", GD_STATS_EP_PAGE},
-};
-
-/* Every initializer is served at /v1/<its name> (gp_inits). */
-static const route_spec tensor_route = {NULL, GD_ROUTE_TENSOR, "GET, HEAD, POST", GD_STATS_EP_INIT};
-
-static const route_spec *find_route(const char *url, const char **init, gd_stats_endpoint *ep)
+static const gd_route_spec *find_route(const char *url, const char **init, gd_stats_endpoint *ep)
 {
     static const char prefix[] = "/v1/";
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    size_t count;
+    const gd_route_spec *routes = gd_routes(&count);
+    for (size_t i = 0; i < count; i++)
         if (strcmp(url, routes[i].path) == 0) {
             *ep = routes[i].endpoint;
             return &routes[i];
@@ -61,10 +43,10 @@ static const route_spec *find_route(const char *url, const char **init, gd_stats
         return NULL;
     *init = in->name;
     *ep = (gd_stats_endpoint)(GD_STATS_EP_INIT + (size_t)(in - inits));
-    return &tensor_route;
+    return gd_route_tensor();
 }
 
-static int method_allowed(const route_spec *rs, const char *method)
+static int method_allowed(const gd_route_spec *rs, const char *method)
 {
     if (rs->route == GD_ROUTE_BATCH) /* the manifest is the body, HEAD carries one too */
         return strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
@@ -112,7 +94,7 @@ static enum MHD_Result on_headers(struct MHD_Connection *c, gd_req *req, const c
 {
     gd_error e = {0};
     gd_stats_endpoint ep = GD_STATS_EP_OTHER;
-    const route_spec *rs = find_route(url, &req->init, &ep);
+    const gd_route_spec *rs = find_route(url, &req->init, &ep);
     if (rs != NULL) {
         req->route = rs->route;
         req->endpoint = ep;

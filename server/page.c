@@ -146,7 +146,7 @@ static int add_initializers(json_t *list, json_t *info)
 {
     json_t *inits = json_object_get(info, "initializers");
     if (!json_is_array(inits) || json_array_size(inits) == 0)
-        return add_endpoint(list, "v1/glorot_uniform", "GET, HEAD, POST",
+        return add_endpoint(list, "v1/glorot_uniform", gd_route_tensor()->allow,
                             "a tensor: Glorot (Xavier) uniform");
     size_t i;
     json_t *it;
@@ -160,7 +160,7 @@ static int add_initializers(json_t *list, json_t *info)
         snprintf(href, sizeof href, "v1/%s", name);
         snprintf(about, sizeof about, "a tensor: initializer %s (%s distribution)", name,
                  dist != NULL ? dist : "see /v1/info");
-        if (add_endpoint(list, href, "GET, HEAD, POST", about) != 0)
+        if (add_endpoint(list, href, gd_route_tensor()->allow, about) != 0)
             return -1;
     }
     return 0;
@@ -168,21 +168,13 @@ static int add_initializers(json_t *list, json_t *info)
 
 static int add_fixed(json_t *list)
 {
-    static const char *const rows[][3] = {
-        {"./", "GET, HEAD",
-         "this index; browsers (Accept: text/html) get the request explorer page"},
-        {"v1/info", "GET, HEAD",
-         "what this server offers (initializers, dtypes, algorithms) and its limits"},
-        {"v1/digest", "GET, HEAD, POST",
-         "the SHA-256 and length of the body a tensor request gets"},
-        {"v1/batch", "POST, HEAD", "many tensors in one safetensors file from a JSON manifest"},
-        {"healthz", "GET, HEAD", "liveness"},
-        {"readyz", "GET, HEAD", "readiness (503 while draining)"},
-        {"metrics", "GET, HEAD", "Prometheus counters"},
-    };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (add_endpoint(list, rows[i][0], rows[i][1], rows[i][2]) != 0)
+    size_t count;
+    const gd_route_spec *routes = gd_routes(&count);
+    for (size_t i = 0; i < count; i++) {
+        const char *href = strcmp(routes[i].path, "/") == 0 ? "./" : routes[i].path + 1;
+        if (add_endpoint(list, href, routes[i].allow, routes[i].about) != 0)
             return -1;
+    }
     return 0;
 }
 

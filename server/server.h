@@ -17,6 +17,7 @@
 #include "glorot_proto.h"
 #include "limits.h"
 #include "log.h"
+#include "routes.h"
 #include "stats.h"
 #include "tls.h"
 
@@ -48,18 +49,6 @@ typedef struct {
     gd_limits *limits; /* per-client and global caps */
     gd_tls tls;        /* cert and key, NULL when plain HTTP */
 } gd_server;
-
-typedef enum {
-    GD_ROUTE_NONE,
-    GD_ROUTE_HEALTHZ,
-    GD_ROUTE_INFO,
-    GD_ROUTE_TENSOR, /* /v1/<initializer> */
-    GD_ROUTE_READYZ,
-    GD_ROUTE_METRICS,
-    GD_ROUTE_DIGEST,
-    GD_ROUTE_BATCH,
-    GD_ROUTE_PAGE
-} gd_route;
 
 typedef struct {
     gd_server *srv;

@@ -2,6 +2,7 @@
  * stats.c - the process-wide counters behind /metrics (see stats.h).
  */
 #include "stats.h"
+#include "routes.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -132,10 +133,14 @@ static void build_init_paths(void)
 
 const char *gd_stats_endpoint_name(gd_stats_endpoint ep)
 {
-    static const char *const names[GD_STATS_EP_INIT] = {
-        "/healthz", "/readyz", "/metrics", "/v1/info", "/v1/digest", "/v1/batch", "/", "other"};
-    if ((unsigned)ep < GD_STATS_EP_INIT)
-        return names[ep];
+    if ((unsigned)ep < GD_STATS_EP_INIT) {
+        size_t count;
+        const gd_route_spec *routes = gd_routes(&count);
+        for (size_t i = 0; i < count; i++)
+            if (routes[i].endpoint == ep)
+                return routes[i].path;
+        return "other";
+    }
     if ((unsigned)ep >= GD_STATS_EP_COUNT)
         return "other";
     pthread_once(&init_paths_once, build_init_paths);

@@ -14,8 +14,8 @@ FUZZ_CI_SECONDS ?= 15
 FB            := build-fuzz
 FUZZ_NAMES    := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS     := $(patsubst %,$(FB)/fuzz_%,$(FUZZ_NAMES))
-FUZZ_SERVER   := server/tensor.c server/params.c server/errors.c server/stats.c server/range.c \
-                 server/reply.c server/metrics.c
+FUZZ_SERVER   := server/tensor.c server/params.c server/errors.c server/stats.c server/routes.c \
+                 server/range.c server/reply.c server/metrics.c
 FUZZ_CFLAGS   := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wmissing-prototypes \
                  -Wshadow -Wstrict-prototypes -Wvla -Wno-unknown-pragmas -O1 -g -ffp-contract=off \
                  -fno-fast-math -fno-omit-frame-pointer -DGLOROT_VERSION='"$(VERSION)"' -Iproto -Iserver \
