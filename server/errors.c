@@ -12,8 +12,10 @@
 static const gd_error_kind gd_errors[GD_ERR_COUNT] = {
     [GD_ERR_INVALID_PARAMETER] = {400, "invalid_parameter", "invalid parameter"},
     [GD_ERR_BAD_JSON] = {400, "bad_json", "the body is not a JSON object"},
-    [GD_ERR_UNAUTHORIZED] = {401, "unauthorized", "this server needs a bearer token"},
-    [GD_ERR_INVALID_TOKEN] = {401, "invalid_token", "not a bearer token this server accepts"},
+    [GD_ERR_UNAUTHORIZED] = {401, "unauthorized", "this server needs a bearer token",
+                             "Bearer realm=\"glorotd\"", 0},
+    [GD_ERR_INVALID_TOKEN] = {401, "invalid_token", "not a bearer token this server accepts",
+                              "Bearer realm=\"glorotd\", error=\"invalid_token\"", 0},
     [GD_ERR_NOT_FOUND] = {404, "not_found", "no such resource"},
     [GD_ERR_METHOD_NOT_ALLOWED] = {405, "method_not_allowed", "method not allowed here"},
     [GD_ERR_NOT_ACCEPTABLE] = {406, "not_acceptable", "no acceptable format in the Accept header"},
@@ -26,10 +28,10 @@ static const gd_error_kind gd_errors[GD_ERR_COUNT] = {
     [GD_ERR_RANGE_NOT_SATISFIABLE] = {416, "range_not_satisfiable",
                                       "no byte of the range lies within the body"},
     [GD_ERR_UNSUPPORTED] = {422, "unsupported", "unsupported combination"},
-    [GD_ERR_TOO_MANY_REQUESTS] = {429, "too_many_requests", "too many requests at once"},
+    [GD_ERR_TOO_MANY_REQUESTS] = {429, "too_many_requests", "too many requests at once", NULL, 1},
     [GD_ERR_OUT_OF_MEMORY] = {500, "out_of_memory", "out of memory"},
     [GD_ERR_INTERNAL] = {500, "internal", "internal error"},
-    [GD_ERR_BUSY] = {503, "busy", "the server is busy; retry later"},
+    [GD_ERR_BUSY] = {503, "busy", "the server is busy; retry later", NULL, 1},
     [GD_ERR_SHUTTING_DOWN] = {503, "shutting_down", "the server is shutting down; retry later"},
 };
 
@@ -42,6 +44,7 @@ static void record(gd_error *e, gd_err kind, const char *param)
 {
     const gd_error_kind *k = gd_error_kind_of(kind);
     e->status = k->status;
+    e->kind = k;
     snprintf(e->code, sizeof e->code, "%s", k->code);
     snprintf(e->param, sizeof e->param, "%s", param ? param : "");
 }

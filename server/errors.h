@@ -7,13 +7,6 @@
 
 #include "glorot_proto.h"
 
-typedef struct {
-    unsigned status; /* HTTP status; 0 = no error yet */
-    char code[32];   /* "invalid_parameter", "bad_json", ... */
-    char param[32];  /* "" when none applies */
-    char message[256];
-} gd_error;
-
 /* Every error glorotd answers with: one row each of server/errors.c's
  * gd_errors table, the one list of statuses and codes (docs/PROTOCOL.md). */
 typedef enum {
@@ -40,10 +33,20 @@ typedef enum {
 } gd_err;
 
 typedef struct {
-    unsigned status;     /* HTTP status */
-    const char *code;    /* the stable code in the JSON body */
-    const char *message; /* the message gd_fail_plain sends */
+    unsigned status;       /* HTTP status */
+    const char *code;      /* the stable code in the JSON body */
+    const char *message;   /* the message gd_fail_plain sends */
+    const char *challenge; /* WWW-Authenticate (RFC 6750), or NULL */
+    unsigned retry_after;  /* Retry-After seconds, 0 for none */
 } gd_error_kind;
+
+typedef struct {
+    unsigned status;           /* HTTP status; 0 = no error yet */
+    char code[32];             /* "invalid_parameter", "bad_json", ... */
+    char param[32];            /* "" when none applies */
+    char message[256];         /* NUL-terminated */
+    const gd_error_kind *kind; /* its row of gd_errors; NULL until an error */
+} gd_error;
 
 /* The row of kind (kind < GD_ERR_COUNT). */
 const gd_error_kind *gd_error_kind_of(gd_err kind);

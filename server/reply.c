@@ -6,6 +6,7 @@
 #include "server.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char oom_body[] =
@@ -45,18 +46,20 @@ static struct MHD_Response *json_response(char *text, int must_free)
     return r;
 }
 
-/* Headers that go with some errors: the auth challenge (RFC 6750) and when to
- * retry after a limit. */
+/* Headers that go with some errors (their row of gd_errors): the auth
+ * challenge (RFC 6750) and when to retry after a limit. */
 static int error_headers(struct MHD_Response *r, const gd_error *e)
 {
-    if (e->status == MHD_HTTP_UNAUTHORIZED)
-        return MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                       strcmp(e->code, "invalid_token") == 0
-                                           ? "Bearer realm=\"glorotd\", error=\"invalid_token\""
-                                           : "Bearer realm=\"glorotd\"") == MHD_YES;
-    if (e->status == MHD_HTTP_TOO_MANY_REQUESTS || strcmp(e->code, "busy") == 0)
-        return MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1") == MHD_YES;
-    return 1;
+    char seconds[24];
+    if (e->kind == NULL)
+        return 1;
+    if (e->kind->challenge != NULL &&
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, e->kind->challenge) != MHD_YES)
+        return 0;
+    if (e->kind->retry_after == 0)
+        return 1;
+    snprintf(seconds, sizeof seconds, "%u", e->kind->retry_after);
+    return MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds) == MHD_YES;
 }
 
 enum MHD_Result gd_reply_error(struct MHD_Connection *c, gd_req *req, const gd_error *e,
