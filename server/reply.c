@@ -5,8 +5,8 @@
 #include "metrics.h"
 #include "server.h"
 
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char oom_body[] =
