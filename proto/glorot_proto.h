@@ -122,7 +122,14 @@ const char *gp_dtype_name(gp_dtype d);
 const char *gp_algorithm_name(gp_algorithm a);
 const char *gp_fan_name(gp_fan f);
 const char *gp_format_name(gp_format f);
-size_t gp_dtype_size(gp_dtype d);           /* 4, 2, 2, 8 */
+size_t gp_dtype_size(gp_dtype d); /* 4, 2, 2, 8 */
+/* A dtype as a file format names it: npy's descr ("<f4", "<f2", "<V2",
+ * "<f8"), safetensors' dtype ("F32", "F16", "BF16", "F64") and the KServe v2
+ * datatype ("FP32", "FP16", "BF16", "FP64"); and back (0, or -1 for a tag
+ * naming none). */
+typedef enum { GP_TAG_NPY, GP_TAG_SAFETENSORS, GP_TAG_KSERVE } gp_dtype_tag_of;
+const char *gp_dtype_tag(gp_dtype d, gp_dtype_tag_of format);
+int gp_dtype_from_tag(gp_dtype_tag_of format, const char *tag, gp_dtype *out);
 const char *gp_split_name(gp_split s);      /* "array_split", "chunk", "even" */
 const char *gp_init_name(gp_initializer i); /* "glorot_uniform", ... */
 const char *gp_dist_name(gp_dist d);        /* "uniform", "normal", "truncated_normal", ... */

@@ -259,13 +259,6 @@ static glorot_code prepare(glorot_client *c, const glorot_batch_request *breq, g
 
 /* ---- the safetensors header ------------------------------------------------------- */
 
-static const struct {
-    char st[8];
-    char name[16];
-    uint64_t size;
-} dtypes[] = {
-    {"F32", "float32", 4}, {"F16", "float16", 2}, {"BF16", "bfloat16", 2}, {"F64", "float64", 8}};
-
 static glorot_code bad_header(batch_rx *rx, const char *what, const char *name)
 {
     return glorotp_fail(&rx->failure, GLOROT_E_PROTOCOL, "",
@@ -294,14 +287,11 @@ static glorot_code parse_entry(batch_rx *rx, const char *key, json_t *v, glorot_
     if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:s, s:o, s:o}", "dtype", &dtype, "shape", &shape,
                        "data_offsets", &offs) != 0)
         return bad_header(rx, "an entry is not {dtype, shape, data_offsets}", t->name);
-    uint64_t es = 0;
-    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-        if (strcmp(dtype, dtypes[i].st) == 0) {
-            memcpy(t->dtype, dtypes[i].name, sizeof t->dtype);
-            es = dtypes[i].size;
-        }
-    if (es == 0)
+    gp_dtype d;
+    if (gp_dtype_from_tag(GP_TAG_SAFETENSORS, dtype, &d) != 0)
         return bad_header(rx, "unknown dtype", t->name);
+    snprintf(t->dtype, sizeof t->dtype, "%s", gp_dtype_name(d));
+    uint64_t es = gp_dtype_size(d);
     t->rank = json_array_size(shape);
     if (!json_is_array(shape) || t->rank == 0 || t->rank > GLOROT_MAX_RANK)
         return bad_header(rx, "the shape is not an array of 1 to 8 sizes", t->name);

@@ -18,16 +18,19 @@ typedef struct {
     int alias;              /* accepted on input only; names an earlier row's value */
     const char *note;       /* said in brackets after the name in "use ..." lists */
     size_t size;            /* dtype: bytes per element */
+    const char *tags[3];    /* dtype: as npy, safetensors and KServe name it (gp_dtype_tag) */
     const char *media_type; /* format: Content-Type */
     const char *extension;  /* format: file name extension */
     int version;            /* algorithm: frozen version */
 } name_row;
 
 static const name_row dtypes[] = {
-    {"float32", GP_FLOAT32, .size = 4},
-    {"float16", GP_FLOAT16, .size = 2},
-    {"bfloat16", GP_BFLOAT16, .size = 2},
-    {"float64", GP_FLOAT64, .size = 8},
+    /* npy: numpy's descr (bfloat16, which numpy lacks, as 2 opaque bytes);
+     * safetensors: its dtype; KServe / Triton v2: its datatype. */
+    {"float32", GP_FLOAT32, .size = 4, .tags = {"<f4", "F32", "FP32"}},
+    {"float16", GP_FLOAT16, .size = 2, .tags = {"<f2", "F16", "FP16"}},
+    {"bfloat16", GP_BFLOAT16, .size = 2, .tags = {"<V2", "BF16", "BF16"}},
+    {"float64", GP_FLOAT64, .size = 8, .tags = {"<f8", "F64", "FP64"}},
 };
 
 static const name_row algorithms[] = {
@@ -195,6 +198,21 @@ const char *gp_dtype_name(gp_dtype d)
 size_t gp_dtype_size(gp_dtype d)
 {
     return row_of(GP_NAMES_DTYPE, (int)d)->size;
+}
+
+const char *gp_dtype_tag(gp_dtype d, gp_dtype_tag_of format)
+{
+    return row_of(GP_NAMES_DTYPE, (int)d)->tags[format];
+}
+
+int gp_dtype_from_tag(gp_dtype_tag_of format, const char *tag, gp_dtype *out)
+{
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (strcmp(tag, dtypes[i].tags[format]) == 0) {
+            *out = (gp_dtype)dtypes[i].value;
+            return 0;
+        }
+    return -1;
 }
 
 const char *gp_algorithm_name(gp_algorithm a)

@@ -16,10 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* safetensors: the dtype tag ("F32", "F16", "BF16", "F64") and one tensor's
- * header entry, "NAME":{"dtype","shape","data_offsets":[offset, offset+bytes]},
- * describing the part r sends. GP_EPARAM when the name is not valid UTF-8. */
-const char *gpi_safetensors_dtype(gp_dtype d);
+/* safetensors: one tensor's header entry, "NAME":{"dtype","shape",
+ * "data_offsets":[offset, offset+bytes]}, describing the part r sends (the
+ * dtype as gp_dtype_tag names it). GP_EPARAM when the name is not valid UTF-8. */
 /* The first __metadata__ entry of every safetensors answer, one tensor or a
  * batch. transformers' load_state_dict (src/transformers/modeling_utils.py)
  * refuses a file whose metadata lacks it:

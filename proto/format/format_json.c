@@ -21,21 +21,6 @@
 #define JSON_BATCH 64 /* elements generated and printed per refill */
 _Static_assert(GP_HEADER_MAX >= 8 + JSON_BATCH * GPI_NUMBER_MAX, "a batch must fit in pending");
 
-static const char *json_datatype(gp_dtype d)
-{
-    switch (d) {
-    case GP_FLOAT16:
-        return "FP16";
-    case GP_BFLOAT16:
-        return "BF16";
-    case GP_FLOAT64:
-        return "FP64";
-    case GP_FLOAT32:
-        break;
-    }
-    return "FP32";
-}
-
 static void param_str(gpi_text *t, const char *key, const char *value)
 {
     gpi_text_str(t, ",\"");
@@ -98,7 +83,7 @@ gp_code gpi_json_init(gp_body *b, gp_error *err)
     gpi_text_str(&t, ",\"shape\":");
     gpi_text_shape(&t, r->out_shape, r->rank, GPI_SHAPE_JSON);
     gpi_text_str(&t, ",\"datatype\":\"");
-    gpi_text_str(&t, json_datatype(r->dtype));
+    gpi_text_str(&t, gp_dtype_tag(r->dtype, GP_TAG_KSERVE));
     gpi_text_str(&t, "\",");
     json_parameters(&t, r);
     gpi_text_str(&t, ",\"data\":[");

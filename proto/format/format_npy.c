@@ -19,21 +19,6 @@
 #define NPY_GROWTH_DIGITS 21 /* numpy's GROWTH_AXIS_MAX_DIGITS */
 #define NPY_MAGIC_LEN 8      /* magic string + version bytes */
 
-static const char *npy_descr(gp_dtype d)
-{
-    switch (d) {
-    case GP_FLOAT16:
-        return "<f2";
-    case GP_BFLOAT16:
-        return "<V2";
-    case GP_FLOAT64:
-        return "<f8";
-    case GP_FLOAT32:
-        break;
-    }
-    return "<f4";
-}
-
 static size_t decimal_digits(uint64_t v)
 {
     size_t n = 1;
@@ -49,7 +34,7 @@ static size_t decimal_digits(uint64_t v)
 static void npy_dict(gpi_text *t, const gp_request *r)
 {
     gpi_text_str(t, "{'descr': '");
-    gpi_text_str(t, npy_descr(r->dtype));
+    gpi_text_str(t, gp_dtype_tag(r->dtype, GP_TAG_NPY));
     gpi_text_str(t, "', 'fortran_order': False, 'shape': ");
     gpi_text_shape(t, r->out_shape, r->rank, GPI_SHAPE_PYTHON);
     gpi_text_str(t, ", }");

@@ -20,21 +20,6 @@
 
 #define ST_ALIGN 8
 
-const char *gpi_safetensors_dtype(gp_dtype d)
-{
-    switch (d) {
-    case GP_FLOAT16:
-        return "F16";
-    case GP_BFLOAT16:
-        return "BF16";
-    case GP_FLOAT64:
-        return "F64";
-    case GP_FLOAT32:
-        break;
-    }
-    return "F32";
-}
-
 static void meta_key(gpi_text *t, const char *key, int first)
 {
     gpi_text_str(t, first ? "\"" : ",\"");
@@ -100,7 +85,7 @@ gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset,
     if (rc != GP_OK)
         return rc;
     gpi_text_str(t, ":{\"dtype\":\"");
-    gpi_text_str(t, gpi_safetensors_dtype(r->dtype));
+    gpi_text_str(t, gp_dtype_tag(r->dtype, GP_TAG_SAFETENSORS));
     gpi_text_str(t, "\",\"shape\":");
     gpi_text_shape(t, r->out_shape, r->rank, GPI_SHAPE_JSON);
     gpi_text_str(t, ",\"data_offsets\":[");

@@ -114,3 +114,41 @@ Test(names, parse_error_message)
     cr_expect_str_eq(err.message, "fan: \"Torch\" is not supported; use mlx, torch or keras "
                                   "(alias jax)");
 }
+
+/* Each format's name for each dtype (as numpy 1.24, safetensors and the
+ * KServe v2 protocol write them), and back. */
+typedef struct {
+    gp_dtype dtype;
+    char npy[8], safetensors[8], kserve[8];
+} tag_case;
+
+ParameterizedTestParameters(names, dtype_tags)
+{
+    static tag_case cases[] = {
+        {GP_FLOAT32, "<f4", "F32", "FP32"},
+        {GP_FLOAT16, "<f2", "F16", "FP16"},
+        {GP_BFLOAT16, "<V2", "BF16", "BF16"},
+        {GP_FLOAT64, "<f8", "F64", "FP64"},
+    };
+    return cr_make_param_array(tag_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(tag_case *c, names, dtype_tags)
+{
+    const gp_dtype_tag_of formats[] = {GP_TAG_NPY, GP_TAG_SAFETENSORS, GP_TAG_KSERVE};
+    const char *want[] = {c->npy, c->safetensors, c->kserve};
+    for (size_t k = 0; k < 3; k++) {
+        gp_dtype back = GP_FLOAT32;
+        cr_expect_str_eq(gp_dtype_tag(c->dtype, formats[k]), want[k]);
+        cr_expect_eq(gp_dtype_from_tag(formats[k], want[k], &back), 0);
+        cr_expect_eq(back, c->dtype, "%s", want[k]);
+    }
+}
+
+Test(names, unknown_dtype_tag)
+{
+    gp_dtype d = GP_FLOAT16;
+    cr_expect_eq(gp_dtype_from_tag(GP_TAG_SAFETENSORS, "F8_E4M3", &d), -1);
+    cr_expect_eq(gp_dtype_from_tag(GP_TAG_SAFETENSORS, "f32", &d), -1);
+    cr_expect_eq(d, GP_FLOAT16);
+}
