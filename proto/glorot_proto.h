@@ -15,12 +15,14 @@
  * Errors and misuse: anything a request controls (keys, values, limits) is
  * returned as a gp_code with a message in a caller's gp_error (may be NULL).
  * Programming errors are not request errors and abort(), as libsodium does:
- *   gp_request_set     r NULL, r already finished, key or value NULL with a
- *                      nonzero length;
- *   gp_request_finish  r NULL;
- *   gp_gen_init        g or r NULL;
- *   gp_gen_fill        g NULL, out NULL with count > 0, or [first,
- *                      first + count) not inside [0, numel).
+ *   gp_request_set       r NULL, r already finished, key or value NULL
+ *                        with a nonzero length;
+ *   gp_request_set_json  r NULL, or json NULL with a nonzero length;
+ *   gp_request_finish    r NULL;
+ *   gp_gen_init          g or r NULL;
+ *   gp_gen_fill          g NULL, out NULL with count > 0, or [first,
+ *                        first + count) not inside [0, numel);
+ *   gp_shape_text        rank > GP_MAX_RANK.
  * The functions that need a finished request check it and return
  * GP_EINTERNAL instead (gp_body_init, gp_canonical).
  *
