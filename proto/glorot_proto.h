@@ -398,6 +398,12 @@ size_t gp_dist_text(const gp_request *r, char *out, size_t size);
 #define GP_REAL_TEXT_MAX 32
 size_t gp_real_text(double x, char out[GP_REAL_TEXT_MAX]);
 
+/* The finite double a strict decimal s[0..n) names, read as every real
+ * parameter is: [-] (D+ [. D*] | . D+) [(e|E) [+|-] D+], at most 64
+ * characters, C locale (no blanks, no '+', no hex, inf or nan). 0 with *out
+ * set, or -1 (*out untouched). Reentrant. */
+int gp_parse_real(const char *s, size_t n, double *out);
+
 /* ---- generators ------------------------------------------------------- */
 
 /* Plain data so it can live on the stack or inside a connection; private fields. */

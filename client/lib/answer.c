@@ -216,7 +216,7 @@ static glorot_code check_limit(const glorotp_headers *h, double want, glorot_err
     const char *v = h->value[GLOROTP_H_LIMIT];
     if (!h->seen[GLOROTP_H_LIMIT])
         return GLOROT_OK;
-    if (glorotp_parse_double(v, strlen(v), &got) == 0 && got == want)
+    if (gp_parse_real(v, strlen(v), &got) == 0 && got == want)
         return GLOROT_OK;
     char text[32];
     snprintf(text, sizeof text, "%.17g", want);

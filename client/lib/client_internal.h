@@ -55,15 +55,13 @@ int glorotp_str_addu64(glorotp_str *s, uint64_t v);
 /* Append text percent-encoded for a query value (RFC 3986 unreserved kept). */
 int glorotp_str_add_escaped(glorotp_str *s, const char *text, size_t len);
 
-/* ---- numbers and text (parse.c) -------------------------------------------- */
+/* ---- numbers and text: proto's (glorot_proto.h) -------------------------------- */
 
-/* Integers are gp_parse_u64 (glorot_proto.h) with max_len GLOROTP_U64_LEN:
- * number fields the client reads (status code, Content-Length, Content-Range,
- * Retry-After, Glorot-Seed) hold at most 20 characters, leading zeros
- * included, as they always did. Shapes are gp_shape_text. */
+/* Integers are gp_parse_u64 with max_len GLOROTP_U64_LEN: number fields the
+ * client reads (status code, Content-Length, Content-Range, Retry-After,
+ * Glorot-Seed) hold at most 20 characters, leading zeros included, as they
+ * always did. Reals (Glorot-Limit) are gp_parse_real, shapes gp_shape_text. */
 #define GLOROTP_U64_LEN 20
-/* strtod in the C locale over exactly len bytes. 0 / -1. */
-int glorotp_parse_double(const char *text, size_t len, double *out);
 
 /* ---- requests (request.c) --------------------------------------------------- */
 

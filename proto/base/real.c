@@ -4,8 +4,9 @@
  * shortest text that reads back as the same double (canonical forms and
  * headers), both in the C locale whatever the embedding program set.
  */
+#include "base/real_internal.h"
+#include "base/text_internal.h"
 #include "glorot_proto.h"
-#include "request/request_internal.h"
 
 #include <locale.h>
 #include <math.h>
@@ -87,6 +88,11 @@ gpi_real_status gpi_parse_real(const char *s, size_t n, int allow_minus, double 
         return GPI_REAL_INFINITE;
     *out = d;
     return GPI_REAL_OK;
+}
+
+int gp_parse_real(const char *s, size_t n, double *out)
+{
+    return gpi_parse_real(s, n, 1, out) == GPI_REAL_OK ? 0 : -1;
 }
 
 static int same_bits(double a, double b)

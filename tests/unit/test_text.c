@@ -343,3 +343,19 @@ Test(text, quote)
     cr_assert_eq(strlen(q.text), GPI_QUOTE_MAX + 3);
     cr_assert_str_eq(q.text + GPI_QUOTE_MAX, "...");
 }
+
+/* Was units/parse_double_is_exact_and_strict (gp_parse_real) in
+ * tests/unit/client/test_client_units.c: the client reads Glorot-Limit with it. */
+Test(text, parse_real_is_exact_and_strict)
+{
+    double v = 0;
+    cr_expect_eq(gp_parse_real("0.54772255750516607", 19, &v), 0);
+    cr_expect(v == 0.54772255750516607);
+    cr_expect_eq(gp_parse_real("1e-3", 4, &v), 0);
+    cr_expect(v == 1e-3);
+    cr_expect_eq(gp_parse_real("0.5x", 4, &v), -1);
+    cr_expect_eq(gp_parse_real(" 0.5", 4, &v), -1);
+    cr_expect_eq(gp_parse_real("", 0, &v), -1);
+    cr_expect_eq(gp_parse_real("0.5", 2, &v), 0, "only len bytes are read");
+    cr_expect(v == 0.0);
+}

@@ -1,7 +1,7 @@
 /*
  * test_client_units.c - the socket-free parts of libglorot-client, table by
  * table: header lines, answer checks, error bodies, Retry-After, back-off,
- * query strings, strict parsers, request fields, option and URL checks,
+ * query strings, request fields, option and URL checks,
  * sample positions. (The private glorotp_ functions resolve in a static link
  * of libglorot-client.a.)
  */
@@ -486,22 +486,6 @@ Test(units, str_respects_its_cap)
     cr_expect_eq(glorotp_str_addu64(&s, UINT64_MAX), 0);
     cr_expect_str_eq(s.data, "018446744073709551615");
     glorotp_str_free(&s);
-}
-
-/* ---- strict parsers -------------------------------------------------------------- */
-
-Test(units, parse_double_is_exact_and_strict)
-{
-    double v = 0;
-    cr_expect_eq(glorotp_parse_double("0.54772255750516607", 19, &v), 0);
-    cr_expect(v == 0.54772255750516607);
-    cr_expect_eq(glorotp_parse_double("1e-3", 4, &v), 0);
-    cr_expect(v == 1e-3);
-    cr_expect_eq(glorotp_parse_double("0.5x", 4, &v), -1);
-    cr_expect_eq(glorotp_parse_double(" 0.5", 4, &v), -1);
-    cr_expect_eq(glorotp_parse_double("", 0, &v), -1);
-    cr_expect_eq(glorotp_parse_double("0.5", 2, &v), 0, "only len bytes are read");
-    cr_expect(v == 0.0);
 }
 
 /* ---- client options ------------------------------------------------------------ */
