@@ -180,7 +180,10 @@ typedef struct {
 } gp_init_info;
 
 /* The initializers in listing order (glorot_uniform first, then zeros and
- * ones after constant); *count receives how many. Static; never NULL. */
+ * ones after constant); *count receives how many (GP_INIT_COUNT, a constant
+ * for tables sized by it, such as the server's per-endpoint counters).
+ * Static; never NULL. */
+#define GP_INIT_COUNT 11
 const gp_init_info *gp_inits(size_t *count);
 /* The entry whose wire name is name[0..len), or NULL. */
 const gp_init_info *gp_init_find(const char *name, size_t len);

@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
-/* Initializer endpoints (gp_inits; stats.c checks the count at start-up). */
-#define GD_STATS_INITS 11
+/* Initializer endpoints: one per row of gp_inits. */
+#define GD_STATS_INITS GP_INIT_COUNT
 
 /* The endpoint label of a request; GD_STATS_EP_OTHER for unrouted paths. */
 typedef enum {

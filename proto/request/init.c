@@ -95,6 +95,7 @@ static const gp_init_info inits[] = {
 };
 
 #define INIT_COUNT (sizeof inits / sizeof inits[0])
+_Static_assert(INIT_COUNT == GP_INIT_COUNT, "GP_INIT_COUNT counts inits");
 
 /* The initializers' own parameters: every key an initializer may take
  * beyond the common ones, in wire order, with the field a number lands in
