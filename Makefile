@@ -130,6 +130,9 @@ ifneq ($(words $(UNIT_NAMES)),$(words $(sort $(UNIT_NAMES))))
 $(error two unit tests share a file name: build/tests/<name> must be unique)
 endif
 
+# Kept after linking (not intermediates), so make lint does not compile them again.
+.SECONDARY: $(call obj,$(UNIT_SRC) $(SUNIT_SRC) $(CUNIT_SRC) $(E2E_SRC))
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(PROTO_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LIBS) $(PROTO_LIBS)
 
