@@ -66,8 +66,8 @@ ParameterizedTest(struct want_case *c, want, choice)
     gp_want_digest_add(&w, c->value, strlen(c->value));
     if (c->value2[0] != '\0')
         gp_want_digest_add(&w, c->value2, strlen(c->value2));
-    cr_expect_eq(gp_want_digest_choice(&w), c->choice, "'%s' '%s': %d, want %d", c->value,
-                 c->value2, gp_want_digest_choice(&w), c->choice);
+    int got = (int)gp_want_digest_choice(&w);
+    cr_expect_eq(got, c->choice, "'%s' '%s': %d, want %d", c->value, c->value2, got, c->choice);
 }
 
 Test(want, absent_means_none)
