@@ -6,8 +6,8 @@
  * algorithm's frozen version).
  */
 #include "base/names_internal.h"
+#include "base/text_internal.h"
 #include "glorot_proto.h"
-#include "request/request_internal.h"
 
 #include <stdio.h>
 #include <string.h>
