@@ -6,7 +6,7 @@
  * by '_': "slice0-2_4-6x0-16"). Built only from numbers and our own
  * ASCII names, so it needs no quoting or escaping.
  */
-#include "format/format_internal.h"
+#include "base/text_internal.h"
 
 /* "glorot_" + dims + "_" + dtype + "_seed" + u64 + "_slice" + bounds + extension */
 #define NAME_MAX_LEN (7 + GP_MAX_RANK * 21 + 1 + 8 + 5 + 20 + 6 + GP_PART_TEXT_MAX + 16)
