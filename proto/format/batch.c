@@ -135,7 +135,7 @@ static gp_code make_etag(gp_batch *b, gp_error *err)
     crypto_generichash_update(&st, (const unsigned char *)f, strlen(f) + 1);
     for (size_t i = 0; i < b->count; i++) {
         char canon[GP_CANONICAL_MAX];
-        unsigned char v = (unsigned char)gpi_algorithm_version(b->tensors[i].r.algorithm);
+        unsigned char v = (unsigned char)gp_algorithm_version(b->tensors[i].r.algorithm);
         gp_code rc = gp_canonical(&b->tensors[i].r, canon, sizeof canon, err);
         if (rc != GP_OK)
             return rc;

@@ -1,7 +1,7 @@
 /*
  * format_internal.h - helpers shared by the format encoders (private to proto/).
  *
- * The safetensors header pieces, the algorithm version, and the exact number
+ * The safetensors header pieces and the exact number
  * conversions behind the json format: half and bfloat16 to and from double,
  * and the shortest decimal that reads back to the same value in the tensor's
  * dtype. The bounded text builder they write with (gpi_text) and JSON string
@@ -16,9 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* safetensors: one tensor's header entry, "NAME":{"dtype","shape",
- * "data_offsets":[offset, offset+bytes]}, describing the part r sends (the
- * dtype as gp_dtype_tag names it). GP_EPARAM when the name is not valid UTF-8. */
 /* The first __metadata__ entry of every safetensors answer, one tensor or a
  * batch. transformers' load_state_dict (src/transformers/modeling_utils.py)
  * refuses a file whose metadata lacks it:
@@ -29,6 +26,9 @@
  * "pt": the tensors are in PyTorch's layout (row-major, out x in), which is
  * glorotd's; transformers' TF loader reads "pt" files as from_pt. */
 #define GPI_ST_FORMAT_PT "\"format\":\"pt\""
+/* safetensors: one tensor's header entry, "NAME":{"dtype","shape",
+ * "data_offsets":[offset, offset+bytes]}, describing the part r sends (the
+ * dtype as gp_dtype_tag names it). GP_EPARAM when the name is not valid UTF-8. */
 gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset, gp_error *err);
 /* Close a safetensors header whose JSON t was written at header + 8: the
  * closing brace, spaces to the 8-byte alignment, and the little-endian
@@ -36,9 +36,6 @@ gp_code gpi_safetensors_entry(gpi_text *t, const gp_request *r, uint64_t offset,
  * overflowed its buffer. One tensor (format_safetensors.c) and a batch
  * (batch.c) finish their headers here. */
 size_t gpi_safetensors_finish(gpi_text *t, unsigned char *header);
-
-/* Algorithm version for the metadata of every format. */
-unsigned gpi_algorithm_version(gp_algorithm a);
 
 /* IEEE binary16 and bfloat16 <-> double. From double rounds to nearest,
  * ties to even, directly (no intermediate float32), with overflow to

@@ -44,7 +44,7 @@ static void json_parameters(gpi_text *t, const gp_request *r)
     gpi_text_u64(t, r->seed); /* a string: a u64 does not survive a double */
     gpi_text_str(t, "\"");
     param_str(t, "algorithm", gp_algorithm_name(r->algorithm));
-    param_u64(t, "version", gpi_algorithm_version(r->algorithm));
+    param_u64(t, "version", (unsigned)gp_algorithm_version(r->algorithm));
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         param_u64(t, "call", r->call);
     if (gpi_init_has_fans(r)) {

@@ -49,7 +49,7 @@ static void st_metadata(gpi_text *t, const gp_request *r)
     gpi_text_u64(t, r->seed);
     gpi_text_str(t, "\"");
     meta_str(t, "algorithm", gp_algorithm_name(r->algorithm), 0);
-    meta_u64(t, "version", gpi_algorithm_version(r->algorithm));
+    meta_u64(t, "version", (unsigned)gp_algorithm_version(r->algorithm));
     if (r->algorithm == GP_ALG_MLX_SEEDED)
         meta_u64(t, "call", r->call);
     if (gpi_init_has_fans(r)) {

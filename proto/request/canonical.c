@@ -11,7 +11,7 @@
  * version) is a strong ETag that costs nothing to compute: no tensor byte is
  * generated to answer a conditional request.
  */
-#include "format/format_internal.h"
+#include "base/text_internal.h"
 #include "glorot_proto.h"
 #include "request/request_internal.h"
 
@@ -156,7 +156,7 @@ gp_code gp_etag(const gp_request *r, const char *canonical, char out[GP_ETAG_MAX
     char version[24];
     gpi_text v;
     gpi_text_init(&v, version, sizeof version);
-    gpi_text_u64(&v, gpi_algorithm_version(r->algorithm));
+    gpi_text_u64(&v, (unsigned)gp_algorithm_version(r->algorithm));
     crypto_generichash_init(&st, NULL, 0, sizeof hash);
     crypto_generichash_update(&st, (const unsigned char *)ETAG_LAYOUT "\n", sizeof ETAG_LAYOUT);
     crypto_generichash_update(&st, (const unsigned char *)gp_algorithm_name(r->algorithm),

@@ -29,7 +29,7 @@
  * A strided shard must be the last on its axis: its part is not contiguous.
  */
 #include "base/names_internal.h"
-#include "format/format_internal.h"
+#include "base/text_internal.h"
 #include "glorot_proto.h"
 #include "request/request_internal.h"
 
