@@ -121,10 +121,7 @@ static void fill_half(const gp_gen *g, uint64_t first, size_t count, unsigned ch
         gpi_chacha_keystream(g->chacha_key, first * 4, n * 4, ks);
         for (size_t i = 0; i < n; i++)
             v[i] = gpi_chacha_f32(gpi_load_le32(ks + 4 * i), g->limit_f32);
-        if (g->dtype == GP_FLOAT16)
-            gpi_store_f16_n(v, n, out);
-        else
-            gpi_store_bf16_n(v, n, out);
+        gpi_store_half_n(g->dtype, v, n, out);
         first += n;
         count -= n;
         out += 2 * n;
@@ -217,10 +214,7 @@ static void fill_offset(const gp_gen *g, uint64_t first, size_t count, unsigned 
         add_mid_f32(g, (unsigned char *)v, n);
         for (size_t i = 0; i < n; i++) /* back from little-endian bytes to floats */
             v[i] = gpi_f32_from_bits(gpi_load_le32((unsigned char *)&v[i]));
-        if (g->dtype == GP_FLOAT16)
-            gpi_store_f16_n(v, n, out);
-        else
-            gpi_store_bf16_n(v, n, out);
+        gpi_store_half_n(g->dtype, v, n, out);
         first += n;
         count -= n;
         out += 2 * n;

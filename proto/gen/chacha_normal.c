@@ -430,10 +430,7 @@ static void store_half(gp_dtype dtype, const float *f, size_t n, unsigned char *
     gpi_out kind = dtype == GP_FLOAT16 ? GPI_OUT_F16 : GPI_OUT_BF16;
     size_t k = kern->half != NULL ? kern->half(kind, 0, f, n, dst) : 0;
 
-    if (dtype == GP_FLOAT16)
-        gpi_store_f16_n(f + k, n - k, dst + 2 * k);
-    else
-        gpi_store_bf16_n(f + k, n - k, dst + 2 * k);
+    gpi_store_half_n(dtype, f + k, n - k, dst + 2 * k);
 }
 
 void gpi_chacha_dist_values(const gpi_chacha_dist *d, const unsigned char *ks, size_t n,

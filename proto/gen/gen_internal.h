@@ -48,6 +48,8 @@ void gpi_round_f16_n(float *v, size_t n);
 void gpi_round_bf16_n(float *v, size_t n);
 void gpi_store_f16_n(const float *v, size_t n, unsigned char *dst);
 void gpi_store_bf16_n(const float *v, size_t n, unsigned char *dst);
+/* gpi_store_f16_n for float16, gpi_store_bf16_n for bfloat16. */
+void gpi_store_half_n(gp_dtype d, const float *v, size_t n, unsigned char *dst);
 
 /* ---- threefry.c: Threefry-2x32-20 and MLX's key and bit layout ------------ */
 

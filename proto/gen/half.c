@@ -145,6 +145,14 @@ void gpi_store_bf16_n(const float *v, size_t n, unsigned char *dst)
         gpi_store_le16(dst + 2 * i, to_bf16(v[i]));
 }
 
+void gpi_store_half_n(gp_dtype d, const float *v, size_t n, unsigned char *dst)
+{
+    if (d == GP_FLOAT16)
+        gpi_store_f16_n(v, n, dst);
+    else
+        gpi_store_bf16_n(v, n, dst);
+}
+
 float gpi_round_dtype(gp_dtype d, float f)
 {
     switch (d) {
