@@ -66,31 +66,53 @@ static gp_code shape_dim(const char *v, size_t n, size_t k, uint64_t *dim, gp_er
     return GP_OK;
 }
 
+static gp_code shape_item(gp_request *t, size_t k, const char *v, size_t n, gp_error *err)
+{
+    return shape_dim(v, n, k + 1, &t->shape[k], err);
+}
+
 static gp_code set_shape(gp_request *r, const char *v, size_t n, gp_error *err)
 {
-    uint64_t dims[GP_MAX_RANK];
-    size_t rank = 0, start = 0;
+    gp_request t = *r; /* a value that fails leaves r untouched */
+    size_t rank = 0;
     if (n == 0)
         return gp_fail(err, GP_EPARAM, "shape",
                        "shape: is empty; expected 1 to %d comma-separated dimensions, e.g. 256,512",
                        GP_MAX_RANK);
+    gp_code rc = gpi_each_item(&t, v, n, GP_MAX_RANK, shape_item, &rank, err);
+    if (rc != GP_OK)
+        return rc;
+    if (rank > GP_MAX_RANK)
+        return gp_fail(err, GP_EPARAM, "shape",
+                       "shape: more than %d dimensions; rank must be 1..%d", GP_MAX_RANK,
+                       GP_MAX_RANK);
+    memcpy(r->shape, t.shape, rank * sizeof t.shape[0]);
+    r->rank = rank;
+    return GP_OK;
+}
+
+/* ---- comma-separated values ---------------------------------------------------- */
+
+gp_code gpi_each_item(gp_request *r, const char *v, size_t n, size_t max, gpi_item_fn fn,
+                      size_t *count, gp_error *err)
+{
+    size_t k = 0, start = 0;
     for (;;) {
         const char *comma = memchr(v + start, ',', n - start);
         size_t end = comma ? (size_t)(comma - v) : n;
-        if (rank == GP_MAX_RANK)
-            return gp_fail(err, GP_EPARAM, "shape",
-                           "shape: more than %d dimensions; rank must be 1..%d", GP_MAX_RANK,
-                           GP_MAX_RANK);
-        gp_code rc = shape_dim(v + start, end - start, rank + 1, &dims[rank], err);
+        if (k == max) {
+            *count = max + 1;
+            return GP_OK;
+        }
+        gp_code rc = fn(r, k, v + start, end - start, err);
         if (rc != GP_OK)
             return rc;
-        rank++;
+        k++;
         if (comma == NULL)
             break;
         start = end + 1;
     }
-    memcpy(r->shape, dims, rank * sizeof dims[0]);
-    r->rank = rank;
+    *count = k;
     return GP_OK;
 }
 

@@ -59,6 +59,14 @@ gp_code gpi_set_shard_json(gp_request *r, struct json_t *v, gp_error *err);
 
 /* ---- request.c --------------------------------------------------------------- */
 
+/* fn(r, k, item, len, err) for each comma-separated item of v[0..n) in order
+ * (k from 0; an empty item is passed as one), stopping at fn's first error,
+ * which it returns. After max items it reads no further: *count is then
+ * max + 1, so the caller words its own "too many"; else the item count. */
+typedef gp_code (*gpi_item_fn)(gp_request *r, size_t k, const char *s, size_t n, gp_error *err);
+gp_code gpi_each_item(gp_request *r, const char *v, size_t n, size_t max, gpi_item_fn fn,
+                      size_t *count, gp_error *err);
+
 /* fan_in / fan_out from the shape, the convention and the overrides.
  * GP_EPARAM on overflow. */
 gp_code gpi_resolve_fans(gp_request *r, gp_error *err);

@@ -49,32 +49,18 @@ static const char *example_of(const char *key)
                                        : "stride=3 or stride=1,3";
 }
 
-typedef gp_code (*item_fn)(gp_request *r, size_t k, const char *s, size_t n, gp_error *err);
-
 /* Call fn for each comma-separated item of v; *count receives how many. */
-static gp_code each_item(gp_request *r, const char *key, const char *v, size_t n, item_fn fn,
+static gp_code each_item(gp_request *r, const char *key, const char *v, size_t n, gpi_item_fn fn,
                          size_t *count, gp_error *err)
 {
-    size_t k = 0, start = 0;
     if (n == 0)
         return gp_fail(err, GP_EPARAM, key, "%s: is empty; give one value, or one per shard: %s",
                        key, example_of(key));
-    for (;;) {
-        const char *comma = memchr(v + start, ',', n - start);
-        size_t end = comma ? (size_t)(comma - v) : n;
-        if (k == GP_MAX_RANK)
-            return gp_fail(err, GP_EPARAM, key, "%s: more than %d values (one per shard)", key,
-                           GP_MAX_RANK);
-        gp_code rc = fn(r, k, v + start, end - start, err);
-        if (rc != GP_OK)
-            return rc;
-        k++;
-        if (comma == NULL)
-            break;
-        start = end + 1;
-    }
-    *count = k;
-    return GP_OK;
+    gp_code rc = gpi_each_item(r, v, n, GP_MAX_RANK, fn, count, err);
+    if (rc == GP_OK && *count > GP_MAX_RANK)
+        return gp_fail(err, GP_EPARAM, key, "%s: more than %d values (one per shard)", key,
+                       GP_MAX_RANK);
+    return rc;
 }
 
 /* Plain decimal digits, value <= UINT64_MAX. 0 or -1. */
@@ -135,7 +121,7 @@ static gp_code stride_item(gp_request *r, size_t k, const char *v, size_t n, gp_
 
 /* A list parsed into a copy, so a value that fails leaves r untouched; its
  * length goes to the size_t at count_offset in the request. */
-static gp_code set_list(gp_request *r, const char *key, const char *v, size_t n, item_fn fn,
+static gp_code set_list(gp_request *r, const char *key, const char *v, size_t n, gpi_item_fn fn,
                         size_t count_offset, gp_error *err)
 {
     gp_request t = *r;

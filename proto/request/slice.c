@@ -100,7 +100,7 @@ static gp_code more_pieces(const char *s, size_t n, size_t axis, int64_t from, i
     return GP_OK;
 }
 
-static gp_code slice_axis(gp_request *r, const char *s, size_t n, size_t axis, gp_error *err)
+static gp_code slice_axis(gp_request *r, size_t axis, const char *s, size_t n, gp_error *err)
 {
     const char *semi = memchr(s, ';', n);
     size_t first = semi ? (size_t)(semi - s) : n;
@@ -116,23 +116,15 @@ static gp_code slice_axis(gp_request *r, const char *s, size_t n, size_t axis, g
 gp_code gpi_set_slice(gp_request *r, const char *v, size_t n, gp_error *err)
 {
     gp_request t = *r; /* a value that fails leaves r untouched */
-    size_t axes = 0, start = 0;
+    size_t axes = 0;
     if (n == 0)
         return gp_fail(err, GP_EPARAM, "slice",
                        "slice: is empty; expected start:stop per axis, e.g. 0:128,:");
-    for (;;) {
-        const char *comma = memchr(v + start, ',', n - start);
-        size_t end = comma ? (size_t)(comma - v) : n;
-        if (axes == GP_MAX_RANK)
-            return gp_fail(err, GP_EPARAM, "slice", "slice: more than %d axes", GP_MAX_RANK);
-        gp_code rc = slice_axis(&t, v + start, end - start, axes, err);
-        if (rc != GP_OK)
-            return rc;
-        axes++;
-        if (comma == NULL)
-            break;
-        start = end + 1;
-    }
+    gp_code rc = gpi_each_item(&t, v, n, GP_MAX_RANK, slice_axis, &axes, err);
+    if (rc != GP_OK)
+        return rc;
+    if (axes > GP_MAX_RANK)
+        return gp_fail(err, GP_EPARAM, "slice", "slice: more than %d axes", GP_MAX_RANK);
     t.slice_axes = axes;
     *r = t;
     return GP_OK;

@@ -586,3 +586,22 @@ Test(slice, part_text_truncates_safely)
     cr_expect_str_eq(small, "0:640");
     cr_expect_eq(gp_part_text(&r, NULL, 0), strlen("0:640,0:32"));
 }
+
+/* Lists past GP_MAX_RANK items are refused with their own wording, after the
+ * items before them were read (gpi_each_item). */
+Test(slice, too_many_items)
+{
+    gp_request r;
+    gp_error err = {0};
+    const char *axes[6] = {"slice", "0:1,0:1,0:1,0:1,0:1,0:1,0:1,0:1,0:1", NULL};
+    cr_expect_eq(build(&r, "10,20", axes, NULL, &err), GP_EPARAM);
+    cr_expect_str_eq(err.message, "slice: more than 8 axes");
+    memset(&err, 0, sizeof err);
+    const char *shards[6] = {"shard", "0/2,0/2,0/2,0/2,0/2,0/2,0/2,0/2,0/2", NULL};
+    cr_expect_eq(build(&r, "10,20", shards, NULL, &err), GP_EPARAM);
+    cr_expect_str_eq(err.message, "shard: more than 8 values (one per shard)");
+    memset(&err, 0, sizeof err);
+    const char *bad_first[6] = {"slice", "x,0:1,0:1,0:1,0:1,0:1,0:1,0:1,0:1", NULL};
+    cr_expect_eq(build(&r, "10,20", bad_first, NULL, &err), GP_EPARAM);
+    cr_expect(strstr(err.message, "more than") == NULL, "%s", err.message);
+}
