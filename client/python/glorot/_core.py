@@ -284,19 +284,23 @@ class Handle:
         self.lock = threading.Lock()
 
 
+def call(lib: Any, handle: Optional[Handle], local: str, remote: str, *args: Any) -> int:
+    """The C calls that come in pairs: ``lib.<local>(*args)`` with no handle (made
+    here), else ``lib.<remote>(handle.ptr, *args)`` with the handle held."""
+    if handle is None:
+        return getattr(lib, local)(*args)
+    with handle.lock:
+        return getattr(lib, remote)(handle.ptr, *args)
+
+
 def fill(handle: Optional[Handle], req: Request, address: int, nbytes: int) -> Meta:
     """Fetch (handle) or generate (None) req's raw bytes straight into memory at address."""
     meta, err = _lib.CMeta(), _lib.CError()
     buf = ctypes.c_void_p(address if nbytes else None)
-    if handle is None:
-        rc = req.lib.glorot_generate(
-            ctypes.byref(req.c), buf, nbytes, ctypes.byref(meta), ctypes.byref(err)
-        )
-    else:
-        with handle.lock:
-            rc = req.lib.glorot_fetch(
-                handle.ptr, ctypes.byref(req.c), buf, nbytes, ctypes.byref(meta), ctypes.byref(err)
-            )
+    rc = call(
+        req.lib, handle, "glorot_generate", "glorot_fetch",
+        ctypes.byref(req.c), buf, nbytes, ctypes.byref(meta), ctypes.byref(err),
+    )
     check(rc, err)
     if meta.size != nbytes:
         raise Error(f"the answer has {meta.size} bytes, {nbytes} were expected")
@@ -319,15 +323,10 @@ def read_bytes(handle: Optional[Handle], req: Request) -> Tuple[bytes, Meta]:
 
     fn = _lib.CHUNK_FN(on_chunk)
     meta, err = _lib.CMeta(), _lib.CError()
-    if handle is None:
-        rc = req.lib.glorot_generate_stream(
-            ctypes.byref(req.c), fn, None, ctypes.byref(meta), ctypes.byref(err)
-        )
-    else:
-        with handle.lock:
-            rc = req.lib.glorot_fetch_stream(
-                handle.ptr, ctypes.byref(req.c), fn, None, ctypes.byref(meta), ctypes.byref(err)
-            )
+    rc = call(
+        req.lib, handle, "glorot_generate_stream", "glorot_fetch_stream",
+        ctypes.byref(req.c), fn, None, ctypes.byref(meta), ctypes.byref(err),
+    )
     check(rc, err)
     return b"".join(chunks), Meta.from_c(meta)
 
@@ -407,21 +406,10 @@ class BatchRequest:
             table[i].buf = address if size else None
             table[i].size = size
         info, err = _lib.CBatchInfo(), _lib.CError()
-        if handle is None:
-            rc = self.lib.glorot_batch_generate(
-                ctypes.byref(self.c), table, len(buffers), 0, ctypes.byref(info), ctypes.byref(err)
-            )
-        else:
-            with handle.lock:
-                rc = self.lib.glorot_batch_fetch(
-                    handle.ptr,
-                    ctypes.byref(self.c),
-                    table,
-                    len(buffers),
-                    0,
-                    ctypes.byref(info),
-                    ctypes.byref(err),
-                )
+        rc = call(
+            self.lib, handle, "glorot_batch_generate", "glorot_batch_fetch",
+            ctypes.byref(self.c), table, len(buffers), 0, ctypes.byref(info), ctypes.byref(err),
+        )
         check(rc, err)
         self.lib.glorot_free(ctypes.cast(info.tensors, ctypes.c_void_p))
         return int(info.seed)
